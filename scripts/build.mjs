@@ -1,0 +1,48 @@
+// Bundles every entry point with esbuild. One bundle per process: the
+// extension host, the language server, the CLI (also the trainer process) and
+// the browser code of the webview panels. Type checking is `tsc --noEmit`.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+/** Node entry points that exist so far (later layers add theirs). */
+const nodeEntries = [
+  { in: 'src/extension/main.ts', out: 'extension' },
+  { in: 'src/server/main.ts', out: 'server' },
+  { in: 'src/cli/main.ts', out: 'cli' },
+].filter((e) => existsSync(e.in));
+
+const webEntries = [
+  { in: 'src/webview/cellPanel.ts', out: 'webview/cellPanel' },
+].filter((e) => existsSync(e.in));
+
+await Promise.all([
+  nodeEntries.length > 0 &&
+    esbuild.build({
+      ...common,
+      entryPoints: nodeEntries,
+      outdir: 'dist',
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // vscode is provided by the host; TensorFlow's native and GPU packages
+      // are optional and loaded at run time by the trainer only.
+      external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+    }),
+  webEntries.length > 0 &&
+    esbuild.build({
+      ...common,
+      entryPoints: webEntries,
+      outdir: 'dist',
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+    }),
+]);
