@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NumpyRandomState } from '../../src/genotype/numpyRandom.js';
 
 // Sequences produced by numpy's legacy generator itself; see the .py next to it.
@@ -11,7 +12,7 @@ interface Oracle {
   mixed: { seed: number; draws: { n: number; value: number }[] }[];
 }
 const oracle = JSON.parse(
-  readFileSync(new URL('../fixtures/sampler-numpy-oracle.json', import.meta.url), 'utf8'),
+  readFileSync(join(__dirname, '..', 'fixtures', 'sampler-numpy-oracle.json'), 'utf8'),
 ) as Oracle;
 
 test('seed(s) then raw 32-bit outputs match numpy, across the 624-word refill', () => {
