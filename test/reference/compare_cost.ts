@@ -1,7 +1,7 @@
 /**
  * Cross-checks networkCost against the PyTorch reference (darts_network_count.py) for every
  * built-in at two sizes. Optional, test-only: needs /usr/bin/python3 with Debian's python3-torch.
- * Run: node --import tsx test/reference/compare_cost.ts
+ * Run from the repository root: node --import tsx test/reference/compare_cost.ts
  */
 import { execFileSync } from 'node:child_process';
 import { networkCost, type NetworkSize } from '../../src/genotype/cost.js';
@@ -13,7 +13,7 @@ const sizes: NetworkSize[] = [
 ];
 const entries = LIBRARY.flatMap((e) => sizes.map((size) => ({ name: e.name, genotype: e.genotype, size })));
 const python = process.env.PYTHON ?? '/usr/bin/python3';
-const out = execFileSync(python, [new URL('./darts_network_count.py', import.meta.url).pathname], {
+const out = execFileSync(python, ['test/reference/darts_network_count.py'], {
   input: JSON.stringify(entries),
   maxBuffer: 1 << 24,
 });
