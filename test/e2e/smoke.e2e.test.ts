@@ -1,0 +1,39 @@
+/**
+ * Smoke test: the packaged extension installs into code-server, the workbench
+ * loads in Chromium, a .genotype file opens in the Genotype language mode and
+ * the extension activates (its output channel logs the start).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Session } from './harness.js';
+
+let session: Session | undefined;
+
+before(async () => {
+  session = await Session.start({ name: 'smoke' });
+});
+
+after(async () => {
+  await session?.close();
+});
+
+test('a .genotype file opens in the Genotype language mode and activates Cellscope', async () => {
+  const s = session!;
+  await s.shot('workbench');
+  await s.openFile('darts.genotype');
+  const mode = s.page.locator('[id="status.editor.mode"]');
+  await mode.waitFor();
+  assert.equal((await mode.innerText()).trim(), 'Genotype');
+  await s.shot('language-mode');
+
+  const log = await s.until('the Cellscope output channel to log activation', async () => {
+    const text = await s.outputChannelText();
+    return /Cellscope \S+ activating/.test(text) ? text : undefined;
+  });
+  assert.match(log, /Cellscope 0\.1\.0 activating/);
+
+  await s.runCommand('Developer: Show Running Extensions');
+  const row = s.page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'Cellscope' });
+  await row.waitFor();
+  await s.shot('running-extensions');
+});
