@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse, genotypeOf } from '../../src/genotype/parser.js';
 import type { AliasDef, GenotypeDef, GenotypeFile, PrimitivesDef, Span } from '../../src/genotype/ast.js';
 import { builtin } from '../../src/genotype/library.js';
@@ -147,7 +148,7 @@ test('escapes in strings are decoded; the span still covers the written content'
 });
 
 test('a whole DARTS-style genotypes.py parses: imports, namedtuple, PRIMITIVES, genotypes, aliases', () => {
-  const text = readFileSync(new URL('../fixtures/genotypes.py', import.meta.url), 'utf8');
+  const text = readFileSync(join(__dirname, '..', 'fixtures', 'genotypes.py'), 'utf8');
   const file = parse(text);
   assert.deepEqual(file.diagnostics, []);
   assert.deepEqual(
