@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { registerCellPanel } from './cellPanel.js';
 import { createLanguageClient } from './languageClient.js';
+import { registerSampleVariants } from './sampleVariants.js';
 
 /** Commands of this extension that a server code lens may name. */
 const LENS_COMMANDS = ['cellscope.showCell', 'cellscope.sampleVariants'] as const;
@@ -18,6 +20,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   output.info(`Cellscope ${String(context.extension.packageJSON.version)} activating`);
 
   // Registrations go here, before the client starts, so the list below sees them.
+  context.subscriptions.push(registerSampleVariants());
+  registerCellPanel(context);
 
   // Only advertise lens commands that exist: a lens naming a missing command fails when clicked.
   const registered = new Set(await vscode.commands.getCommands(true));

@@ -234,6 +234,7 @@ export class Session {
   /** Opens a workspace file through Quick Open and waits for its editor. */
   async openFile(relativePath: string): Promise<void> {
     const base = relativePath.split('/').at(-1)!;
+    await this.dismissWidgets();
     await this.page.keyboard.press('Control+P');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
@@ -244,8 +245,41 @@ export class Session {
     await this.activeEditor.locator('.view-line').first().waitFor();
   }
 
+  /** Closes whatever menu, quick pick or hover a previous step (or a failed test) left open. */
+  async dismissWidgets(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const open = await this.page
+        .locator('.quick-input-widget:visible, .action-widget:visible, .monaco-hover:not(.hidden):visible, .context-view-pointerBlock')
+        .count();
+      if (open === 0) return;
+      await this.page.keyboard.press('Escape');
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Picks the entry `label` of the open code action menu (quick fixes) with the
+   * keyboard: the menu blocks pointer events right after it opens.
+   */
+  async chooseAction(label: string): Promise<void> {
+    const rows = this.page.locator('.action-widget .monaco-list-row.action');
+    await rows.first().waitFor();
+    const count = await rows.count();
+    for (let i = 0; i <= count; i++) {
+      const focused = await this.page.locator('.action-widget .monaco-list-row.focused').getAttribute('aria-label');
+      if (focused?.includes(label)) {
+        await this.page.keyboard.press('Enter');
+        await this.page.locator('.action-widget').waitFor({ state: 'hidden' });
+        return;
+      }
+      await this.page.keyboard.press('ArrowDown');
+    }
+    throw new Error(`no code action "${label}" in the menu`);
+  }
+
   /** Runs a command by its palette label, e.g. `Cellscope: Sample Variants`. */
   async runCommand(label: string): Promise<void> {
+    await this.dismissWidgets();
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
