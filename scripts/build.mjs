@@ -35,6 +35,8 @@ await Promise.all([
       // vscode is provided by the host; TensorFlow's native and GPU packages
       // are optional and loaded at run time by the trainer only.
       external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+      // dist/cli.js is the package's `bin`: it must start with a shebang.
+      banner: { js: '#!/usr/bin/env node' },
     }),
   webEntries.length > 0 &&
     esbuild.build({

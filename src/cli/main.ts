@@ -4,6 +4,7 @@
  * src/cli/commands/<name>.ts and is registered in `commands` below.
  */
 import { UsageError } from './args.js';
+import { ResolveError } from './resolve.js';
 import type { CliIO } from './command.js';
 import { allCommands as commands } from './commands/index.js';
 
@@ -32,6 +33,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if (error instanceof UsageError) {
       io.stderr(`cellscope ${name}: ${error.message}\nusage: ${command.usage.split('\n')[0]}\n`);
       return 2;
+    }
+    if (error instanceof ResolveError) {
+      io.stderr(`cellscope ${name}: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }
