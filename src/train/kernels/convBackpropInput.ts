@@ -1,0 +1,64 @@
+/**
+ * Conv2DBackpropInput for the wasm backend, replacing its own: the stock
+ * kernel is a direct loop that takes ~7× as long as the forward convolution
+ * on a 1×1 filter (670 ms against 90 ms at batch 64, 32×32, 64 channels), and
+ * 1×1 convolutions are most of a DARTS cell. This one is the transposed
+ * convolution run by the wasm backend's fast (XNNPACK) Conv2D:
+ *
+ *   dx = conv2d_valid(pad(spread(dy)), flip(W)ᵀ)
+ *
+ * spread: dy on the stride grid with zeros between samples; pad: (k−1)·d − pad
+ * on the leading side; flip(W)ᵀ: the filter flipped in space with its input
+ * and output channels swapped ([kh, kw, Cout, Cin]).
+ */
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelScope, type WasmBackendLike } from './compose.js';
+
+interface Conv2DBackpropInputAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * dy of a convolution with output `info`, spread onto the stride grid and
+ * padded so that a stride-1 'valid' correlation with the flipped filter gives
+ * the input gradient. Shared with the depthwise input gradient.
+ */
+export function transposedConvInput(scope: KernelScope, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const channels = dy.shape[3]!;
+  let up = dy;
+  if (sh > 1 || sw > 1) {
+    const spread = scope.reshape(dy, [n, oh, 1, ow, 1, channels]);
+    const padded = scope.pad(spread, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    up = scope.reshape(padded, [n, oh * sh, ow * sw, channels]);
+  }
+  const top = (info.filterHeight - 1) * dh - info.padInfo.top;
+  const left = (info.filterWidth - 1) * dw - info.padInfo.left;
+  const bottom = h + (info.filterHeight - 1) * dh - top - oh * sh;
+  const right = w + (info.filterWidth - 1) * dw - left - ow * sw;
+  return scope.pad(up, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+}
+
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+  if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false);
+  const scope = new KernelScope(backend as WasmBackendLike);
+  const [kh, kw] = filter.shape;
+  const flipped = kh === 1 && kw === 1 ? filter : scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = scope.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const dyPad = transposedConvInput(scope, dy, info);
+  return scope.finish(scope.run('Conv2D', { x: dyPad, filter: swapped }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] }));
+};
+
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInput,
+};

@@ -1,0 +1,77 @@
+/**
+ * MaxPoolGrad for the wasm backend, replacing its own.
+ *
+ * tfjs-backend-wasm 4.22's MaxPoolGrad starts each window's running maximum
+ * at the smallest positive float instead of −∞, so a window whose values are
+ * all ≤ 0 routes its gradient to the wrong cell (or nowhere): 5–10 % gradient
+ * error inside a DARTS network, where pools read BatchNorm outputs.
+ *
+ * This one follows the cpu backend exactly: the gradient of each output goes
+ * to the first maximum of its window in row-major order, padding cells never
+ * win. It reads and writes the wasm heap directly (one pass over the output
+ * positions, k² reads each), which costs little next to the convolutions.
+ */
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmBackendLike } from './compose.js';
+
+interface MaxPoolGradAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const wasm = backend as WasmBackendLike;
+  // Allocate first: growing the heap detaches views taken before.
+  const out = wasm.makeOutput(input.shape, 'float32');
+  const dx = wasm.typedArrayFromHeap(out);
+  const x = wasm.typedArrayFromHeap(input);
+  const g = wasm.typedArrayFromHeap(dy);
+  dx.fill(0);
+
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const { dilationHeight, dilationWidth, effectiveFilterHeight, effectiveFilterWidth } = info;
+  const { top, left } = info.padInfo;
+  for (let b = 0; b < batchSize; b++) {
+    const xBatch = b * inHeight * inWidth * c;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const yCorner = oy * strideHeight - top;
+      let yMin = yCorner;
+      while (yMin < 0) yMin += dilationHeight;
+      const yMax = Math.min(inHeight, yCorner + effectiveFilterHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xCorner = ox * strideWidth - left;
+        let xMin = xCorner;
+        while (xMin < 0) xMin += dilationWidth;
+        const xMax = Math.min(inWidth, xCorner + effectiveFilterWidth);
+        const gBase = ((b * outHeight + oy) * outWidth + ox) * c;
+        for (let d = 0; d < c; d++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          for (let y = yMin; y < yMax; y += dilationHeight) {
+            for (let xx = xMin; xx < xMax; xx += dilationWidth) {
+              const idx = xBatch + (y * inWidth + xx) * c + d;
+              const v = x[idx]!;
+              if (v > best) {
+                best = v;
+                at = idx;
+              }
+            }
+          }
+          if (at >= 0) dx[at] = dx[at]! + g[gBase + d]!;
+        }
+      }
+    }
+  }
+  return out;
+};
+
+export const maxPoolGradConfig: KernelConfig = {
+  kernelName: 'MaxPoolGrad',
+  backendName: 'wasm',
+  kernelFunc: maxPoolGrad,
+};

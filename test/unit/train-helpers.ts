@@ -1,0 +1,64 @@
+/**
+ * Shared by the train-*.test.ts files: seeded data, running one computation
+ * on a named backend, and comparing results. Not a test file itself.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+// tfjs-core alone registers no gradients; the union package would.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { registerWasmKernels } from '../../src/train/kernels/index.js';
+
+registerWasmKernels();
+
+/** Uniform values in [lo, hi) from a fixed-seed LCG (reproducible, no Math.random). */
+export function seeded(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}
+
+export interface Result {
+  readonly shape: number[];
+  readonly values: Float32Array;
+}
+
+/** Runs `make` with `backend` active; returns the values of each tensor it returns. */
+export async function onBackend(backend: 'cpu' | 'wasm', make: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  return tf.tidy(() => {
+    const out = make();
+    return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, values: t.dataSync().slice() as Float32Array }));
+  });
+}
+
+/** Largest |a − b| over max(|a|) (1 when a is all zeros). */
+export function relativeMaxError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(a[i]!));
+  }
+  return diff / (scale || 1);
+}
+
+/** ‖a − b‖₂ / ‖a‖₂ (‖a‖ = 1 when a is all zeros). */
+export function relativeL2(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff += (a[i]! - b[i]!) ** 2;
+    norm += a[i]! ** 2;
+  }
+  return Math.sqrt(diff) / (Math.sqrt(norm) || 1);
+}
+
+export { tf };

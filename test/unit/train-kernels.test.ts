@@ -1,0 +1,265 @@
+/**
+ * The kernels registered on the wasm backend (src/train/kernels: the missing
+ * conv/depthwise gradients, a faster Conv2DBackpropInput, a correct
+ * MaxPoolGrad) against the
+ * cpu backend, on many small shapes. Where the cpu backend is itself no
+ * reference (it ignores dilation in the depthwise gradients), a direct
+ * evaluation of the defining sums is, and it is checked against cpu first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+const TOL = 2e-5;
+
+function outInfo(xShape: number[], filterShape: number[], strides: number | [number, number], dilations: number, pad: Pad, depthwise: boolean) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    undefined,
+    depthwise,
+  );
+}
+
+async function compare(label: string, make: () => tf.Tensor, tol = TOL): Promise<void> {
+  const [cpu] = await onBackend('cpu', make);
+  const [wasm] = await onBackend('wasm', make);
+  assert.deepEqual(wasm!.shape, cpu!.shape, label);
+  const err = relativeMaxError(cpu!.values, wasm!.values);
+  assert.ok(err <= tol, `${label}: relative error ${err}`);
+}
+
+const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [2, 0], [1, 2], [0, 0]]];
+
+test('Conv2DBackpropFilter on wasm equals cpu (kernels 1–7, rectangular, strides 1/2, all paddings)', async () => {
+  const kernels: Array<[number, number]> = [[1, 1], [2, 2], [3, 3], [5, 5], [7, 7], [1, 7], [7, 1]];
+  const strides: Array<number | [number, number]> = [1, 2, [1, 2], [2, 1]];
+  let n = 0;
+  for (const [kh, kw] of kernels) {
+    for (const s of strides) {
+      for (const pad of PADS) {
+        // tfjs sizes a numeric padding from the filter height and vertical
+        // stride only, so it is meaningful for square filters and strides only.
+        if (typeof pad === 'number' && (kh !== kw || Array.isArray(s))) continue;
+        for (const [h, w] of [[9, 8], [8, 8]] as const) {
+          const xShape = [2, h, w, 3];
+          const fShape = [kh, kw, 3, 4];
+          const info = outInfo(xShape, fShape, s, 1, pad, false);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const xv = seeded(2 * h * w * 3, ++n);
+          const dyv = seeded(2 * info.outHeight * info.outWidth * 4, 1000 + n);
+          await compare(`k=${kh}x${kw} s=${s} pad=${JSON.stringify(pad)} ${h}x${w}`, () =>
+            tf.engine().runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, [2, info.outHeight, info.outWidth, 4]) },
+              { strides: s, pad, dataFormat: 'NHWC', filterShape: fShape } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          );
+        }
+      }
+    }
+  }
+  assert.ok(n > 100);
+});
+
+test('Conv2DBackpropInput on wasm equals cpu (kernels 1–7, rectangular, strides 1/2, all paddings)', async () => {
+  const kernels: Array<[number, number]> = [[1, 1], [2, 2], [3, 3], [5, 5], [7, 7], [1, 7], [7, 1]];
+  const strides: Array<number | [number, number]> = [1, 2, [1, 2], [2, 1]];
+  let n = 0;
+  for (const [kh, kw] of kernels) {
+    for (const s of strides) {
+      for (const pad of PADS) {
+        if (typeof pad === 'number' && (kh !== kw || Array.isArray(s))) continue;
+        for (const [h, w] of [[9, 8], [8, 8]] as const) {
+          const xShape = [2, h, w, 3];
+          const fShape = [kh, kw, 3, 4];
+          const info = outInfo(xShape, fShape, s, 1, pad, false);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const wv = seeded(kh * kw * 3 * 4, ++n + 5000);
+          const dyv = seeded(2 * info.outHeight * info.outWidth * 4, 7000 + n);
+          await compare(`k=${kh}x${kw} s=${s} pad=${JSON.stringify(pad)} ${h}x${w}`, () =>
+            tf.engine().runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor(dyv, [2, info.outHeight, info.outWidth, 4]), filter: tf.tensor(wv, fShape) },
+              { strides: s, pad, dataFormat: 'NHWC', inputShape: xShape } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          );
+        }
+      }
+    }
+  }
+  assert.ok(n > 100);
+});
+
+test('conv2d gradients (input and filter) through tf.grad on wasm equal cpu', async () => {
+  for (const [k, s, pad] of [[1, 1, 'valid'], [1, 2, 'valid'], [3, 1, 'same'], [3, 2, 1], [7, 2, 3]] as const) {
+    const xv = seeded(2 * 8 * 8 * 5, k * 10 + s);
+    const wv = seeded(k * k * 5 * 6, k * 20 + s);
+    const make = (): tf.Tensor[] => {
+      const f = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, w, s, pad)));
+      return tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)([tf.tensor4d(xv, [2, 8, 8, 5]), tf.tensor4d(wv, [k, k, 5, 6])]);
+    };
+    const cpu = await onBackend('cpu', make);
+    const wasm = await onBackend('wasm', make);
+    for (let i = 0; i < 2; i++) {
+      const err = relativeMaxError(cpu[i]!.values, wasm[i]!.values);
+      assert.ok(err <= TOL, `k=${k} s=${s} grad ${i}: ${err}`);
+    }
+  }
+});
+
+/** The defining sums of a depthwise convolution's gradients, evaluated directly. */
+function depthwiseGradsByDefinition(
+  x: Float32Array, xShape: number[], w: Float32Array, fShape: number[], dy: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): { dW: Float32Array; dX: Float32Array } {
+  const [n, h, wd, c] = xShape as [number, number, number, number];
+  const [kh, kw, , mult] = fShape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const dW = new Float32Array(kh * kw * c * mult);
+  const dX = new Float32Array(n * h * wd * c);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xo = 0; xo < ow; xo++)
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            const yi = y * sh + i * dh - top;
+            const xi = xo * sw + j * dw - left;
+            if (yi < 0 || yi >= h || xi < 0 || xi >= wd) continue;
+            for (let ch = 0; ch < c; ch++)
+              for (let m = 0; m < mult; m++) {
+                const g = dy[((b * oh + y) * ow + xo) * c * mult + ch * mult + m]!;
+                const xIdx = ((b * h + yi) * wd + xi) * c + ch;
+                const wIdx = ((i * kw + j) * c + ch) * mult + m;
+                dW[wIdx] = dW[wIdx]! + x[xIdx]! * g;
+                dX[xIdx] = dX[xIdx]! + w[wIdx]! * g;
+              }
+          }
+  return { dW, dX };
+}
+
+interface DepthwiseCase {
+  k: number;
+  s: number;
+  pad: Pad;
+  d: number;
+  mult: number;
+  h: number;
+  w: number;
+}
+
+function depthwiseCases(): DepthwiseCase[] {
+  const cases: DepthwiseCase[] = [];
+  for (const k of [3, 5, 7])
+    for (const s of [1, 2])
+      for (const pad of PADS)
+        for (const mult of [1, 2]) cases.push({ k, s, pad, d: 1, mult, h: 9, w: 8 });
+  // Dilated, as dil_conv uses it (dilation 2, padding 2 or 4) and more.
+  for (const [k, pad] of [[3, 2], [5, 4], [3, 'same'], [3, 'valid'], [3, 1]] as const)
+    for (const d of [2, 3]) for (const mult of [1, 2]) cases.push({ k, s: 1, pad, d, mult, h: 11, w: 10 });
+  return cases;
+}
+
+function depthwiseData(c: DepthwiseCase, seed: number) {
+  const xShape = [2, c.h, c.w, 3];
+  const fShape = [c.k, c.k, 3, c.mult];
+  const info = outInfo(xShape, fShape, c.s, c.d, c.pad, true);
+  assert.ok(info.outHeight > 0 && info.outWidth > 0, `empty output for ${JSON.stringify(c)}`);
+  return {
+    xShape, fShape, info,
+    x: seeded(2 * c.h * c.w * 3, seed),
+    w: seeded(c.k * c.k * 3 * c.mult, seed + 1),
+    dy: seeded(2 * info.outHeight * info.outWidth * 3 * c.mult, seed + 2),
+    dyShape: [2, info.outHeight, info.outWidth, 3 * c.mult],
+  };
+}
+
+function runDepthwiseFilter(c: DepthwiseCase, data: ReturnType<typeof depthwiseData>): tf.Tensor {
+  return tf.engine().runKernel(
+    'DepthwiseConv2dNativeBackpropFilter',
+    { x: tf.tensor(data.x, data.xShape), dy: tf.tensor(data.dy, data.dyShape) },
+    { strides: c.s, pad: c.pad, dilations: c.d, filterShape: data.fShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+function runDepthwiseInput(c: DepthwiseCase, data: ReturnType<typeof depthwiseData>): tf.Tensor {
+  return tf.engine().runKernel(
+    'DepthwiseConv2dNativeBackpropInput',
+    { dy: tf.tensor(data.dy, data.dyShape), filter: tf.tensor(data.w, data.fShape) },
+    { strides: c.s, pad: c.pad, dilations: c.d, inputShape: data.xShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+test('depthwise gradients on wasm equal cpu at dilation 1 (kernels 3/5/7, strides 1/2, paddings, multipliers)', async () => {
+  const cases = depthwiseCases().filter((c) => c.d === 1);
+  let seed = 0;
+  for (const c of cases) {
+    const data = depthwiseData(c, (seed += 3));
+    const label = JSON.stringify(c);
+    await compare(`filter ${label}`, () => runDepthwiseFilter(c, data));
+    await compare(`input ${label}`, () => runDepthwiseInput(c, data));
+    // The direct sums agree with cpu here, so they are a fair reference where cpu is not.
+    const ref = depthwiseGradsByDefinition(data.x, data.xShape, data.w, data.fShape, data.dy, data.info);
+    const [cpuW, cpuX] = await onBackend('cpu', () => [runDepthwiseFilter(c, data), runDepthwiseInput(c, data)]);
+    assert.ok(relativeMaxError(ref.dW, cpuW!.values) <= TOL, `definition vs cpu filter ${label}`);
+    assert.ok(relativeMaxError(ref.dX, cpuX!.values) <= TOL, `definition vs cpu input ${label}`);
+  }
+});
+
+test('depthwise gradients on wasm equal the defining sums at dilation 2 and 3', async () => {
+  let seed = 500;
+  for (const c of depthwiseCases().filter((c) => c.d > 1)) {
+    const data = depthwiseData(c, (seed += 3));
+    const ref = depthwiseGradsByDefinition(data.x, data.xShape, data.w, data.fShape, data.dy, data.info);
+    const [dW, dX] = await onBackend('wasm', () => [runDepthwiseFilter(c, data), runDepthwiseInput(c, data)]);
+    assert.deepEqual(dW!.shape, data.fShape);
+    assert.deepEqual(dX!.shape, data.xShape);
+    assert.ok(relativeMaxError(ref.dW, dW!.values) <= TOL, `filter ${JSON.stringify(c)}`);
+    assert.ok(relativeMaxError(ref.dX, dX!.values) <= TOL, `input ${JSON.stringify(c)}`);
+  }
+});
+
+test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤ 0', async () => {
+  const ranges: Array<[number, number]> = [[-2, -0.01], [-1, 1], [-1, 0]];
+  const configs: Array<{ f: number; s: number; pad: Pad }> = [
+    { f: 3, s: 1, pad: 1 }, { f: 3, s: 2, pad: 1 }, { f: 3, s: 1, pad: 'same' }, { f: 2, s: 2, pad: 'valid' },
+    { f: 3, s: 2, pad: 'valid' }, { f: 5, s: 3, pad: 'same' },
+  ];
+  let seed = 900;
+  for (const [lo, hi] of ranges) {
+    for (const { f, s, pad } of configs) {
+      const xv = seeded(2 * 9 * 8 * 3, ++seed, lo, hi);
+      if (hi === 0) for (let i = 0; i < xv.length; i += 3) xv[i] = 0; // ties at 0 and exact zeros
+      // Distinct upstream gradients, so a gradient routed to the wrong cell shows.
+      const make = () =>
+        tf.grad((x: tf.Tensor) => {
+          const pooled = tf.maxPool(x as tf.Tensor4D, f, s, pad);
+          return tf.sum(tf.mul(pooled, tf.reshape(tf.range(1, 1 + pooled.size), pooled.shape)));
+        })(tf.tensor4d(xv, [2, 9, 8, 3]));
+      await compare(`maxPool f=${f} s=${s} pad=${JSON.stringify(pad)} values in [${lo}, ${hi})`, make, 0);
+    }
+  }
+});
+
+test('composed kernels release every intermediate', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const before = backend.numDataIds();
+  const tensorsBefore = tf.memory().numTensors;
+  const c: DepthwiseCase = { k: 3, s: 2, pad: 1, d: 1, mult: 2, h: 9, w: 8 };
+  const data = depthwiseData(c, 7);
+  tf.tidy(() => {
+    runDepthwiseFilter(c, data);
+    runDepthwiseInput(c, data);
+    const x = tf.tensor4d(seeded(2 * 8 * 8 * 3, 1), [2, 8, 8, 3]);
+    tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')))([x, tf.ones([3, 3, 3, 4])]);
+    tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 2, 1)))(x);
+  });
+  assert.equal(tf.memory().numTensors, tensorsBefore);
+  assert.equal(backend.numDataIds(), before);
+});
