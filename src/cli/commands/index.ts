@@ -1,4 +1,5 @@
 /** The registry of `cellscope` subcommands, in the order `cellscope help` lists them. */
 import type { Command } from '../command.js';
+import { diagramCommand } from './diagram.js';
 
-export const allCommands: Command[] = [];
+export const allCommands: Command[] = [diagramCommand];
