@@ -52,10 +52,42 @@ import {
   type StringLit,
 } from './ast.js';
 import type { Cell, Genotype } from './model.js';
-import { lex, type Token } from './lexer.js';
+import * as lexer from './lexer.js';
+import { lex, punctCode, type Tokens } from './lexer.js';
 
-const CLOSER_OF: Readonly<Record<string, string>> = { '(': ')', '[': ']', '{': '}' };
-const CLOSERS = new Set([')', ']', '}']);
+// Local copies: a CommonJS build reads imported bindings through accessors, on every use.
+const TK_NAME = lexer.TK_NAME;
+const TK_NUMBER = lexer.TK_NUMBER;
+const TK_STRING = lexer.TK_STRING;
+const TK_PUNCT = lexer.TK_PUNCT;
+const TK_EOF = lexer.TK_EOF;
+const F_LINE_START = lexer.F_LINE_START;
+const F_COL0 = lexer.F_COL0;
+const F_INTEGER = lexer.F_INTEGER;
+const F_DOUBLE = lexer.F_DOUBLE;
+
+const LPAREN = 40;
+const RPAREN = 41;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+const COMMA = 44;
+const EQUALS = 61;
+const DOT = 46;
+const MINUS = 45;
+const AT = 64;
+
+function closerOf(code: number): number {
+  return code === LPAREN ? RPAREN : code === LBRACKET ? RBRACKET : code === LBRACE ? RBRACE : 0;
+}
+
+function isCloser(code: number): boolean {
+  return code === RPAREN || code === RBRACKET || code === RBRACE;
+}
+
+/** Punctuation after a name that makes a line an (unsupported) expression or augmented assignment. */
+const EXPRESSION_FOLLOWERS = new Set(['(', '.', '[', ':', '+=', '-=', '*=', '/=', '|=', '&=', '%=', '@=', '^='].map(punctCode));
 
 /** Statements whose indented block is skipped with them. */
 const BLOCK_KEYWORDS = new Set([
@@ -121,66 +153,104 @@ function closestField(name: string): GenotypeField | undefined {
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
-function describe(t: Token): string {
-  if (t.kind === 'eof') return 'end of file';
-  const where = t.lineStart ? ` on line ${t.line + 1}` : '';
-  if (t.kind === 'string') {
-    const shown = t.value.length > 30 ? `${t.value.slice(0, 30)}…` : t.value;
-    return `string ${t.quote}${shown}${t.quote}${where}`;
-  }
-  return `'${t.value}'${where}`;
-}
-
-interface Frame {
-  readonly close: string;
-  /** Inside the argument list of a Genotype call, a `normal=` line at column 0 is an argument, not a new statement. */
-  readonly context: 'call' | 'list';
-}
+const UNSUPPORTED =
+  'unsupported statement: only NAME = Genotype(...), aliases (NAME = OTHER), PRIMITIVES = [...], imports and namedtuple declarations are understood';
 
 class Parser {
   private pos = 0;
+  /** Index of the end-of-file token (always the last). */
+  private readonly last: number;
   /** End offset of the last consumed token. */
   private lastEnd = 0;
-  private readonly frames: Frame[] = [];
+  /** Open brackets, innermost last: the code of the expected closer, and whether it closes a Genotype call. */
+  private readonly frameClose: number[] = [];
+  private readonly frameIsCall: boolean[] = [];
   private lastSyntaxErrorAt = -1;
   /** Names that construct genotypes: Genotype, plus whatever the file declares with namedtuple. */
   private readonly callees = new Set(['Genotype']);
+  private readonly kind: Uint8Array;
+  private readonly flags: Uint8Array;
+  private readonly start: Int32Array;
+  private readonly end: Int32Array;
+  private readonly code: Int32Array;
   readonly statements: Statement[] = [];
   readonly diagnostics: Diagnostic[] = [];
   readonly docstrings: Comment[] = [];
 
   constructor(
     private readonly text: string,
-    private readonly tokens: readonly Token[],
+    private readonly tokens: Tokens,
     private readonly lexDiagnostics: readonly Diagnostic[],
-  ) {}
-
-  // ---- token access -------------------------------------------------------
-
-  private peek(k = 0): Token {
-    const index = Math.min(this.pos + k, this.tokens.length - 1);
-    return this.tokens[index]!;
+  ) {
+    this.last = tokens.count - 1;
+    this.kind = tokens.kind;
+    this.flags = tokens.flags;
+    this.start = tokens.start;
+    this.end = tokens.end;
+    this.code = tokens.a;
   }
 
-  private next(): Token {
-    const t = this.tokens[this.pos]!;
-    if (t.kind !== 'eof') {
+  // ---- token access (tokens are indices) ---------------------------------------
+
+  private peek(offset = 0): number {
+    const i = this.pos + offset;
+    return i < this.last ? i : this.last;
+  }
+
+  private next(): number {
+    const i = this.pos;
+    if (i < this.last) {
       this.pos++;
-      this.lastEnd = t.end;
+      this.lastEnd = this.end[i]!;
     }
-    return t;
+    return i;
   }
 
-  private isPunct(t: Token, value: string): boolean {
-    return t.kind === 'punct' && t.value === value;
+  private isPunct(i: number, code: number): boolean {
+    return this.kind[i] === TK_PUNCT && this.code[i] === code;
   }
 
-  private ident(t: Token): Ident {
-    return { text: t.value, span: { start: t.start, end: t.end } };
+  private isName(i: number, name?: string): boolean {
+    if (this.kind[i] !== TK_NAME) return false;
+    if (name === undefined) return true;
+    return this.end[i]! - this.start[i]! === name.length && this.text.startsWith(name, this.start[i]);
+  }
+
+  private lineStart(i: number): boolean {
+    return (this.flags[i]! & F_LINE_START) !== 0;
+  }
+
+  private value(i: number): string {
+    return this.tokens.value(i);
+  }
+
+  private lineOf(i: number): number {
+    return this.tokens.line[i]!;
+  }
+
+  private tokenSpan(i: number): Span {
+    return { start: this.start[i]!, end: this.end[i]! };
+  }
+
+  private ident(i: number): Ident {
+    return { text: this.value(i), span: this.tokenSpan(i) };
   }
 
   private spanFrom(start: number): Span {
-    return { start, end: Math.max(start, this.lastEnd) };
+    return { start, end: this.lastEnd > start ? this.lastEnd : start };
+  }
+
+  private describe(i: number): string {
+    const kind = this.kind[i];
+    if (kind === TK_EOF) return 'end of file';
+    const where = this.lineStart(i) ? ` on line ${this.lineOf(i) + 1}` : '';
+    const value = this.value(i);
+    if (kind === TK_STRING) {
+      const quote = this.flags[i]! & F_DOUBLE ? '"' : "'";
+      const shown = value.length > 30 ? `${value.slice(0, 30)}…` : value;
+      return `string ${quote}${shown}${quote}${where}`;
+    }
+    return `'${value}'${where}`;
   }
 
   // ---- diagnostics --------------------------------------------------------
@@ -198,21 +268,26 @@ class Parser {
       if (span.start === this.lastSyntaxErrorAt) return;
       this.lastSyntaxErrorAt = span.start;
     }
-    this.diagnostics.push({ span, severity, code, message, ...(related ? { related } : {}), ...(data ? { data } : {}) });
+    const diagnostic: Diagnostic = related
+      ? data
+        ? { span, severity, code, message, related, data }
+        : { span, severity, code, message, related }
+      : data
+        ? { span, severity, code, message, data }
+        : { span, severity, code, message };
+    this.diagnostics.push(diagnostic);
   }
 
   /** `expected X, found Y`, at the found token; at the end of the previous token when Y is on a later line. */
-  private expected(what: string, found: Token, related?: readonly RelatedInfo[], atFound = false): void {
+  private expected(what: string, found: number, related?: readonly RelatedInfo[], atFound = false): void {
     const span: Span =
-      found.lineStart && this.pos > 0 && !atFound ? { start: this.lastEnd, end: this.lastEnd } : { start: found.start, end: found.end };
-    this.report(span, `expected ${what}, found ${describe(found)}`, 'syntax', 'error', related);
+      this.lineStart(found) && this.pos > 0 && !atFound ? { start: this.lastEnd, end: this.lastEnd } : this.tokenSpan(found);
+    this.report(span, `expected ${what}, found ${this.describe(found)}`, 'syntax', 'error', related);
   }
 
-  /** Whether a syntax error was reported (by the scanner or the parser) inside [start, lastEnd). */
+  /** Whether a syntax error was reported (by the scanner or the parser) since `countBefore`, inside [start, lastEnd). */
   private errorsSince(countBefore: number, start: number): boolean {
-    if (this.diagnostics.length > countBefore) {
-      for (let k = countBefore; k < this.diagnostics.length; k++) if (this.diagnostics[k]!.code === 'syntax') return true;
-    }
+    for (let k = countBefore; k < this.diagnostics.length; k++) if (this.diagnostics[k]!.code === 'syntax') return true;
     for (const d of this.lexDiagnostics) if (d.span.start >= start && d.span.start < this.lastEnd) return true;
     return false;
   }
@@ -220,30 +295,30 @@ class Parser {
   // ---- statement boundaries and skipping ------------------------------------
 
   /** A token that begins a new top-level statement at column 0. */
-  private startsStatement(offset: number): boolean {
-    const t = this.peek(offset);
-    if (t.kind === 'eof') return true;
-    if (!t.lineStart || !t.col0 || t.kind !== 'name') return false;
-    if (STATEMENT_KEYWORDS.has(t.value)) return true;
-    return this.isPunct(this.peek(offset + 1), '=');
+  private startsStatement(i: number): boolean {
+    if (this.kind[i] === TK_EOF) return true;
+    const flags = this.flags[i]!;
+    if ((flags & (F_LINE_START | F_COL0)) !== (F_LINE_START | F_COL0) || this.kind[i] !== TK_NAME) return false;
+    if (this.isPunct(i + 1, EQUALS)) return true;
+    return STATEMENT_KEYWORDS.has(this.value(i));
   }
 
   /** The current token ends every open bracket (end of file, or a new statement). */
   private atBoundary(): boolean {
-    const t = this.peek();
-    if (t.kind === 'eof') return true;
-    if (!this.startsStatement(0)) return false;
-    const top = this.frames[this.frames.length - 1];
-    return !(top?.context === 'call' && isField(t.value));
+    const i = this.peek();
+    if (!this.startsStatement(i)) return false;
+    if (this.kind[i] === TK_EOF) return true;
+    const inCall = this.frameIsCall.length > 0 && this.frameIsCall[this.frameIsCall.length - 1]!;
+    return !(inCall && isField(this.value(i)));
   }
 
-  private closesOuterFrame(value: string): boolean {
-    for (let k = this.frames.length - 2; k >= 0; k--) if (this.frames[k]!.close === value) return true;
+  private closesOuterFrame(code: number): boolean {
+    for (let k = this.frameClose.length - 2; k >= 0; k--) if (this.frameClose[k] === code) return true;
     return false;
   }
 
-  private closesAnyFrame(value: string): boolean {
-    for (let k = this.frames.length - 1; k >= 0; k--) if (this.frames[k]!.close === value) return true;
+  private closesAnyFrame(code: number): boolean {
+    for (let k = this.frameClose.length - 1; k >= 0; k--) if (this.frameClose[k] === code) return true;
     return false;
   }
 
@@ -251,14 +326,15 @@ class Parser {
   private skipToSeparator(): void {
     let depth = 0;
     for (;;) {
-      const t = this.peek();
-      if (t.kind === 'eof' || this.atBoundary()) return;
-      if (t.kind === 'punct') {
-        if (CLOSER_OF[t.value] !== undefined) depth++;
-        else if (CLOSERS.has(t.value)) {
+      const i = this.peek();
+      if (this.kind[i] === TK_EOF || this.atBoundary()) return;
+      if (this.kind[i] === TK_PUNCT) {
+        const code = this.code[i]!;
+        if (closerOf(code) !== 0) depth++;
+        else if (isCloser(code)) {
           if (depth > 0) depth--;
-          else if (this.closesAnyFrame(t.value)) return;
-        } else if (depth === 0 && t.value === ',') return;
+          else if (this.closesAnyFrame(code)) return;
+        } else if (depth === 0 && code === COMMA) return;
       }
       this.next();
     }
@@ -274,31 +350,33 @@ class Parser {
     let depth = 0;
     let firstLineEnd = this.lastEnd;
     for (;;) {
-      const t = this.peek();
-      if (t.kind === 'eof') break;
-      if (t.lineStart) {
-        if (this.startsStatement(0)) break;
+      const i = this.peek();
+      if (this.kind[i] === TK_EOF) break;
+      if (this.lineStart(i)) {
+        if (this.startsStatement(i)) break;
         if (depth <= 0) {
           if (!block) break;
-          if (t.col0 && !(t.kind === 'name' && BLOCK_CONTINUATIONS.has(t.value))) break;
+          if (this.flags[i]! & F_COL0 && !(this.kind[i] === TK_NAME && BLOCK_CONTINUATIONS.has(this.value(i)))) break;
         }
       }
-      if (t.kind === 'punct') {
-        if (CLOSER_OF[t.value] !== undefined) depth++;
-        else if (CLOSERS.has(t.value)) depth--;
+      if (this.kind[i] === TK_PUNCT) {
+        const code = this.code[i]!;
+        if (closerOf(code) !== 0) depth++;
+        else if (isCloser(code)) depth--;
       }
       this.next();
-      if (t.line === firstLine) firstLineEnd = t.end;
+      if (this.lineOf(i) === firstLine) firstLineEnd = this.end[i]!;
     }
     return firstLineEnd;
   }
 
-  private unsupported(first: Token, block: boolean): void {
-    if (this.pos < this.tokens.length && this.peek() === first) this.next();
-    const end = this.skipStatementRest(first.line, block);
+  /** An unsupported statement starting at token `first` (consumed or not): one warning, then skipped. */
+  private unsupported(first: number, block: boolean): void {
+    if (this.pos === first) this.next();
+    const end = this.skipStatementRest(this.lineOf(first), block);
     this.report(
-      { start: first.start, end: Math.max(first.end, end) },
-      `unsupported statement: only NAME = Genotype(...), aliases (NAME = OTHER), PRIMITIVES = [...], imports and namedtuple declarations are understood; this ${block ? 'block' : 'statement'} is skipped`,
+      { start: this.start[first]!, end: Math.max(this.end[first]!, end) },
+      `${UNSUPPORTED}; this ${block ? 'block' : 'statement'} is skipped`,
       'unsupported-statement',
       'warning',
     );
@@ -306,38 +384,41 @@ class Parser {
 
   /** After a statement: the line must end here. */
   private endStatement(what: string): void {
-    const t = this.peek();
-    if (t.lineStart) return;
-    this.expected(`end of line after ${what}`, t);
-    this.skipStatementRest(t.line, false);
+    const i = this.peek();
+    if (this.lineStart(i)) return;
+    this.expected(`end of line after ${what}`, i);
+    this.skipStatementRest(this.lineOf(i), false);
   }
 
   // ---- bracketed sequences ------------------------------------------------
 
   /**
    * Parses `open item, item, ... close` (the opener is already consumed),
-   * with trailing commas, insignificant newlines and recovery. Returns the
-   * closing token, or undefined when the sequence was left unclosed.
+   * with trailing commas, insignificant newlines and recovery. Returns
+   * whether the sequence was closed.
    */
-  private parseSeq(open: Token, context: Frame['context'], label: string, item: (index: number) => void): Token | undefined {
-    const close = CLOSER_OF[open.value]!;
-    this.frames.push({ close, context });
-    const related: RelatedInfo[] = [{ span: { start: open.start, end: open.end }, message: `${label} opened here` }];
-    let closeToken: Token | undefined;
+  private parseSeq(open: number, isCall: boolean, label: string, item: (index: number) => void): boolean {
+    const close = closerOf(this.code[open]!);
+    this.frameClose.push(close);
+    this.frameIsCall.push(isCall);
+    const closeText = close === RPAREN ? ')' : close === RBRACKET ? ']' : '}';
+    let closed = false;
     let index = 0;
     for (;;) {
-      const t = this.peek();
-      if (this.isPunct(t, close)) {
-        closeToken = this.next();
+      const i = this.peek();
+      if (this.isPunct(i, close)) {
+        this.next();
+        closed = true;
         break;
       }
-      if (this.atBoundary() || (t.kind === 'punct' && CLOSERS.has(t.value) && this.closesOuterFrame(t.value))) {
-        this.expected(`'${close}' to close ${label} opened at line ${open.line + 1}`, t, related);
+      const isPunct = this.kind[i] === TK_PUNCT;
+      if (this.atBoundary() || (isPunct && isCloser(this.code[i]!) && this.closesOuterFrame(this.code[i]!))) {
+        this.expected(this.toClose(closeText, label, open), i, [{ span: this.tokenSpan(open), message: `${label} opened here` }]);
         break;
       }
-      if (t.kind === 'punct' && CLOSERS.has(t.value)) {
+      if (isPunct && isCloser(this.code[i]!)) {
         // A closer that matches nothing open: report it and read on.
-        this.report({ start: t.start, end: t.end }, `unexpected '${t.value}': nothing open to close (expected '${close}' to close ${label} opened at line ${open.line + 1})`);
+        this.report(this.tokenSpan(i), `unexpected '${this.value(i)}': nothing open to close (expected ${this.toClose(closeText, label, open)})`);
         this.next();
         continue;
       }
@@ -345,134 +426,179 @@ class Parser {
       item(index++);
       if (this.pos === before) this.skipToSeparator();
       const s = this.peek();
-      if (this.isPunct(s, ',')) {
+      if (this.isPunct(s, COMMA)) {
         this.next();
         continue;
       }
-      if (this.isPunct(s, close) || this.atBoundary() || (s.kind === 'punct' && CLOSERS.has(s.value))) continue;
-      this.expected(`',' or '${close}'`, s);
+      if (this.isPunct(s, close) || this.atBoundary() || (this.kind[s] === TK_PUNCT && isCloser(this.code[s]!))) continue;
+      this.expected(`',' or '${closeText}'`, s);
       this.skipToSeparator();
-      if (this.isPunct(this.peek(), ',')) this.next();
+      if (this.isPunct(this.peek(), COMMA)) this.next();
     }
-    this.frames.pop();
-    return closeToken;
+    this.frameClose.pop();
+    this.frameIsCall.pop();
+    return closed;
+  }
+
+  private toClose(closeText: string, label: string, open: number): string {
+    return `'${closeText}' to close ${label} opened at line ${this.lineOf(open) + 1}`;
   }
 
   // ---- values ---------------------------------------------------------------
 
-  private stringLit(t: Token): StringLit {
-    return { value: t.value, span: { start: t.contentStart!, end: t.contentEnd! }, quote: t.quote! };
+  /** One string per distinct operation name: a file repeats a handful of names thousands of times. */
+  private readonly interned = new Map<string, string>();
+
+  private stringLit(i: number): StringLit {
+    const value = this.value(i);
+    let shared = this.interned.get(value);
+    if (shared === undefined) {
+      shared = value;
+      this.interned.set(value, value);
+    }
+    return {
+      value: shared,
+      span: { start: this.tokens.a[i]!, end: this.tokens.b[i]! },
+      quote: this.flags[i]! & F_DOUBLE ? '"' : "'",
+    };
   }
 
   /** A non-negative decimal integer; reports and returns undefined otherwise (consuming a bad number). */
   private parseInteger(what: string): NumberLit | undefined {
-    const t = this.peek();
-    if (t.kind === 'number') {
+    const i = this.peek();
+    if (this.kind[i] === TK_NUMBER) {
       this.next();
-      if (t.integer) return { value: Number(t.value), span: { start: t.start, end: t.end } };
-      this.report({ start: t.start, end: t.end }, `expected ${what} (a whole number), found '${t.value}'`);
+      if (this.flags[i]! & F_INTEGER) return { value: Number(this.value(i)), span: this.tokenSpan(i) };
+      this.report(this.tokenSpan(i), `expected ${what} (a whole number), found '${this.value(i)}'`);
       return undefined;
     }
-    if (this.isPunct(t, '-') && this.peek(1).kind === 'number' && !this.peek(1).lineStart) {
+    if (this.isPunct(i, MINUS) && this.kind[i + 1] === TK_NUMBER && !this.lineStart(i + 1)) {
       this.next();
       const n = this.next();
-      this.report({ start: t.start, end: n.end }, `expected ${what} (a non-negative whole number), found '-${n.value}'`);
+      this.report({ start: this.start[i]!, end: this.end[n]! }, `expected ${what} (a non-negative whole number), found '-${this.value(n)}'`);
       return undefined;
     }
-    this.expected(what, t);
+    this.expected(what, i);
     return undefined;
   }
 
+  // The items of the hot sequences (entries, cell lists, concat lists) are
+  // methods made once per parser, with their state in fields, rather than
+  // closures made for every list: these lists do not nest in each other.
+  private entryOp: StringLit | undefined;
+  private entryInput: NumberLit | undefined;
+  private entryCount = 0;
+  private cellEntries: EntryNode[] = [];
+  private concatItems: NumberLit[] = [];
+
+  private readonly entryItem = (index: number): void => {
+    this.entryCount = index + 1;
+    const e = this.peek();
+    if (index === 0) {
+      const kind = this.kind[e];
+      if (kind === TK_STRING) {
+        this.next();
+        this.entryOp = this.stringLit(e);
+      } else {
+        this.expected("a quoted operation name such as 'sep_conv_3x3'", e);
+        if (kind === TK_NAME || kind === TK_NUMBER) this.next();
+      }
+    } else if (index === 1) {
+      this.entryInput = this.parseInteger('an input node index');
+    } else if (index === 2) {
+      this.report(this.tokenSpan(e), `expected ')' after the input: an entry has two elements ('op', input), found a third, ${this.describe(e)}`);
+    }
+  };
+
+  private readonly cellItem = (): void => {
+    const entry = this.parseEntry();
+    if (entry) this.cellEntries.push(entry);
+  };
+
+  private readonly concatItem = (): void => {
+    const n = this.parseInteger('a node number');
+    if (n) this.concatItems.push(n);
+  };
+
   private parseEntry(): EntryNode | undefined {
     const t = this.peek();
-    if (!this.isPunct(t, '(') && !this.isPunct(t, '[')) {
+    if (!this.isPunct(t, LPAREN) && !this.isPunct(t, LBRACKET)) {
       this.expected("an ('op', input) entry", t);
-      if (t.kind === 'string' || t.kind === 'number' || t.kind === 'name') {
+      const kind = this.kind[t];
+      if (kind === TK_STRING || kind === TK_NUMBER || kind === TK_NAME) {
         // Keep a placeholder so that the entries after it keep their positions (and their nodes).
         this.next();
-        return { span: { start: t.start, end: t.end } };
+        return { span: this.tokenSpan(t) };
       }
       return undefined;
     }
     const open = this.next();
     const countBefore = this.diagnostics.length;
-    let op: StringLit | undefined;
-    let input: NumberLit | undefined;
-    let count = 0;
-    const close = this.parseSeq(open, 'list', open.value, (index) => {
-      count = index + 1;
-      const e = this.peek();
-      if (index === 0) {
-        if (e.kind === 'string') {
-          this.next();
-          op = this.stringLit(e);
-        } else {
-          this.expected("a quoted operation name such as 'sep_conv_3x3'", e);
-          if (e.kind === 'name' || e.kind === 'number') this.next();
-        }
-      } else if (index === 1) {
-        input = this.parseInteger('an input node index');
-      } else if (index === 2) {
-        this.report({ start: e.start, end: e.end }, `expected ')' after the input: an entry has two elements ('op', input), found a third, ${describe(e)}`);
-      }
-    });
-    if (close && this.diagnostics.length === countBefore) {
-      if (count === 0) this.expected("a quoted operation name such as 'sep_conv_3x3'", close);
-      else if (count === 1) this.expected(`',' and an input node index after ${op ? `'${op.value}'` : 'the operation'}`, close);
+    this.entryOp = undefined;
+    this.entryInput = undefined;
+    this.entryCount = 0;
+    const closed = this.parseSeq(open, false, this.code[open] === LPAREN ? '(' : '[', this.entryItem);
+    // (Read back through a cast: the checker does not see the item callback assign the fields.)
+    const op = this.entryOp as StringLit | undefined;
+    const input = this.entryInput as NumberLit | undefined;
+    if (closed && this.diagnostics.length === countBefore && this.entryCount < 2) {
+      const close = this.pos - 1;
+      if (this.entryCount === 0) this.expected("a quoted operation name such as 'sep_conv_3x3'", close);
+      else this.expected(`',' and an input node index after ${op ? `'${op.value}'` : 'the operation'}`, close);
     }
-    const span = this.spanFrom(open.start);
-    return { span, ...(op ? { op } : {}), ...(input ? { input } : {}) };
+    const span = this.spanFrom(this.start[open]!);
+    if (op && input) return { span, op, input };
+    if (op) return { span, op };
+    if (input) return { span, input };
+    return { span };
   }
 
   private parseCellList(): CellListNode | undefined {
     const t = this.peek();
-    if (!this.isPunct(t, '[') && !this.isPunct(t, '(')) {
+    if (!this.isPunct(t, LBRACKET) && !this.isPunct(t, LPAREN)) {
       this.expected("a list of ('op', input) entries", t);
       return undefined;
     }
     const open = this.next();
     const countBefore = this.diagnostics.length;
     const entries: EntryNode[] = [];
-    this.parseSeq(open, 'list', open.value, () => {
-      const entry = this.parseEntry();
-      if (entry) entries.push(entry);
-    });
-    const node: CellListNode = { span: this.spanFrom(open.start), entries };
-    if (this.errorsSince(countBefore, open.start)) incompleteNodes.add(node);
+    this.cellEntries = entries;
+    this.parseSeq(open, false, this.code[open] === LPAREN ? '(' : '[', this.cellItem);
+    const node: CellListNode = { span: this.spanFrom(this.start[open]!), entries };
+    if (this.errorsSince(countBefore, node.span.start)) incompleteNodes.add(node);
     return node;
   }
 
   private parseConcat(): ConcatNode | undefined {
     const t = this.peek();
     const countBefore = this.diagnostics.length;
-    if (this.isPunct(t, '[') || this.isPunct(t, '(')) {
+    const start = this.start[t]!;
+    if (this.isPunct(t, LBRACKET) || this.isPunct(t, LPAREN)) {
       const open = this.next();
       const items: NumberLit[] = [];
-      this.parseSeq(open, 'list', open.value, () => {
-        const n = this.parseInteger('a node number');
-        if (n) items.push(n);
-      });
-      const node: ConcatNode = { span: this.spanFrom(open.start), form: 'list', items };
-      if (this.errorsSince(countBefore, open.start)) incompleteNodes.add(node);
+      this.concatItems = items;
+      this.parseSeq(open, false, this.code[open] === LPAREN ? '(' : '[', this.concatItem);
+      const node: ConcatNode = { span: this.spanFrom(start), form: 'list', items };
+      if (this.errorsSince(countBefore, start)) incompleteNodes.add(node);
       return node;
     }
-    if (t.kind === 'name' && t.value === 'range' && this.isPunct(this.peek(1), '(')) return this.parseRange();
-    if (t.kind === 'name' && t.value === 'list' && this.isPunct(this.peek(1), '(')) {
+    if (this.isName(t, 'range') && this.isPunct(t + 1, LPAREN)) return this.parseRange();
+    if (this.isName(t, 'list') && this.isPunct(t + 1, LPAREN)) {
       // list(range(2, 6)) or list([2, 3]): the inner concat, spanned by the whole call.
       this.next();
       const open = this.next();
-      this.frames.push({ close: ')', context: 'list' });
+      this.frameClose.push(RPAREN);
+      this.frameIsCall.push(false);
       const inner = this.parseConcat();
-      this.frames.pop();
-      if (this.isPunct(this.peek(), ')')) this.next();
-      else this.expected(`')' to close list( opened at line ${open.line + 1}`, this.peek());
-      const node: ConcatNode = {
-        span: this.spanFrom(t.start),
-        form: inner?.form ?? 'list',
-        items: inner?.items ?? [],
-        ...(inner?.bounds ? { bounds: inner.bounds } : {}),
-      };
-      if (!inner || this.errorsSince(countBefore, t.start) || incompleteNodes.has(inner)) incompleteNodes.add(node);
+      this.frameClose.pop();
+      this.frameIsCall.pop();
+      if (this.isPunct(this.peek(), RPAREN)) this.next();
+      else this.expected(`')' to close list( opened at line ${this.lineOf(open) + 1}`, this.peek());
+      const span = this.spanFrom(start);
+      const node: ConcatNode = inner?.bounds
+        ? { span, form: inner.form, items: inner.items, bounds: inner.bounds }
+        : { span, form: inner?.form ?? 'list', items: inner?.items ?? [] };
+      if (!inner || incompleteNodes.has(inner) || this.errorsSince(countBefore, start)) incompleteNodes.add(node);
       return node;
     }
     this.expected('a concat list such as [2, 3, 4, 5] or range(2, 6)', t);
@@ -482,20 +608,22 @@ class Parser {
   private parseRange(): ConcatNode {
     const rangeToken = this.next();
     const open = this.next();
+    const start = this.start[rangeToken]!;
     const countBefore = this.diagnostics.length;
     const bounds: (NumberLit | undefined)[] = [];
-    const close = this.parseSeq(open, 'list', 'range(', (index) => {
+    const closed = this.parseSeq(open, false, 'range(', (index) => {
       if (index >= 2) {
         const e = this.peek();
-        this.report({ start: e.start, end: e.end }, `expected ')': range(a, b) takes two bounds here, found a third, ${describe(e)}`);
+        this.report(this.tokenSpan(e), `expected ')': range(a, b) takes two bounds here, found a third, ${this.describe(e)}`);
         return;
       }
       bounds[index] = this.parseInteger(index === 0 ? 'the first node of range(a, b)' : 'the end bound of range(a, b)');
     });
-    if (close && this.diagnostics.length === countBefore && bounds.length < 2) {
+    if (closed && this.diagnostics.length === countBefore && bounds.length < 2) {
+      const close = this.pos - 1;
       this.expected(bounds.length === 0 ? 'two bounds: range(a, b)' : "',' and the end bound of range(a, b)", close);
     }
-    const span = this.spanFrom(rangeToken.start);
+    const span = this.spanFrom(start);
     const lo = bounds[0];
     const hi = bounds[1];
     const items: NumberLit[] = [];
@@ -506,20 +634,20 @@ class Parser {
         for (let v = lo.value; v < hi.value; v++) items.push({ value: v, span });
       }
     }
-    const node: ConcatNode = { span, form: 'range', items, ...(lo && hi ? { bounds: [lo, hi] as const } : {}) };
-    if (!(lo && hi) || this.errorsSince(countBefore, rangeToken.start)) incompleteNodes.add(node);
+    const node: ConcatNode = lo && hi ? { span, form: 'range', items, bounds: [lo, hi] } : { span, form: 'range', items };
+    if (!(lo && hi) || this.errorsSince(countBefore, start)) incompleteNodes.add(node);
     return node;
   }
 
   /** NAME or NAME.NAME...: one Ident spanning the dotted name. */
   private parseDottedName(): Ident {
     const first = this.next();
-    let text = first.value;
-    while (this.isPunct(this.peek(), '.') && this.peek(1).kind === 'name' && !this.peek(1).lineStart) {
+    let text = this.value(first);
+    while (this.isPunct(this.peek(), DOT) && this.kind[this.peek(1)] === TK_NAME && !this.lineStart(this.peek(1))) {
       this.next();
-      text += `.${this.next().value}`;
+      text += `.${this.value(this.next())}`;
     }
-    return { text, span: this.spanFrom(first.start) };
+    return { text, span: this.spanFrom(this.start[first]!) };
   }
 
   // ---- the Genotype call ------------------------------------------------------
@@ -530,7 +658,7 @@ class Parser {
     const byField = new Map<GenotypeField, ArgNode>();
     let positional = 0;
     let keywordSeen = false;
-    this.parseSeq(open, 'call', `${callee.text}(`, () => {
+    this.parseSeq(open, true, `${callee.text}(`, () => {
       const t = this.peek();
       const before = this.pos;
       let keyword: Ident | undefined;
@@ -538,13 +666,14 @@ class Parser {
       /** Whether this argument's value is the one the call uses for its field. */
       let counts = true;
       let excess = false;
-      if (t.kind === 'name' && this.isPunct(this.peek(1), '=')) {
+      if (this.kind[t] === TK_NAME && this.isPunct(t + 1, EQUALS)) {
         this.next();
         this.next();
         keyword = this.ident(t);
         keywordSeen = true;
-        if (isField(t.value)) {
-          field = t.value;
+        const name = keyword.text;
+        if (isField(name)) {
+          field = name;
           const first = byField.get(field);
           if (first) {
             counts = false;
@@ -558,75 +687,76 @@ class Parser {
             );
           }
         } else {
-          const suggestion = closestField(t.value);
+          const suggestion = closestField(name);
           this.report(
             keyword.span,
-            `unknown argument '${t.value}' of Genotype: expected one of ${GENOTYPE_FIELDS.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+            `unknown argument '${name}' of Genotype: expected one of ${GENOTYPE_FIELDS.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
             'unknown-argument',
             'error',
             undefined,
-            { argument: t.value, ...(suggestion ? { suggestion } : {}) },
+            suggestion ? { argument: name, suggestion } : { argument: name },
           );
         }
+      } else if (keywordSeen) {
+        // Python rejects the call; the value is skipped rather than guessed at.
+        this.report(this.tokenSpan(t), 'expected a keyword argument (NAME=value): a positional argument cannot follow keyword arguments');
       } else {
-        if (keywordSeen) {
-          // Python rejects the call; the value is skipped rather than guessed at.
-          this.report({ start: t.start, end: t.end }, 'expected a keyword argument (NAME=value): a positional argument cannot follow keyword arguments');
-        } else if (positional < GENOTYPE_FIELDS.length) {
+        if (positional < GENOTYPE_FIELDS.length) {
           field = GENOTYPE_FIELDS[positional]!;
           if (byField.has(field)) counts = false;
         } else {
           excess = true;
         }
-        if (!keywordSeen) positional++;
+        positional++;
       }
       let value: CellListNode | ConcatNode | undefined;
-      if (field) {
-        value = isCellListField(field) ? this.parseCellList() : this.parseConcat();
-      } else {
-        // Unknown keyword or extra positional argument: its value is skipped unread.
-        this.skipToSeparator();
-      }
+      if (field) value = isCellListField(field) ? this.parseCellList() : this.parseConcat();
+      else this.skipToSeparator(); // unknown keyword or extra positional argument: its value is not read
       if (this.pos === before) return;
-      const arg: ArgNode = {
-        span: this.spanFrom(t.start),
-        ...(field ? { field } : {}),
-        ...(keyword ? { keyword } : {}),
-        ...(value ? { value } : {}),
-      };
+      const span = this.spanFrom(this.start[t]!);
+      // Optional properties stay absent rather than undefined.
+      const arg: { span: Span; field?: GenotypeField; keyword?: Ident; value?: CellListNode | ConcatNode } = { span };
+      if (field) arg.field = field;
+      if (keyword) arg.keyword = keyword;
+      if (value) arg.value = value;
       args.push(arg);
       if (excess) {
         this.report(
-          arg.span,
+          span,
           `too many arguments: Genotype takes ${GENOTYPE_FIELDS.length} (${GENOTYPE_FIELDS.join(', ')}); this one is ignored`,
           'too-many-arguments',
         );
       }
       if (field && counts && !byField.has(field)) byField.set(field, arg);
     });
+    const call: {
+      span: Span;
+      callee: Ident;
+      args: ArgNode[];
+      normal?: CellListNode;
+      normalConcat?: ConcatNode;
+      reduce?: CellListNode;
+      reduceConcat?: ConcatNode;
+    } = { span: this.spanFrom(callee.span.start), callee, args };
     const normal = byField.get('normal')?.value;
     const normalConcat = byField.get('normal_concat')?.value;
     const reduce = byField.get('reduce')?.value;
     const reduceConcat = byField.get('reduce_concat')?.value;
-    return {
-      span: this.spanFrom(callee.span.start),
-      callee,
-      args,
-      ...(isCellList(normal) ? { normal } : {}),
-      ...(isConcat(normalConcat) ? { normalConcat } : {}),
-      ...(isCellList(reduce) ? { reduce } : {}),
-      ...(isConcat(reduceConcat) ? { reduceConcat } : {}),
-    };
+    if (isCellList(normal)) call.normal = normal;
+    if (isConcat(normalConcat)) call.normalConcat = normalConcat;
+    if (isCellList(reduce)) call.reduce = reduce;
+    if (isConcat(reduceConcat)) call.reduceConcat = reduceConcat;
+    return call;
   }
 
   // ---- statements ---------------------------------------------------------------
 
   parseFile(): void {
-    while (this.peek().kind !== 'eof') {
+    while (this.kind[this.peek()] !== TK_EOF) {
       const t = this.peek();
-      if (!t.lineStart) {
+      if (!this.lineStart(t)) {
         this.expected('end of line', t);
-        this.skipStatementRest(t.line, false);
+        this.skipStatementRest(this.lineOf(t), false);
         continue;
       }
       this.parseStatement();
@@ -635,55 +765,51 @@ class Parser {
 
   private parseStatement(): void {
     const t = this.peek();
-    if (t.kind === 'string') {
+    const kind = this.kind[t];
+    if (kind === TK_STRING) {
       this.parseStringStatement();
       return;
     }
-    if (t.kind === 'name') {
-      if (t.value === 'import' || t.value === 'from') {
-        this.next();
-        this.skipStatementRest(t.line, false);
-        const def: PythonDef = { kind: 'python', span: this.spanFrom(t.start), what: 'import' };
-        this.statements.push(def);
-        return;
-      }
-      if (BLOCK_KEYWORDS.has(t.value)) return this.unsupported(t, true);
-      if (SIMPLE_KEYWORDS.has(t.value)) return this.unsupported(t, false);
-      const after = this.peek(1);
-      if (this.isPunct(after, '=') && !after.lineStart) {
+    if (kind === TK_NAME) {
+      const after = t + 1;
+      if (this.isPunct(after, EQUALS) && !this.lineStart(after)) {
         this.parseAssignment();
         return;
       }
-      if (!after.lineStart && after.kind === 'punct' && ['(', '.', '[', ':', '+=', '-=', '*=', '/=', '|=', '&='].includes(after.value)) {
+      const name = this.value(t);
+      if (name === 'import' || name === 'from') {
+        this.next();
+        this.skipStatementRest(this.lineOf(t), false);
+        const def: PythonDef = { kind: 'python', span: this.spanFrom(this.start[t]!), what: 'import' };
+        this.statements.push(def);
+        return;
+      }
+      if (BLOCK_KEYWORDS.has(name)) return this.unsupported(t, true);
+      if (SIMPLE_KEYWORDS.has(name)) return this.unsupported(t, false);
+      if (!this.lineStart(after) && this.kind[after] === TK_PUNCT && EXPRESSION_FOLLOWERS.has(this.code[after]!)) {
         return this.unsupported(t, false);
       }
       this.next();
-      this.expected(`'=' after '${t.value}'`, after);
-      this.skipStatementRest(t.line, false);
+      this.expected(`'=' after '${name}'`, after);
+      this.skipStatementRest(this.lineOf(t), false);
       return;
     }
-    if (this.isPunct(t, '@')) return this.unsupported(t, false);
+    if (this.isPunct(t, AT)) return this.unsupported(t, false);
     this.expected('a statement (NAME = Genotype(...), an alias NAME = OTHER, or a # comment)', t, undefined, true);
     this.next();
-    this.skipStatementRest(t.line, false);
+    this.skipStatementRest(this.lineOf(t), false);
   }
 
   /** A string on its own (a docstring) is kept as a comment; a string expression is unsupported. */
   private parseStringStatement(): void {
-    const first = this.peek();
-    while (this.peek().kind === 'string' && (this.peek() === first || !this.peek().lineStart)) this.next();
-    if (this.peek().lineStart) {
-      const span = this.spanFrom(first.start);
+    const first = this.next();
+    while (this.kind[this.peek()] === TK_STRING && !this.lineStart(this.peek())) this.next();
+    if (this.lineStart(this.peek())) {
+      const span = this.spanFrom(this.start[first]!);
       this.docstrings.push({ span, text: this.text.slice(span.start, span.end) });
       return;
     }
-    this.report(
-      this.spanFrom(first.start),
-      'unsupported statement: a string expression; only docstrings and the statements of a genotypes.py are understood',
-      'unsupported-statement',
-      'warning',
-    );
-    this.skipStatementRest(first.line, false);
+    this.unsupported(first, false);
   }
 
   private parseAssignment(): void {
@@ -691,68 +817,58 @@ class Parser {
     this.next(); // '='
     const name = this.ident(nameToken);
     const v = this.peek();
-    if (v.lineStart) {
+    if (this.lineStart(v)) {
       this.expected(`a value after '${name.text} ='`, v);
       return;
     }
-    if (v.kind === 'name') {
+    if (this.kind[v] === TK_NAME) {
       const target = this.parseDottedName();
       const lastPart = target.text.slice(target.text.lastIndexOf('.') + 1);
-      if (this.isPunct(this.peek(), '(') && !this.peek().lineStart) {
+      const after = this.peek();
+      if (this.isPunct(after, LPAREN) && !this.lineStart(after)) {
         if (lastPart === 'namedtuple') {
           // `Genotype = namedtuple('Genotype', '...')`: understood; the name now builds genotypes.
-          this.skipStatementRest(nameToken.line, false);
+          this.skipStatementRest(this.lineOf(nameToken), false);
           this.callees.add(name.text);
-          const def: PythonDef = { kind: 'python', span: this.spanFrom(nameToken.start), what: 'namedtuple' };
+          const def: PythonDef = { kind: 'python', span: this.spanFrom(name.span.start), what: 'namedtuple' };
           this.statements.push(def);
           return;
         }
         if (this.callees.has(lastPart)) {
           const call = this.parseCall(target);
-          const def: GenotypeDef = { kind: 'genotype', span: this.spanFrom(nameToken.start), name, call };
+          const def: GenotypeDef = { kind: 'genotype', span: this.spanFrom(name.span.start), name, call };
           this.statements.push(def);
           this.endStatement(`the ${target.text}(...) definition of ${name.text}`);
           return;
         }
-        return this.unsupportedFrom(nameToken);
+        return this.unsupported(nameToken, false);
       }
-      if (!target.text.includes('.') && this.peek().lineStart) {
-        const def: AliasDef = { kind: 'alias', span: this.spanFrom(nameToken.start), name, target };
+      if (!target.text.includes('.') && this.lineStart(after)) {
+        const def: AliasDef = { kind: 'alias', span: this.spanFrom(name.span.start), name, target };
         this.statements.push(def);
         return;
       }
-      return this.unsupportedFrom(nameToken);
+      return this.unsupported(nameToken, false);
     }
-    if ((this.isPunct(v, '[') || this.isPunct(v, '(')) && name.text.startsWith('PRIMITIVES')) {
+    if ((this.isPunct(v, LBRACKET) || this.isPunct(v, LPAREN)) && name.text.startsWith('PRIMITIVES')) {
       this.parsePrimitives(name);
       return;
     }
-    this.unsupportedFrom(nameToken);
-  }
-
-  /** An unsupported statement whose first tokens are already consumed. */
-  private unsupportedFrom(first: Token): void {
-    const end = this.skipStatementRest(first.line, false);
-    this.report(
-      { start: first.start, end: Math.max(first.end, end) },
-      `unsupported statement: only NAME = Genotype(...), aliases (NAME = OTHER), PRIMITIVES = [...], imports and namedtuple declarations are understood; this statement is skipped`,
-      'unsupported-statement',
-      'warning',
-    );
+    this.unsupported(nameToken, false);
   }
 
   private parsePrimitives(name: Ident): void {
     const open = this.next();
     const ops: StringLit[] = [];
-    this.parseSeq(open, 'list', open.value, () => {
+    this.parseSeq(open, false, this.value(open), () => {
       const t = this.peek();
-      if (t.kind === 'string') {
+      if (this.kind[t] === TK_STRING) {
         this.next();
         ops.push(this.stringLit(t));
         return;
       }
       this.expected('a quoted operation name', t);
-      if (t.kind === 'name' || t.kind === 'number') this.next();
+      if (this.kind[t] === TK_NAME || this.kind[t] === TK_NUMBER) this.next();
     });
     const def: PrimitivesDef = { kind: 'primitives', span: this.spanFrom(name.span.start), name, ops };
     this.statements.push(def);

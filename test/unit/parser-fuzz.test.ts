@@ -175,7 +175,7 @@ function mutate(rand: Rand, text: string): string {
 
 test('generated valid files parse exactly: no diagnostics, the written models and aliases back', () => {
   const rand = prng(1909_09569);
-  for (let n = 0; n < 1500; n++) {
+  for (let n = 0; n < 1000; n++) {
     const { text, written, aliases } = randomFile(rand);
     const file = parse(text);
     assert.deepEqual(file.diagnostics, [], text);
@@ -199,7 +199,7 @@ test('generated valid files parse exactly: no diagnostics, the written models an
 
 test('mutated files never throw, and every span stays within the text', () => {
   const rand = prng(42);
-  for (let n = 0; n < 3000; n++) {
+  for (let n = 0; n < 2000; n++) {
     const text = mutate(rand, randomFile(rand).text);
     let file: GenotypeFile;
     try {
@@ -231,7 +231,7 @@ test('an error confined to one definition leaves every other definition and alia
   const rand = prng(2020);
   // No quotes (they could join into a triple-quoted string) and no backslashes (a continuation joins lines).
   const safe = PUNCTUATION.filter((p) => !/['"\\]/.test(p));
-  for (let n = 0; n < 1000; n++) {
+  for (let n = 0; n < 700; n++) {
     const { text, written, aliases } = randomFile(rand, 3);
     const file = parse(text);
     const defs = defsOf(file);
