@@ -173,3 +173,43 @@ test('Compare Cells draws two genotypes side by side with the differences marked
   assert.equal(await frame.locator('section.view[data-view="1"] [data-cell="normal"] [data-diff]').count(), marked);
   await s().shot('compare');
 });
+
+/** Relative luminance (0 black … 1 white) of a computed CSS colour `rgb(r, g, b)`. */
+function luminance(color: string): number {
+  const [r, g, b] = (color.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+  assert.ok(r !== undefined && g !== undefined && b !== undefined, `not a colour: ${color}`);
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}
+
+test('the drawing follows the colour theme', async () => {
+  const frame = await panelFrame('svg[data-genotype="DARTS_V1"]');
+  const colours = () =>
+    frame.locator('svg[data-genotype="DARTS_V1"]').evaluate((svg) => ({
+      background: getComputedStyle(svg.querySelector('.cs-bg')!).fill,
+      text: getComputedStyle(svg.querySelector('.cs-caption')!).fill,
+      page: getComputedStyle(document.body).backgroundColor,
+    }));
+  const before = await colours();
+  assert.equal(before.background, before.page, 'the drawing sits on the editor background');
+  await s().runCommand('Preferences: Toggle between Light/Dark Themes');
+  const after = await s().until('the theme to change', async () => {
+    const c = await colours();
+    return c.background !== before.background ? c : undefined;
+  });
+  assert.equal(after.background, after.page);
+  // Light on dark or dark on light, whichever theme is now on.
+  assert.ok(Math.abs(luminance(after.text) - luminance(after.background)) > 0.4, JSON.stringify(after));
+  assert.notEqual(luminance(after.background) > 0.5, luminance(before.background) > 0.5);
+  await s().shot('theme-toggled');
+});
+
+test('the panels are restored after a window reload', async () => {
+  await s().runCommand('Developer: Reload Window');
+  await s().page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const frame = await panelFrame('svg[data-genotype="DARTS_V1"] [data-cell="normal"] [data-op]', 60_000);
+  assert.equal(await frame.locator('section.view').count(), 2);
+  const v1 = analyze('X = DARTS_V1\n').byName.get('X')!.genotype!;
+  const right = await frame.locator('section.view[data-view="1"] [data-cell="normal"] [data-op]').count();
+  assert.equal(right, v1.normal.edges.length);
+  await s().shot('restored');
+});
