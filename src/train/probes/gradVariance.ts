@@ -1,0 +1,83 @@
+/**
+ * Gradient variance at fixed weights (Shu, Wang & Cai, Section 4): the spread
+ * of K mini-batch gradients about their mean, summed over every parameter,
+ *
+ *   variance = (1/K) Σ_k ‖g_k − ḡ‖²,   ratio = variance / ‖ḡ‖²,
+ *
+ * where ḡ = (1/K) Σ_k g_k. Wide, shallow cells show lower variance. The
+ * probe only reads gradients: it never updates the weights, and the caller
+ * decides the network mode (the trainer uses training-mode BatchNorm and
+ * restores the running statistics afterwards).
+ *
+ * The sums are accumulated per element in float64 with Welford's update, so
+ * the variance does not suffer the cancellation of E‖g‖² − ‖ḡ‖² when the
+ * gradients agree closely.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface GradVarianceResult {
+  /** (1/K) Σ_k ‖g_k − ḡ‖², summed over all parameters. */
+  readonly variance: number;
+  /** ‖ḡ‖², the squared norm of the mean gradient. */
+  readonly meanGradNormSq: number;
+  /** variance / ‖ḡ‖² (Infinity when ḡ = 0 and variance > 0; NaN when both are 0). */
+  readonly ratio: number;
+  /** K, the number of mini-batch gradients. */
+  readonly batches: number;
+}
+
+/**
+ * Evaluates `loss(batch)` on each batch, takes its gradient with respect to
+ * every trainable variable in `params`, and returns their variance.
+ * `loss` runs inside a gradient tape; it must return a scalar.
+ */
+export function gradientVariance<B>(
+  params: ReadonlyMap<string, tf.Variable>,
+  batches: Iterable<B>,
+  loss: (batch: B) => tf.Scalar,
+): GradVarianceResult {
+  const variables = [...params.values()].filter((v) => v.trainable);
+  if (variables.length === 0) throw new Error('gradient variance needs at least one trainable parameter');
+  const sizes = variables.map((v) => v.size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const mean = new Float64Array(total);
+  const m2 = new Float64Array(total);
+  let k = 0;
+  for (const batch of batches) {
+    k++;
+    const flat = gradientVector(variables, () => loss(batch));
+    for (let i = 0; i < total; i++) {
+      const g = flat[i]!;
+      const delta = g - mean[i]!;
+      mean[i] = mean[i]! + delta / k;
+      m2[i] = m2[i]! + delta * (g - mean[i]!);
+    }
+  }
+  if (k === 0) throw new Error('gradient variance needs at least one batch');
+  let sumM2 = 0;
+  let meanNormSq = 0;
+  for (let i = 0; i < total; i++) {
+    sumM2 += m2[i]!;
+    meanNormSq += mean[i]! * mean[i]!;
+  }
+  const variance = sumM2 / k;
+  return { variance, meanGradNormSq: meanNormSq, ratio: variance / meanNormSq, batches: k };
+}
+
+/** The gradient of `f` for `variables`, concatenated in their order (zeros where a variable is unused). */
+function gradientVector(variables: tf.Variable[], f: () => tf.Scalar): Float32Array {
+  const { value, grads } = tf.variableGrads(f, variables);
+  value.dispose();
+  const total = variables.reduce((a, v) => a + v.size, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (g != null) {
+      out.set(g.dataSync() as Float32Array, offset);
+      g.dispose();
+    }
+    offset += v.size;
+  }
+  return out;
+}
