@@ -226,6 +226,11 @@ export function lex(text: string): LexResult {
   let lineStartOffset = 0;
   /** The next token begins a logical line. */
   let lineStartFlag = F_LINE_START;
+  if (text.charCodeAt(0) === 0xfeff) {
+    // A byte-order mark (files saved by some Windows editors) is not text.
+    i = 1;
+    lineStartOffset = 1;
+  }
 
   while (i < n) {
     const c = text.charCodeAt(i);

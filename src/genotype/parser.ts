@@ -101,6 +101,9 @@ const SIMPLE_KEYWORDS = new Set([
 /** Keywords that start a statement at column 0 wherever they appear (used to resynchronise). */
 const STATEMENT_KEYWORDS = new Set(['from', 'import', 'def', 'class']);
 
+/** Brackets nested deeper than this (only list(...) calls recurse) are refused. */
+const MAX_NESTING = 64;
+
 /** A range(a, b) concat longer than this is refused rather than expanded. */
 const MAX_RANGE_ITEMS = 4096;
 
@@ -587,6 +590,14 @@ class Parser {
       // list(range(2, 6)) or list([2, 3]): the inner concat, spanned by the whole call.
       this.next();
       const open = this.next();
+      if (this.frameClose.length > MAX_NESTING) {
+        // list(list(list(...))) thousands deep would overflow the stack of this recursive descent.
+        this.report(this.tokenSpan(t), `list(...) nested too deeply (more than ${MAX_NESTING} levels)`);
+        this.skipToSeparator();
+        const node: ConcatNode = { span: this.spanFrom(start), form: 'list', items: [] };
+        incompleteNodes.add(node);
+        return node;
+      }
       this.frameClose.push(RPAREN);
       this.frameIsCall.push(false);
       const inner = this.parseConcat();

@@ -117,7 +117,7 @@ function leadingIndent(text: string, offset: number): string | undefined {
   let i = offset;
   while (i > 0) {
     const c = text.charCodeAt(i - 1);
-    if (c === 10 || c === 13) break;
+    if (c === 10 || c === 13 || (c === 0xfeff && i === 1)) break; // a byte-order mark opens the first line
     if (c !== 32 && c !== 9) return undefined;
     i--;
   }

@@ -393,3 +393,22 @@ test('genotypeOf: undefined when a list or concat is missing, the model otherwis
   assert.deepEqual(model.normal, { edges: [{ op: 'a', input: 0 }], concat: [2], concatStyle: 'range' });
   assert.deepEqual(model.reduce, { edges: [{ op: 'b', input: 0 }], concat: [2], concatStyle: 'list' });
 });
+
+test('a byte-order mark is ignored; pathological nesting and huge ranges are refused, not fatal', () => {
+  const bom = parse(`\ufeff${V2_TEXT}`);
+  assert.deepEqual(bom.diagnostics, []);
+  assert.ok(modelOf(bom, 'DARTS_V2'));
+
+  const deep = `G = Genotype(normal=[], normal_concat=${'list('.repeat(100_000)}[2]${')'.repeat(100_000)}, reduce=[], reduce_concat=[])\nH = G\n`;
+  const file = parse(deep);
+  assert.ok(errors(file).some((d) => /nested too deeply/.test(d.message)));
+  assert.equal(genotypeOf(defs(file)[0]!.call), undefined);
+  assert.ok(file.statements.some((s) => s.kind === 'alias'));
+
+  const brackets = parse(`G = Genotype(normal=[(${'['.repeat(100_000)}`);
+  assert.ok(errors(brackets).length > 0);
+
+  const huge = parse(`G = Genotype(normal=[], normal_concat=range(0, 1000000000), reduce=[], reduce_concat=[])`);
+  assert.match(errors(huge)[0]!.message, /too long for a concat/);
+  assert.equal(genotypeOf(defs(huge)[0]!.call), undefined);
+});

@@ -220,3 +220,10 @@ test('a definition indented on its line keeps its indentation on every line', ()
   assert.equal(lines.at(-1), '  )');
   assert.equal(format(formatted), formatted);
 });
+
+test('a file starting with a byte-order mark is formatted and keeps its mark', () => {
+  const text = "\ufeffG = Genotype(normal=[('a', 0), ('b', 1)], normal_concat=[2], reduce=[], reduce_concat=[])\n";
+  const formatted = format(text);
+  assert.ok(formatted.startsWith('\ufeffG = Genotype(\n'), formatted);
+  assert.equal(format(formatted), formatted);
+});
