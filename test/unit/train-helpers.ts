@@ -62,3 +62,23 @@ export function relativeL2(a: Float32Array, b: Float32Array): number {
 }
 
 export { tf };
+
+/** Mean softmax cross-entropy of integer labels (PyTorch's nn.CrossEntropyLoss), for the tests' losses. */
+export function meanCrossEntropy(logits: tf.Tensor2D, labels: number[]): tf.Scalar {
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]);
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+/**
+ * The gradient of `loss` with respect to every variable of `params`, by
+ * parameter name, with the loss value. Parameters the loss does not reach
+ * (operations feeding dead nodes) get zeros, as PyTorch's would stay unset.
+ */
+export function namedGrads(loss: () => tf.Scalar, params: ReadonlyMap<string, tf.Variable>): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const { value, grads } = tf.variableGrads(loss, [...params.values()]);
+  const byName = new Map<string, tf.Tensor>();
+  for (const [name, v] of params) {
+    byName.set(name, grads[v.name] ?? tf.zerosLike(v));
+  }
+  return { value, grads: byName };
+}
