@@ -93,12 +93,15 @@ function quickFix(analysis: Analysis, diagnostic: Diagnostic, sent: readonly Lsp
   }
 }
 
+/** The concat under the range: its value or its `normal_concat=` keyword. */
 function concatAt(analysis: Analysis, span: Span): ConcatNode | undefined {
   const target = locate(analysis.doc.file, span.start);
   if (target?.kind === 'concat') return target.concat;
   const def = genotypeDefAt(analysis.doc.file, span.start);
-  const call = def?.call;
-  return [call?.normalConcat, call?.reduceConcat].find((c): c is ConcatNode => c !== undefined && overlaps(c.span, span));
+  for (const arg of def?.call.args ?? []) {
+    if (arg.value && 'form' in arg.value && overlaps(arg.span, span)) return arg.value;
+  }
+  return undefined;
 }
 
 function concatRewrite(analysis: Analysis, span: Span): CodeAction | undefined {

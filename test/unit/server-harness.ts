@@ -94,6 +94,24 @@ export class Harness {
     }
   }
 
+  /** The first diagnostics for `uri` published after `mark` (a value of `published.length` taken earlier). */
+  async diagnosticsAfter(uri: string, mark: number, timeoutMs = 5000): Promise<PublishDiagnosticsParams> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.published.slice(mark).find((p) => p.uri === uri);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no diagnostics for ${uri} after #${mark}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** Diagnostics of exactly this version of the document. */
   diagnosticsOf(uri: string, version: number): Promise<PublishDiagnosticsParams> {
     return this.diagnostics(uri, (p) => p.version === version);
