@@ -165,6 +165,10 @@ export function buildNetwork(genotype: Genotype, options: NetworkOptions): Netwo
         s1 = out;
         if (i === auxAt && aux !== undefined && f.training) auxLogits = aux.forward(s1, mode);
       });
+      // DARTS's auxiliary head starts with an in-place ReLU on the cell's output:
+      // harmless to later cells (each starts with a ReLU) but, when the head sits
+      // on the last cell, the classifier reads the rectified output.
+      if (auxLogits !== undefined && auxAt === layers - 1) s1 = tf.relu(s1);
       const pooled = tf.mean(s1, [1, 2]) as tf.Tensor2D;
       const logits = classifier(pooled);
       return auxLogits === undefined ? { logits } : { logits, auxLogits };

@@ -13,12 +13,14 @@
  * | depthwise | [kh, kw, C, 1]           | [C, 1, kh, kw]           |
  * | linear    | [in, out]                | [out, in]                |
  * | vector    | [C]                      | [C]                      |
+ * | activation| [N, H, W, C]             | [N, C, H, W]             |
  * Activations are NHWC here and NCHW in PyTorch; channel order (and so every
  * concatenation) is the same in both.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type ParamLayout = 'conv' | 'depthwise' | 'linear' | 'vector';
+/** How a tensor is laid out here (see the table above); `activation` is NHWC, for inputs. */
+export type ParamLayout = 'conv' | 'depthwise' | 'linear' | 'vector' | 'activation';
 
 export interface ParamInfo {
   readonly layout: ParamLayout;
@@ -50,6 +52,7 @@ const TO_TORCH: Record<ParamLayout, number[] | undefined> = {
   depthwise: [2, 3, 0, 1],
   linear: [1, 0],
   vector: undefined,
+  activation: [0, 3, 1, 2],
 };
 
 /** Permutation from PyTorch layout back to tfjs layout. */
@@ -58,7 +61,17 @@ const FROM_TORCH: Record<ParamLayout, number[] | undefined> = {
   depthwise: [2, 3, 0, 1],
   linear: [1, 0],
   vector: undefined,
+  activation: [0, 2, 3, 1],
 };
+
+/** A tensor of the given layout, copied out in PyTorch layout. */
+export function toTorch(t: tf.Tensor, layout: ParamLayout): TorchTensor {
+  const perm = TO_TORCH[layout];
+  const u = perm === undefined ? t : tf.transpose(t, perm);
+  const out = { shape: u.shape, data: u.dataSync().slice() as Float32Array };
+  if (u !== t) u.dispose();
+  return out;
+}
 
 /** Buffers are BatchNorm running statistics; they are vectors in both layouts. */
 export class ParamStore {
@@ -111,12 +124,7 @@ export class ParamStore {
   /** Every parameter and buffer in PyTorch layout, by state-dict name. */
   exportTorch(): Map<string, TorchTensor> {
     const out = new Map<string, TorchTensor>();
-    for (const [name, v] of [...this.params, ...this.buffers]) {
-      const perm = TO_TORCH[this.info.get(name)!.layout];
-      const t = perm === undefined ? v : tf.transpose(v, perm);
-      out.set(name, { shape: t.shape, data: t.dataSync().slice() as Float32Array });
-      if (t !== v) t.dispose();
-    }
+    for (const [name, v] of [...this.params, ...this.buffers]) out.set(name, toTorch(v, this.info.get(name)!.layout));
     return out;
   }
 
