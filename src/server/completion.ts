@@ -29,12 +29,17 @@ export type CompletionContext =
 
 const IDENT_START = /[A-Za-z_]/;
 
+/** Start of the line holding `offset`. (lastIndexOf treats a negative start as 0, so offset 0 needs its own case.) */
+function lineStartOf(text: string, offset: number): number {
+  return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
+}
+
 /** Start of the top-level statement the offset is in: the last line at or before it that starts in column 0 with a name. */
 function statementStart(text: string, offset: number): number {
-  let lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  let lineStart = lineStartOf(text, offset);
   while (lineStart > 0) {
     if (IDENT_START.test(text[lineStart] ?? '')) return lineStart;
-    lineStart = text.lastIndexOf('\n', lineStart - 2) + 1;
+    lineStart = lineStartOf(text, lineStart - 1);
   }
   return 0;
 }
@@ -92,7 +97,7 @@ export function completionContext(text: string, offset: number): CompletionConte
     if (text[contentEnd] !== quote) contentEnd = at;
     return { kind: 'op', contentStart: state.quoteAt + 1, contentEnd };
   }
-  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const lineStart = lineStartOf(text, at);
   const before = text.slice(lineStart, at);
   const top = state.stack[state.stack.length - 1];
   const list = state.stack[state.stack.length - 2];

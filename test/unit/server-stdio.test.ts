@@ -1,0 +1,102 @@
+/**
+ * The bundled server as editors start it: `node dist/server.js --stdio` and
+ * `cellscope lsp --stdio` (the CLI bundle), each spawned as a process and
+ * driven over its stdin/stdout: initialize, diagnostics for an opened file,
+ * a hover, then shutdown and exit with status 0. The bundles are built here
+ * with the project's esbuild settings into a temporary folder, so the test
+ * never races a concurrent `npm run build` writing dist/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import {
+  ExitNotification,
+  HoverRequest,
+  InitializeRequest,
+  InitializedNotification,
+  PublishDiagnosticsNotification,
+  ShutdownRequest,
+  DidOpenTextDocumentNotification,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createProtocolConnection,
+  type MarkupContent,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver/node';
+
+const root = join(__dirname, '..', '..');
+let out: string;
+
+before(async () => {
+  out = mkdtempSync(join(tmpdir(), 'cellscope-lsp-'));
+  await esbuild.build({
+    entryPoints: [
+      { in: join(root, 'src/server/main.ts'), out: 'server' },
+      { in: join(root, 'src/cli/main.ts'), out: 'cli' },
+    ],
+    outdir: out,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+    external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+  });
+});
+after(() => rmSync(out, { recursive: true, force: true }));
+
+const TEXT = "BAD = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x5', 1)], normal_concat=[2], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])\n";
+
+async function roundTrip(args: string[]): Promise<void> {
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const client = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const diagnostics = new Promise<PublishDiagnosticsParams>((resolve) => client.onNotification(PublishDiagnosticsNotification.type, resolve));
+  client.listen();
+  try {
+    const init = await client.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+    assert.equal(init.serverInfo?.name, 'cellscope-genotype');
+    assert.ok(init.capabilities.hoverProvider);
+    await client.sendNotification(InitializedNotification.type, {});
+    const uri = 'file:///stdio.genotype';
+    await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'genotype', version: 1, text: TEXT } });
+    const published = await diagnostics;
+    assert.equal(published.uri, uri);
+    assert.deepEqual(published.diagnostics.map((d) => d.code), ['unknown-op']);
+    const hover = await client.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 0, character: 1 } });
+    assert.match((hover!.contents as MarkupContent).value, /\*\*BAD\*\*/);
+    await client.sendRequest(ShutdownRequest.type);
+    await client.sendNotification(ExitNotification.type);
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    client.dispose();
+    child.kill();
+  }
+}
+
+test('node dist/server.js --stdio: initialize, diagnostics, hover, shutdown, exit 0', async () => {
+  await roundTrip([join(out, 'server.js'), '--stdio']);
+});
+
+test('cellscope lsp --stdio runs the same server', async () => {
+  await roundTrip([join(out, 'cli.js'), 'lsp', '--stdio']);
+});
+
+test('cellscope lsp without a transport flag defaults to stdio', async () => {
+  await roundTrip([join(out, 'cli.js'), 'lsp']);
+});
+
+test('cellscope lsp refuses two transports and stray arguments, without starting a server', async () => {
+  const { runCli } = await import('../../src/cli/main.js');
+  let err = '';
+  const io = { stdout: () => undefined, stderr: (t: string) => (err += t), cwd: root };
+  assert.equal(await runCli(['lsp', '--stdio', '--node-ipc'], io), 2);
+  assert.match(err, /one transport/);
+  assert.equal(await runCli(['lsp', 'extra'], io), 2);
+});
