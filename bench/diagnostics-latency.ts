@@ -1,0 +1,151 @@
+/**
+ * Diagnostics latency of the genotype language server, run by hand:
+ *   npx tsx bench/diagnostics-latency.ts [--runs N]
+ *
+ * 1. Full re-validation: analyze() of files with 10 / 100 / 1,000 genotypes
+ *    (built-in cells under fresh names, plus aliases), median of N runs.
+ *    Target: 50 ms.
+ * 2. Keystroke → publishDiagnostics over a real LSP connection (the server's
+ *    startServer on in-memory streams, JSON-RPC framing and all): one
+ *    incremental didChange per keystroke, timed until the diagnostics of
+ *    that version arrive. Measured with the server's default debounce and
+ *    with none (pure processing). Target: 100 ms.
+ */
+import { PassThrough } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import {
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  InitializeRequest,
+  InitializedNotification,
+  ProposedFeatures,
+  PublishDiagnosticsNotification,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createConnection,
+  createProtocolConnection,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver/node';
+import { analyze } from '../src/genotype/document.js';
+import { LIBRARY } from '../src/genotype/library.js';
+import { printGenotype } from '../src/genotype/printer.js';
+import { DEFAULT_DIAGNOSTICS_DELAY_MS, startServer } from '../src/server/server.js';
+
+const REVALIDATE_TARGET_MS = 50;
+const KEYSTROKE_TARGET_MS = 100;
+const SIZES = [10, 100, 1000];
+
+const runsFlag = process.argv.indexOf('--runs');
+const RUNS = runsFlag > 0 ? Math.max(1, Number(process.argv[runsFlag + 1]) || 20) : 20;
+
+/** A file of `count` genotypes: every tenth an alias, the rest printed built-in cells. */
+function makeFile(count: number): string {
+  const parts: string[] = ['# benchmark file', "PRIMITIVES = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5']"];
+  for (let i = 0; i < count; i++) {
+    const entry = LIBRARY[i % LIBRARY.length]!;
+    if (i % 10 === 9) parts.push(`G${i} = G${i - 1}`);
+    else parts.push(printGenotype(`G${i}`, entry.genotype));
+  }
+  return `${parts.join('\n')}\n`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function p95(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
+}
+
+function ms(x: number): string {
+  return `${x.toFixed(2).padStart(8)} ms`;
+}
+
+function revalidation(): void {
+  console.log(`full re-validation: analyze(), median of ${RUNS} runs (target ${REVALIDATE_TARGET_MS} ms)`);
+  for (const size of SIZES) {
+    const text = makeFile(size);
+    analyze(text); // warm-up (JIT)
+    const times: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      // A fresh string each run, as after an edit: no caching by identity.
+      const edited = `${text}# run ${r}\n`;
+      const start = performance.now();
+      analyze(edited);
+      times.push(performance.now() - start);
+    }
+    const m = median(times);
+    console.log(`  ${String(size).padStart(5)} genotypes  ${String(text.length).padStart(8)} chars  median ${ms(m)}  p95 ${ms(p95(times))}  ratio to target ${(m / REVALIDATE_TARGET_MS).toFixed(3)}`);
+  }
+}
+
+async function keystrokes(delayMs: number): Promise<void> {
+  const up = new PassThrough();
+  const down = new PassThrough();
+  const server = createConnection(ProposedFeatures.all, new StreamMessageReader(up), new StreamMessageWriter(down));
+  startServer(server, { diagnosticsDelayMs: delayMs });
+  const client = createProtocolConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+  const waiting = new Map<string, (p: PublishDiagnosticsParams) => void>();
+  client.onNotification(PublishDiagnosticsNotification.type, (p) => {
+    const key = `${p.uri}#${p.version}`;
+    waiting.get(key)?.(p);
+    waiting.delete(key);
+  });
+  client.listen();
+  await client.sendRequest(InitializeRequest.type, { processId: null, rootUri: null, capabilities: { textDocument: { publishDiagnostics: { relatedInformation: true } } } });
+  await client.sendNotification(InitializedNotification.type, {});
+  const published = (uri: string, version: number) => new Promise<PublishDiagnosticsParams>((resolve) => waiting.set(`${uri}#${version}`, resolve));
+
+  console.log(`keystroke → publishDiagnostics over LSP, debounce ${delayMs} ms, median of ${RUNS} keystrokes (target ${KEYSTROKE_TARGET_MS} ms)`);
+  for (const size of SIZES) {
+    const uri = `file:///bench-${size}-${delayMs}.genotype`;
+    const text = makeFile(size);
+    let version = 1;
+    const opened = published(uri, version);
+    await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'genotype', version, text } });
+    await opened;
+    // Type in the middle of the file: toggle one character of an operation name, so every other keystroke makes an error.
+    const lines = text.split('\n');
+    const line = lines.findIndex((l, i) => i > lines.length / 2 && l.includes("'sep_conv_3x3'"));
+    const character = lines[line]!.indexOf("'sep_conv_3x3'") + 10;
+    const times: number[] = [];
+    let broken = false;
+    for (let r = 0; r < RUNS; r++) {
+      version++;
+      broken = !broken;
+      const arrived = published(uri, version);
+      const start = performance.now();
+      await client.sendNotification(DidChangeTextDocumentNotification.type, {
+        textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line, character }, end: { line, character: character + 1 } }, text: broken ? '4' : '3' }],
+      });
+      const p = await arrived;
+      times.push(performance.now() - start);
+      if (broken !== p.diagnostics.some((d) => d.code === 'unknown-op')) throw new Error('diagnostics do not match the edit');
+    }
+    const m = median(times);
+    console.log(`  ${String(size).padStart(5)} genotypes  median ${ms(m)}  p95 ${ms(p95(times))}  ratio to target ${(m / KEYSTROKE_TARGET_MS).toFixed(3)}`);
+  }
+  client.dispose();
+  server.dispose();
+}
+
+async function main(): Promise<void> {
+  console.log(`node ${process.version}, ${RUNS} runs\n`);
+  revalidation();
+  console.log('');
+  await keystrokes(DEFAULT_DIAGNOSTICS_DELAY_MS);
+  console.log('');
+  await keystrokes(0);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
