@@ -184,8 +184,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     void applySettings(readSettings(all?.[SETTINGS_SECTION] ?? all));
   });
 
-  documents.onDidOpen((event) => schedule(event.document.uri, 0));
-  documents.onDidChangeContent((event) => schedule(event.document.uri, delay));
+  // TextDocuments fires onDidChangeContent for an open too: a document with nothing published or
+  // pending yet is validated at once, every later change after the debounce.
+  documents.onDidChangeContent((event) => {
+    const uri = event.document.uri;
+    schedule(uri, published.has(uri) || timers.has(uri) ? delay : 0);
+  });
   documents.onDidClose((event) => {
     const uri = event.document.uri;
     const pending = timers.get(uri);
