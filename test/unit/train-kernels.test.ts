@@ -1,7 +1,7 @@
 /**
  * The kernels registered on the wasm backend (src/train/kernels: the missing
- * conv/depthwise gradients, a faster Conv2DBackpropInput, a correct
- * MaxPoolGrad) against the
+ * conv/depthwise gradients, a faster Conv2DBackpropInput and Slice, a
+ * correct MaxPoolGrad) against the
  * cpu backend, on many small shapes. Where the cpu backend is itself no
  * reference (it ignores dilation in the depthwise gradients), a direct
  * evaluation of the defining sums is, and it is checked against cpu first.
@@ -242,6 +242,23 @@ test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤
           return tf.sum(tf.mul(pooled, tf.reshape(tf.range(1, 1 + pooled.size), pooled.shape)));
         })(tf.tensor4d(xv, [2, 9, 8, 3]));
       await compare(`maxPool f=${f} s=${s} pad=${JSON.stringify(pad)} values in [${lo}, ${hi})`, make, 0);
+    }
+  }
+});
+
+test('Slice on wasm equals cpu (ranks 1–5, partial and whole axes, int32)', async () => {
+  const shapes = [[7], [3, 5], [2, 4, 6], [2, 3, 4, 5], [2, 2, 3, 2, 3]];
+  let seed = 1300;
+  for (const shape of shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    for (let trial = 0; trial < 6; trial++) {
+      const r = seeded(2 * shape.length, ++seed, 0, 1);
+      // Trial 0 takes whole axes after the first, so contiguous runs merge.
+      const begin = shape.map((d, i) => (trial === 0 && i > 0 ? 0 : Math.floor(r[i]! * d)));
+      const size = shape.map((d, i) => (trial === 0 && i > 0 ? d : 1 + Math.floor(r[shape.length + i]! * (d - begin[i]!))));
+      const values = seeded(n, seed + 50);
+      await compare(`slice ${JSON.stringify(shape)} at ${JSON.stringify(begin)} size ${JSON.stringify(size)}`, () => tf.slice(tf.tensor(values, shape), begin, size), 0);
+      await compare('int32 slice', () => tf.slice(tf.tensor(Int32Array.from(values, (v) => Math.round(v * 100)), shape, 'int32'), begin, size), 0);
     }
   }
 });

@@ -4,8 +4,8 @@
  * ParamStore under PyTorch module names.
  *
  * Faithfulness to PyTorch, where TensorFlow.js differs:
- * - Padding is symmetric (PyTorch `padding=p`): an explicit tf.pad and a
- *   'valid' convolution, never TF's 'same'.
+ * - Padding is symmetric (PyTorch `padding=p`): explicit paddings
+ *   [[0,0],[p,p],[p,p],[0,0]], never TF's 'same'.
  * - avg_pool_3x3 does not count padding cells (count_include_pad=False).
  *   tfjs's own padded average pool does so in the forward pass but its
  *   gradient divides by the full window, so the pool here is a 'valid' pool
@@ -57,15 +57,23 @@ export function padSpatial(x: tf.Tensor4D, ph: number, pw = ph, value = 0): tf.T
   return tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], value);
 }
 
+/**
+ * Symmetric padding as the convolution's own explicit padding: no padded
+ * copy, and the gradient kernels read the same padding.
+ */
+function explicitPadding(ph: number, pw: number): 'valid' | tf.backend_util.ExplicitPadding {
+  return ph === 0 && pw === 0 ? 'valid' : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+}
+
 /** PyTorch Conv2d(bias=False) with symmetric padding. */
 export function conv(x: tf.Tensor4D, w: tf.Tensor, stride: [number, number] | number, padding: [number, number] | number = 0): tf.Tensor4D {
   const [ph, pw] = typeof padding === 'number' ? [padding, padding] : padding;
-  return tf.conv2d(padSpatial(x, ph, pw), w as tf.Tensor4D, stride, 'valid');
+  return tf.conv2d(x, w as tf.Tensor4D, stride, explicitPadding(ph, pw));
 }
 
 /** Depthwise k×k convolution (dilation 1) with symmetric padding. */
 export function depthwise(x: tf.Tensor4D, w: tf.Tensor, stride: number, padding: number): tf.Tensor4D {
-  return tf.depthwiseConv2d(padSpatial(x, padding), w as tf.Tensor4D, stride, 'valid');
+  return tf.depthwiseConv2d(x, w as tf.Tensor4D, stride, explicitPadding(padding, padding));
 }
 
 /**
@@ -83,8 +91,7 @@ export function dilatedDepthwise(x: tf.Tensor4D, w: tf.Tensor, stride: number, p
   // Round the padded sides up to multiples of d (extra zeros are never read by a kept output).
   const extraH = (dilation - (hp % dilation)) % dilation;
   const extraW = (dilation - (wp % dilation)) % dilation;
-  const padded = tf.pad(x, [[0, 0], [padding, padding + extraH], [padding, padding + extraW], [0, 0]]);
-  const phases = tf.spaceToBatchND(padded, [dilation, dilation], [[0, 0], [0, 0]]) as tf.Tensor4D;
+  const phases = tf.spaceToBatchND(x, [dilation, dilation], [[padding, padding + extraH], [padding, padding + extraW]]) as tf.Tensor4D;
   const ph = (hp + extraH) / dilation;
   const pw = (wp + extraW) / dilation;
   if (stride === dilation) {

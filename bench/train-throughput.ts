@@ -1,0 +1,200 @@
+/**
+ * Training throughput: images per second of one training step (forward,
+ * backward, SGD update) of the DARTS evaluation network, on every usable
+ * TensorFlow.js backend and on the PyTorch reference in the same run, with
+ * the ratios between them.
+ *
+ *   npx tsx bench/train-throughput.ts [--genotype DARTS_V2] [--channels 16]
+ *     [--layers 8] [--batch 64] [--size 32] [--steps 2] [--warmup 1]
+ *     [--backends tensorflow,wasm] [--profile]
+ *
+ * The cpu backend is left out unless named: at C=16, 8 cells, batch 64 it
+ * takes about ten minutes a step (it is the correctness reference for tiny
+ * shapes). --profile prints the kernels that took the most time on each
+ * backend. PyTorch runs through test/reference/darts_torch.py (Debian's
+ * python3-torch), with one thread (as the wasm backend in Node) and with
+ * every core.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { builtin } from '../src/genotype/library.js';
+import { BACKEND_NAMES, selectBackend, type BackendName } from '../src/train/backend.js';
+import { buildNetwork } from '../src/train/network/network.js';
+
+interface Args {
+  genotype: string;
+  channels: number;
+  layers: number;
+  batch: number;
+  size: number;
+  steps: number;
+  warmup: number;
+  backends: BackendName[];
+  profile: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { genotype: 'DARTS_V2', channels: 16, layers: 8, batch: 64, size: 32, steps: 2, warmup: 1, backends: ['tensorflow', 'wasm'], profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const num = (min = 1) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer ≥ ${min}`);
+      i++;
+      return n;
+    };
+    switch (flag) {
+      case '--genotype': args.genotype = value ?? ''; i++; break;
+      case '--channels': args.channels = num(); break;
+      case '--layers': args.layers = num(); break;
+      case '--batch': args.batch = num(); break;
+      case '--size': args.size = num(); break;
+      case '--steps': args.steps = num(); break;
+      case '--warmup': args.warmup = num(0); break;
+      case '--profile': args.profile = true; break;
+      case '--backends': {
+        const names = (value ?? '').split(',');
+        for (const n of names) if (!(BACKEND_NAMES as readonly string[]).includes(n)) throw new Error(`unknown backend ${n}`);
+        args.backends = names as BackendName[];
+        i++;
+        break;
+      }
+      default:
+        throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  return args;
+}
+
+interface Measure {
+  readonly engine: string;
+  readonly imagesPerSecond?: number;
+  readonly note?: string;
+}
+
+function seededUniform(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) / 16777216 - 0.5;
+  }
+  return out;
+}
+
+async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
+  let record;
+  try {
+    record = await selectBackend(name);
+  } catch (error) {
+    return { engine: name, note: `not usable: ${(error as Error).message.split(':')[0]}` };
+  }
+  const engine = `tfjs ${record.backend} (${record.package}${record.device === 'gpu' ? `, GPU ${record.gpu?.name}` : ''})`;
+  const genotype = builtin(args.genotype)?.genotype;
+  if (genotype === undefined) throw new Error(`no built-in genotype ${args.genotype}`);
+  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
+  const x = tf.tensor4d(seededUniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
+  const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32'), 10);
+  const vars = [...net.params.values()];
+  const step = () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => {
+        const { logits } = net.forward(x, { training: true });
+        return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+      }, vars);
+      // Plain SGD: the optimiser's cost is small next to the step's.
+      for (const v of vars) {
+        const g = grads[v.name];
+        if (g !== undefined) v.assign(tf.sub(v, tf.mul(g, 0.01)));
+      }
+      // Wait for the backend (GPU work is asynchronous).
+      vars[0]!.dataSync();
+    });
+  try {
+    for (let i = 0; i < args.warmup; i++) step();
+    const t0 = performance.now();
+    for (let i = 0; i < args.steps; i++) step();
+    const seconds = (performance.now() - t0) / 1000 / args.steps;
+    if (args.profile) await printProfile(engine, step);
+    return { engine, imagesPerSecond: args.batch / seconds };
+  } finally {
+    net.dispose();
+    tf.dispose([x, onehot]);
+  }
+}
+
+async function printProfile(engine: string, step: () => void): Promise<void> {
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, number>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + ms);
+  }
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  console.log(`\n${engine}: time by kernel, one step (${(total / 1000).toFixed(1)} s in kernels)`);
+  for (const [name, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`  ${name.padEnd(36)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${((100 * ms) / total).toFixed(1).padStart(5)} %`);
+  }
+}
+
+function torchPython(): string | undefined {
+  for (const python of [process.env.CELLSCOPE_TORCH_PYTHON, '/usr/bin/python3', 'python3']) {
+    if (python && spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return python;
+  }
+  return undefined;
+}
+
+function measureTorch(args: Args, threads: number): Measure {
+  const engine = `PyTorch, ${threads} thread${threads === 1 ? '' : 's'}`;
+  const python = torchPython();
+  if (python === undefined) return { engine, note: 'PyTorch not found (python3-torch)' };
+  const genotype = builtin(args.genotype)!.genotype;
+  const cell = (c: typeof genotype.normal) => ({ edges: c.edges.map((e) => [e.op, e.input]), concat: [...c.concat] });
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-bench-'));
+  try {
+    const job = {
+      genotype: { normal: cell(genotype.normal), reduce: cell(genotype.reduce) },
+      channels: args.channels, layers: args.layers, classes: 10, batch: args.batch, inputSize: args.size,
+      steps: args.steps, warmup: args.warmup, threads,
+    };
+    writeFileSync(join(dir, 'bench.json'), JSON.stringify(job));
+    const r = spawnSync(python, [join(__dirname, '..', 'test', 'reference', 'darts_torch.py'), 'bench', join(dir, 'bench.json')], { encoding: 'utf8' });
+    if (r.status !== 0) return { engine, note: `failed: ${r.stderr.trim().split('\n').pop()}` };
+    const out = JSON.parse(r.stdout) as { imagesPerSecond: number; torch: string };
+    return { engine: `${engine} (torch ${out.torch})`, imagesPerSecond: out.imagesPerSecond };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  console.log(`${args.genotype}, C=${args.channels}, ${args.layers} cells, batch ${args.batch}, ${args.size}×${args.size}: ` +
+    `${args.warmup} warm-up step(s), then the mean of ${args.steps}; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  const results: Measure[] = [];
+  for (const name of args.backends) results.push(await measureTfjs(name, args));
+  const cores = cpus().length;
+  results.push(measureTorch(args, 1));
+  if (cores > 1) results.push(measureTorch(args, cores));
+
+  const reference = results.find((r) => r.engine.startsWith('PyTorch') && r.imagesPerSecond !== undefined);
+  console.log('');
+  for (const r of results) {
+    if (r.imagesPerSecond === undefined) {
+      console.log(`${r.engine.padEnd(64)} ${r.note}`);
+      continue;
+    }
+    const ratio = reference?.imagesPerSecond !== undefined ? `  ${(r.imagesPerSecond / reference.imagesPerSecond).toFixed(2)}× ${reference.engine.split(' (')[0]}` : '';
+    console.log(`${r.engine.padEnd(64)} ${r.imagesPerSecond.toFixed(2).padStart(8)} images/s  (${(args.batch / r.imagesPerSecond).toFixed(2)} s/step)${ratio}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
