@@ -1,6 +1,9 @@
 /** The registry of `cellscope` subcommands, in the order `cellscope help` lists them. */
 import type { Command } from '../command.js';
+import { checkCommand } from './check.js';
 import { diagramCommand } from './diagram.js';
+import { libraryCommand } from './library.js';
 import { lspCommand } from './lsp.js';
+import { metricsCommand } from './metrics.js';
+import { variantsCommand } from './variants.js';
 
-export const allCommands: Command[] = [diagramCommand, lspCommand];
