@@ -7,3 +7,4 @@ import { lspCommand } from './lsp.js';
 import { metricsCommand } from './metrics.js';
 import { variantsCommand } from './variants.js';
 
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand];
