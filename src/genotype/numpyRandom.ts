@@ -28,6 +28,12 @@ function assertUint32(value: number, what: string): void {
   }
 }
 
+/** The generator's position: numpy's `get_state()[1]` (key) and `[2]` (pos). */
+export interface NumpyRandomStateSnapshot {
+  readonly key: readonly number[];
+  readonly pos: number;
+}
+
 export class NumpyRandomState {
   private readonly mt = new Uint32Array(N);
   private index = N;
@@ -103,6 +109,29 @@ export class NumpyRandomState {
   /** `np.random.choice(items, 1)[0]`: one element, uniformly, from a non-empty list. */
   choiceFrom<T>(items: readonly T[]): T {
     return items[this.choiceIndex(items.length)]!;
+  }
+
+  /**
+   * A copy of the generator's position, as plain JSON-safe data, so a
+   * trainer can checkpoint its data stream and resume it exactly. `key` and
+   * `pos` are what numpy's `get_state()` reports for the same stream.
+   */
+  getState(): NumpyRandomStateSnapshot {
+    return { key: Array.from(this.mt), pos: this.index };
+  }
+
+  /** Continue from a snapshot taken by `getState()` (or numpy's key and pos). */
+  setState(state: NumpyRandomStateSnapshot): void {
+    const { key, pos } = state;
+    if (!Array.isArray(key) || key.length !== N) {
+      throw new RangeError(`state.key must hold ${N} 32-bit words, got ${Array.isArray(key) ? key.length : typeof key}`);
+    }
+    if (!Number.isInteger(pos) || pos < 0 || pos > N) {
+      throw new RangeError(`state.pos must be an integer between 0 and ${N}, got ${pos}`);
+    }
+    key.forEach((word, i) => assertUint32(word, `state.key[${i}]`));
+    this.mt.set(key);
+    this.index = pos;
   }
 
   /** Refill the 624-word state (genrand_int32's block step). */
