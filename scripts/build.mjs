@@ -2,7 +2,9 @@
 // extension host, the language server, the CLI (also the trainer process) and
 // the browser code of the webview panels. Type checking is `tsc --noEmit`.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -48,3 +50,13 @@ await Promise.all([
       target: 'es2022',
     }),
 ]);
+
+// The trainer's wasm backend loads its .wasm binaries from beside the running
+// script (src/train/backend.ts): ship them next to dist/cli.js so that an
+// installed extension, which has no node_modules, can train on wasm.
+const require = createRequire(import.meta.url);
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+mkdirSync('dist', { recursive: true });
+for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
+  copyFileSync(join(wasmDir, file), join('dist', file));
+}
