@@ -1,0 +1,294 @@
+/**
+ * The files of a training run (`runs/<id>/run.json`, `metrics.jsonl`) and the
+ * progress lines the trainer prints on stdout: their types, and the pure
+ * logic both the CLI and the editor apply to them. The field names are part
+ * of the product's interface (README, "Training runs"): add fields, never
+ * rename them.
+ *
+ * Pure: no TensorFlow, no node modules, no vscode (the extension and the
+ * webviews read these too).
+ */
+import type { BackendRecord } from '../train/backend.js';
+import type { DatasetName } from '../train/data/types.js';
+
+/** Version of the run.json layout; bumped only for incompatible changes. */
+export const RUN_FORMAT = 1;
+
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const PRESET_NAMES = ['quick', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** Everything that determines what a run computes (with the genotype, seed and backend). */
+export interface RunConfig {
+  readonly dataset: DatasetName;
+  /** Directory the dataset files were read from (null: the default location). */
+  readonly dataDir: string | null;
+  /** Whether missing dataset files may be downloaded. */
+  readonly download: boolean;
+  readonly preset: PresetName;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Initial learning rate of the cosine schedule. */
+  readonly lr: number;
+  /** Learning rate the cosine schedule ends at. */
+  readonly lrMin: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  /** Maximum total gradient L2 norm (clip_grad_norm_). */
+  readonly gradClip: number;
+  readonly layers: number;
+  /** Initial channel count C. */
+  readonly channels: number;
+  readonly auxiliary: boolean;
+  readonly auxiliaryWeight: number;
+  /** Random crop (padding 4) and horizontal flip of training images. */
+  readonly augment: boolean;
+  readonly cutout: boolean;
+  readonly cutoutLength: number;
+  /** Drop-path probability at the last epoch (scaled linearly by epoch/epochs). */
+  readonly dropPath: number;
+  readonly seed: number;
+  /** Number of training / test images used (null: all). */
+  readonly trainSubset: number | null;
+  readonly testSubset: number | null;
+  /** What was asked for ('auto' or a backend name); `RunRecord.backend` says what ran. */
+  readonly backend: string;
+  /** K, the number of mini-batch gradients of the gradient-variance probe (0: no probe). */
+  readonly gradVarianceBatches: number;
+}
+
+export interface CellShape {
+  /** Width in units of c (the paper's definition). */
+  readonly width: number;
+  readonly depth: number;
+}
+
+export interface RunGenotype {
+  readonly name: string;
+  /** The genotype as printed by the core: what `resume` rebuilds the network from. */
+  readonly text: string;
+  /** The reference given on the command line (FILE#NAME, NAME, NAME~kind:seed). */
+  readonly ref: string;
+  /** A file path, or 'built-in'. */
+  readonly origin: string;
+  readonly variant?: { readonly kind: string; readonly seed: number; readonly of: string };
+  readonly normal: CellShape;
+  readonly reduce: CellShape;
+}
+
+export interface RunDatasetInfo {
+  readonly name: DatasetName;
+  readonly classes: number;
+  readonly trainSize: number;
+  readonly testSize: number;
+  /** Image side and channels as the network sees them. */
+  readonly inputSize: number;
+  readonly inputChannels: number;
+  /** Where the images came from (files read, or 'generated'). */
+  readonly source: string;
+}
+
+export interface RunResume {
+  readonly at: string;
+  readonly pid: number;
+  /** Epochs complete (and steps into the next one) when the run continued. */
+  readonly fromEpoch: number;
+  readonly fromStep: number;
+}
+
+export interface RunVersions {
+  readonly cellscope: string;
+  readonly node: string;
+  readonly tfjs: string;
+}
+
+/** `runs/<id>/run.json`. */
+export interface RunRecord {
+  readonly format: typeof RUN_FORMAT;
+  readonly id: string;
+  readonly status: RunStatus;
+  /** Why the run failed or was cancelled (present when status is failed). */
+  readonly reason?: string;
+  readonly genotype: RunGenotype;
+  /** Trainable parameters of the network, auxiliary head excluded (as papers report). */
+  readonly params: number;
+  readonly config: RunConfig;
+  readonly seed: number;
+  /** The engine that computed the run; null until it has been chosen. */
+  readonly backend: BackendRecord | null;
+  readonly dataset: RunDatasetInfo | null;
+  readonly versions: RunVersions;
+  /** The trainer process now (or last) working on the run. */
+  readonly pid: number;
+  readonly host: string;
+  /**
+   * When that process started, as the OS reports it (Linux: clock ticks after
+   * boot from /proc/PID/stat), so a recycled pid is not mistaken for it.
+   */
+  readonly processStart?: string;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+  /** Epochs whose metrics line is in metrics.jsonl. */
+  readonly epochsCompleted: number;
+  readonly resumes: readonly RunResume[];
+}
+
+/** One line of `runs/<id>/metrics.jsonl`, written after each epoch. Accuracies are fractions in [0, 1]. */
+export interface MetricsLine {
+  /** 1-based. */
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAcc: number;
+  readonly testLoss: number;
+  readonly testAcc: number;
+  /** (1/K) Σ‖g_k − ḡ‖² over all parameters at the end-of-epoch weights; null without the probe. */
+  readonly gradVariance: number | null;
+  /** gradVariance / ‖ḡ‖². */
+  readonly gradVarianceRatio: number | null;
+  /** ‖ḡ‖², the squared norm of the mean mini-batch gradient. */
+  readonly gradMeanNormSq: number | null;
+  /** Learning rate used during the epoch. */
+  readonly lr: number;
+  /** Drop-path probability used during the epoch. */
+  readonly dropPath: number;
+  /** Wall-clock seconds of the epoch (training, evaluation and probe). */
+  readonly seconds: number;
+  /** Training images per second. */
+  readonly imagesPerSecond: number;
+  readonly steps: number;
+}
+
+/** The fields of a metrics line that depend on timing rather than on the computation. */
+export const METRICS_TIME_FIELDS = ['seconds', 'imagesPerSecond'] as const;
+
+/** What `cellscope train` and `resume` print on stdout, one JSON object per line. */
+export type ProgressLine =
+  | {
+      readonly type: 'start';
+      readonly runId: string;
+      readonly runDir: string;
+      readonly epochs: number;
+      readonly stepsPerEpoch: number;
+      /** Epochs already complete (non-zero when resuming). */
+      readonly startEpoch: number;
+      readonly resumed: boolean;
+    }
+  | {
+      readonly type: 'step';
+      readonly runId: string;
+      /** 1-based epoch and step within it. */
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly step: number;
+      readonly steps: number;
+      /** Mean training loss of the epoch so far. */
+      readonly loss: number;
+      readonly imagesPerSecond: number;
+      /** Estimated seconds until the run finishes (null before there is a rate). */
+      readonly etaSeconds: number | null;
+    }
+  | { readonly type: 'epoch'; readonly runId: string; readonly epochs: number; readonly metrics: MetricsLine; readonly etaSeconds: number | null }
+  | { readonly type: 'end'; readonly runId: string; readonly status: RunStatus; readonly reason?: string };
+
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses one stdout line of the trainer; undefined for anything that is not a progress line. */
+export function parseProgressLine(line: string): ProgressLine | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecordObject(value) || typeof value['runId'] !== 'string') return undefined;
+  switch (value['type']) {
+    case 'start':
+    case 'step':
+    case 'end':
+      return value as unknown as ProgressLine;
+    case 'epoch':
+      return isMetricsLine(value['metrics']) ? (value as unknown as ProgressLine) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const METRIC_NUMBERS = ['epoch', 'trainLoss', 'trainAcc', 'testLoss', 'testAcc', 'lr', 'seconds', 'imagesPerSecond'] as const;
+
+/** Whether a parsed JSON value has the fields of a metrics line (NaN losses are written as null). */
+export function isMetricsLine(value: unknown): value is MetricsLine {
+  if (!isRecordObject(value)) return false;
+  for (const key of METRIC_NUMBERS) {
+    const v = value[key];
+    if (typeof v !== 'number' && !(v === null && key !== 'epoch')) return false;
+  }
+  return 'gradVariance' in value;
+}
+
+/** Reads metrics.jsonl text; lines that do not parse (a line cut by a crash) are skipped. */
+export function parseMetricsLines(text: string): MetricsLine[] {
+  const out: MetricsLine[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (isMetricsLine(value)) out.push(value);
+    } catch {
+      // A partial last line from a process killed mid-write.
+    }
+  }
+  return out;
+}
+
+/** Whether a run.json object looks like a run record this version understands. */
+export function isRunRecord(value: unknown): value is RunRecord {
+  return (
+    isRecordObject(value) &&
+    value['format'] === RUN_FORMAT &&
+    typeof value['id'] === 'string' &&
+    typeof value['status'] === 'string' &&
+    (RUN_STATUSES as readonly string[]).includes(value['status']) &&
+    isRecordObject(value['genotype']) &&
+    isRecordObject(value['config']) &&
+    typeof value['pid'] === 'number'
+  );
+}
+
+/**
+ * Whether the process recorded in a run is still the trainer working on it:
+ * true or false when that can be told, undefined when it cannot (another
+ * host, or no way to ask).
+ */
+export type TrainerAliveCheck = (run: Pick<RunRecord, 'pid' | 'host' | 'processStart'>) => boolean | undefined;
+
+export interface EffectiveStatus {
+  readonly status: RunStatus;
+  readonly reason?: string;
+  /** True when the file says running but its process is gone. */
+  readonly orphaned: boolean;
+}
+
+/** The reason given to a run whose trainer died without recording an outcome. */
+export function orphanReason(epochsCompleted: number): string {
+  return `trainer process exited without finishing (${epochsCompleted > 0 ? `last epoch ${epochsCompleted}` : 'no epoch completed'})`;
+}
+
+/**
+ * The status to report for a run: what run.json says, except that a run
+ * still marked running whose process is gone (killed, crashed, machine
+ * rebooted) is failed. Pure; the file is left as it is.
+ */
+export function effectiveStatus(run: RunRecord, alive: TrainerAliveCheck): EffectiveStatus {
+  if (run.status !== 'running') {
+    return run.reason !== undefined ? { status: run.status, reason: run.reason, orphaned: false } : { status: run.status, orphaned: false };
+  }
+  if (alive(run) === false) return { status: 'failed', reason: orphanReason(run.epochsCompleted), orphaned: true };
+  return { status: 'running', orphaned: false };
+}

@@ -1,0 +1,225 @@
+/**
+ * Runs on disk: `runs/<id>/` holds `run.json` (what the run is and its
+ * status), `metrics.jsonl` (one line per epoch), `checkpoint.bin` (replaced
+ * atomically after each epoch) and `log.txt` (a human-readable log).
+ *
+ * run.json is only ever replaced whole (temp file + rename), so a reader —
+ * `cellscope runs`, the editor — never sees a half-written record.
+ */
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import {
+  effectiveStatus,
+  isRunRecord,
+  parseMetricsLines,
+  type EffectiveStatus,
+  type MetricsLine,
+  type RunRecord,
+  type TrainerAliveCheck,
+} from '../shared/runTypes.js';
+import { writeFileAtomic } from './atomicFile.js';
+
+export const RUN_FILE = 'run.json';
+export const METRICS_FILE = 'metrics.jsonl';
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+export const LOG_FILE = 'log.txt';
+
+export class RunStoreError extends Error {}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type RunPatch = Partial<Mutable<Omit<RunRecord, 'format' | 'id'>>>;
+
+/** A run directory opened for writing by its trainer. */
+export class RunHandle {
+  private current: RunRecord;
+
+  constructor(
+    readonly dir: string,
+    record: RunRecord,
+  ) {
+    this.current = record;
+  }
+
+  get record(): RunRecord {
+    return this.current;
+  }
+
+  get id(): string {
+    return this.current.id;
+  }
+
+  get checkpointPath(): string {
+    return join(this.dir, CHECKPOINT_FILE);
+  }
+
+  /** Applies `patch`, stamps updatedAt and replaces run.json atomically. */
+  update(patch: RunPatch): RunRecord {
+    const next = { ...this.current, ...patch, updatedAt: new Date().toISOString() } as RunRecord;
+    writeFileAtomic(join(this.dir, RUN_FILE), `${JSON.stringify(next, null, 2)}\n`);
+    this.current = next;
+    return next;
+  }
+
+  appendMetrics(line: MetricsLine): void {
+    appendFileSync(join(this.dir, METRICS_FILE), `${JSON.stringify(line)}\n`);
+  }
+
+  readMetrics(): MetricsLine[] {
+    return readMetricsFile(this.dir);
+  }
+
+  /**
+   * Keeps the metrics of epochs 1..epochs only, rewriting the file
+   * atomically: after a crash between a metrics line and its checkpoint, the
+   * epoch is trained again from the previous checkpoint and written again.
+   */
+  truncateMetrics(epochs: number): MetricsLine[] {
+    const kept = this.readMetrics().filter((m) => m.epoch <= epochs);
+    writeFileAtomic(join(this.dir, METRICS_FILE), kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    return kept;
+  }
+
+  log(message: string): void {
+    const stamp = new Date().toISOString();
+    const lines = message.split('\n').map((l) => `${stamp} ${l}\n`);
+    appendFileSync(join(this.dir, LOG_FILE), lines.join(''));
+  }
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** `20250131-142501-DARTS_V2`: sortable by start time, readable in a listing. */
+export function runIdBase(name: string, at: Date): string {
+  const stamp = `${at.getFullYear()}${pad(at.getMonth() + 1)}${pad(at.getDate())}-${pad(at.getHours())}${pad(at.getMinutes())}${pad(at.getSeconds())}`;
+  const safe = name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[.]+/, '').slice(0, 80) || 'run';
+  return `${stamp}-${safe}`;
+}
+
+/**
+ * Creates `runsDir/<id>/` with its run.json. The id is `runIdBase`, with
+ * `-2`, `-3`… appended when that directory exists (mkdir without `recursive`
+ * fails on an existing directory, so two trainers never share one).
+ */
+export function createRun(runsDir: string, genotypeName: string, build: (id: string) => RunRecord, at = new Date()): RunHandle {
+  mkdirSync(runsDir, { recursive: true });
+  const base = runIdBase(genotypeName, at);
+  for (let n = 1; n < 10000; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    const dir = join(runsDir, id);
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    const record = build(id);
+    writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    return new RunHandle(dir, record);
+  }
+  throw new RunStoreError(`${runsDir}: cannot find a free run directory for ${base}`);
+}
+
+export function readRunRecord(dir: string): RunRecord {
+  const path = join(dir, RUN_FILE);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new RunStoreError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `unreadable (${(error as Error).message})`}`);
+  }
+  if (!isRunRecord(value)) throw new RunStoreError(`${path}: not a Cellscope run record`);
+  return value;
+}
+
+export function readMetricsFile(dir: string): MetricsLine[] {
+  const path = join(dir, METRICS_FILE);
+  if (!existsSync(path)) return [];
+  return parseMetricsLines(readFileSync(path, 'utf8'));
+}
+
+/** Opens an existing run for writing (resume). */
+export function openRun(dir: string): RunHandle {
+  return new RunHandle(dir, readRunRecord(dir));
+}
+
+/**
+ * The run directory `ref` names: a path to a run directory, or a run id (or
+ * unique id prefix) under `runsDir`.
+ */
+export function findRunDir(ref: string, runsDir: string, cwd: string): string {
+  const asPath = resolve(cwd, ref);
+  if (existsSync(join(asPath, RUN_FILE))) return asPath;
+  const direct = join(runsDir, ref);
+  if (existsSync(join(direct, RUN_FILE))) return direct;
+  if (!existsSync(runsDir)) throw new RunStoreError(`no run '${ref}': ${runsDir} does not exist`);
+  const matches = readdirSync(runsDir).filter((name) => name.startsWith(ref) && existsSync(join(runsDir, name, RUN_FILE)));
+  if (matches.length === 1) return join(runsDir, matches[0]!);
+  if (matches.length > 1) throw new RunStoreError(`'${ref}' matches ${matches.length} runs (${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', …' : ''})`);
+  throw new RunStoreError(`no run '${ref}' in ${runsDir}`);
+}
+
+export interface RunListing {
+  readonly dir: string;
+  readonly id: string;
+  /** Undefined when run.json is missing or unreadable (then `error` says why). */
+  readonly record?: RunRecord;
+  readonly error?: string;
+  readonly effective?: EffectiveStatus;
+  readonly lastMetrics?: MetricsLine;
+}
+
+/** Every run under `runsDir`, oldest first (ids sort by start time). */
+export function listRuns(runsDir: string, alive: TrainerAliveCheck = trainerAlive): RunListing[] {
+  if (!existsSync(runsDir)) return [];
+  const out: RunListing[] = [];
+  for (const name of readdirSync(runsDir).sort()) {
+    const dir = join(runsDir, name);
+    if (!statSync(dir).isDirectory() || !existsSync(join(dir, RUN_FILE))) continue;
+    try {
+      const record = readRunRecord(dir);
+      const metrics = readMetricsFile(dir);
+      const last = metrics[metrics.length - 1];
+      out.push({ dir, id: record.id, record, effective: effectiveStatus(record, alive), ...(last ? { lastMetrics: last } : {}) });
+    } catch (error) {
+      out.push({ dir, id: basename(dir), error: (error as Error).message });
+    }
+  }
+  return out;
+}
+
+/**
+ * When this process started, as Linux records it (field 22 of
+ * /proc/self/stat, clock ticks after boot); undefined elsewhere.
+ */
+export function processStartOf(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is parenthesised and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The real liveness check: the pid exists on this host and, where the OS
+ * tells process start times, it is the same process that wrote the record
+ * (not a later one given the recycled pid).
+ */
+export const trainerAlive: TrainerAliveCheck = (run) => {
+  if (run.host !== hostname()) return undefined;
+  try {
+    process.kill(run.pid, 0);
+  } catch (error) {
+    // ESRCH: no such process. EPERM: it exists but belongs to another user,
+    // which only the start time can settle.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = processStartOf(run.pid);
+  if (run.processStart !== undefined && now !== undefined) return now === run.processStart;
+  return true;
+};
