@@ -1,0 +1,509 @@
+/**
+ * The training loop behind `cellscope train` and `cellscope resume`: the DARTS
+ * recipe (SGD with momentum, cosine annealing per epoch, gradient clipping,
+ * cross-entropy + auxiliary loss, drop path) on a genotype's evaluation
+ * network, with per-epoch evaluation and gradient-variance probe, all of it
+ * recorded in a run directory (runStore.ts).
+ *
+ * Reproducibility. Every random draw comes from seeded generators whose state
+ * is checkpointed: the data stream (order, crop, flip, cutout), the drop-path
+ * masks; the probe's batches are drawn once from the seed. A checkpoint is
+ * written atomically after each epoch and, on SIGTERM/SIGINT, at the step
+ * where the signal is seen; it holds the data generator's state at the start
+ * of the epoch and the number of steps done, so `resume` replays the epoch's
+ * batch stream up to that step and continues with the saved weights. On the
+ * same backend the metrics of an interrupted and resumed run equal those of
+ * an uninterrupted one (time fields apart).
+ *
+ * Crash safety: a metrics line is appended before its epoch's checkpoint;
+ * `resume` drops lines past the checkpoint, so a kill between the two costs
+ * the epoch, never a duplicate or a gap.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients by itself.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { cellMetrics, networkCost } from '../genotype/metrics.js';
+import type { Genotype } from '../genotype/model.js';
+import { NumpyRandomState, type NumpyRandomStateSnapshot } from '../genotype/numpyRandom.js';
+import { printGenotype } from '../genotype/printer.js';
+import {
+  RUN_FORMAT,
+  type MetricsLine,
+  type RunConfig,
+  type RunDatasetInfo,
+  type RunGenotype,
+  type RunStatus,
+} from '../shared/runTypes.js';
+import { selectBackend, type BackendChoice, type BackendName } from './backend.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { batchCount, batches, DATASET_INFO, loadDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
+import { randomDouble } from './data/random.js';
+import { buildNetwork, type Network } from './network/network.js';
+import { clipGradNorm, cosineLr, countCorrect, crossEntropy, SgdMomentum, type NamedArray } from './optim.js';
+import { gradientVariance } from './probes/gradVariance.js';
+import { ProgressReporter } from './progress.js';
+import { createRun, openRun, processStartOf, type RunHandle } from './runStore.js';
+
+/** The genotype a run trains, as the CLI resolved it. */
+export interface TrainGenotype {
+  readonly name: string;
+  readonly genotype: Genotype;
+  readonly ref: string;
+  readonly origin: string;
+  readonly variant?: { readonly kind: string; readonly seed: number; readonly of: string };
+}
+
+/** Where the trainer reports, and how it is stopped. */
+export interface TrainEnvironment {
+  /** Progress JSON lines (stdout of the CLI). */
+  readonly stdout: (text: string) => void;
+  /** Human-readable messages (stderr of the CLI). */
+  readonly stderr: (text: string) => void;
+  /** Listen for SIGTERM/SIGINT and stop with a checkpoint (default true). */
+  readonly handleSignals?: boolean;
+  /** Set `requested` to stop at the next step, as a signal would (tests, the editor in-process). */
+  readonly cancel?: { requested: boolean };
+  readonly progressIntervalMs?: number;
+}
+
+export interface TrainOutcome {
+  readonly runId: string;
+  readonly dir: string;
+  readonly status: RunStatus;
+  readonly reason?: string;
+}
+
+/** Thrown when the training loss stops being a finite number. */
+export class DivergedError extends Error {}
+
+/** What a checkpoint's header holds besides the arrays. */
+interface CheckpointMeta {
+  readonly runId: string;
+  /** Epochs complete. */
+  readonly epoch: number;
+  /** Steps complete of epoch `epoch` (0-based), 0 at an epoch boundary. */
+  readonly step: number;
+  /** The data generator at the start of epoch `epoch`. */
+  readonly dataRng: NumpyRandomStateSnapshot;
+  readonly dropPathRng: NumpyRandomStateSnapshot;
+  /** The epoch's running sums up to `step`. */
+  readonly partial: EpochSums;
+  readonly backend: BackendName;
+}
+
+interface EpochSums {
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** Seconds spent on the epoch by earlier processes (time fields only). */
+  seconds: number;
+  trainSeconds: number;
+}
+
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** Independent seeds for the run's random streams, all derived from its one seed. */
+function streamSeed(seed: number, stream: number): number {
+  return (seed + Math.imul(stream, 0x9e3779b9)) >>> 0;
+}
+const DATA_STREAM = 1;
+const DROP_PATH_STREAM = 2;
+const PROBE_STREAM = 3;
+
+export function describeGenotype(g: TrainGenotype): RunGenotype {
+  const normal = cellMetrics(g.genotype.normal);
+  const reduce = cellMetrics(g.genotype.reduce);
+  return {
+    name: g.name,
+    text: printGenotype(g.name, g.genotype),
+    ref: g.ref,
+    origin: g.origin,
+    ...(g.variant ? { variant: g.variant } : {}),
+    normal: { width: normal.width, depth: normal.depth },
+    reduce: { width: reduce.width, depth: reduce.depth },
+  };
+}
+
+function formatNumber(x: number, digits = 4): string {
+  return Number.isFinite(x) ? x.toPrecision(digits) : String(x);
+}
+
+/** Starts a new run in `runsDir` and trains it to the end (or until stopped). */
+export async function startTraining(genotype: TrainGenotype, config: RunConfig, runsDir: string, env: TrainEnvironment): Promise<TrainOutcome> {
+  const shape = DATASET_INFO[config.dataset];
+  // Until the network is built: the count for the dataset's shape.
+  const estimate = networkCost(genotype.genotype, { channels: config.channels, layers: config.layers, classes: shape.classes, inputSize: shape.height });
+  const now = new Date().toISOString();
+  const processStart = processStartOf('self');
+  const run = createRun(runsDir, genotype.name, (id) => ({
+    format: RUN_FORMAT,
+    id,
+    status: 'running',
+    genotype: describeGenotype(genotype),
+    params: estimate.params,
+    config,
+    seed: config.seed,
+    backend: null,
+    dataset: null,
+    versions: { cellscope: VERSION, node: process.version, tfjs: tf.version_core },
+    pid: process.pid,
+    host: hostname(),
+    ...(processStart !== undefined ? { processStart } : {}),
+    startedAt: now,
+    updatedAt: now,
+    epochsCompleted: 0,
+    resumes: [],
+  }));
+  run.log(`run ${run.id}: ${genotype.name} (${genotype.ref}) on ${config.dataset}, preset ${config.preset}, seed ${config.seed}`);
+  env.stderr(`run ${run.id} in ${run.dir}\n`);
+  return train(run, genotype.genotype, config.backend as BackendChoice, env, false);
+}
+
+export class ResumeError extends Error {}
+
+/**
+ * Continues the run in `dir` from its last checkpoint (or from the start when
+ * it has none), on the backend it was trained on.
+ */
+export async function resumeTraining(dir: string, genotype: Genotype, env: TrainEnvironment): Promise<TrainOutcome> {
+  const run = openRun(dir);
+  const record = run.record;
+  if (record.status === 'completed') throw new ResumeError(`run ${record.id} has already completed`);
+  const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
+  const processStart = processStartOf('self');
+  run.update({
+    status: 'running',
+    reason: undefined,
+    finishedAt: undefined,
+    pid: process.pid,
+    host: hostname(),
+    processStart,
+  });
+  run.log(`resumed by process ${process.pid}`);
+  env.stderr(`resuming run ${record.id} in ${run.dir}\n`);
+  return train(run, genotype, backend, env, true);
+}
+
+/** The network's trainable parameters, BN buffers and momentum as checkpoint arrays. */
+function snapshotArrays(network: Network, optimizer: SgdMomentum): Map<string, NamedArray> {
+  const arrays = new Map<string, NamedArray>();
+  for (const [name, v] of network.params) arrays.set(`param:${name}`, { shape: v.shape, data: v.dataSync().slice() as Float32Array });
+  for (const [name, v] of network.buffers) arrays.set(`buffer:${name}`, { shape: v.shape, data: v.dataSync().slice() as Float32Array });
+  for (const [name, a] of optimizer.getState().buffers) arrays.set(`momentum:${name}`, a);
+  return arrays;
+}
+
+function restoreArrays(network: Network, optimizer: SgdMomentum, arrays: ReadonlyMap<string, NamedArray>, file: string): void {
+  const assign = (group: string, vars: ReadonlyMap<string, tf.Variable>) => {
+    for (const [name, v] of vars) {
+      const a = arrays.get(`${group}:${name}`);
+      if (a === undefined) throw new ResumeError(`${file}: no ${group} ${name} (the network changed?)`);
+      if (a.shape.length !== v.shape.length || a.shape.some((d, i) => d !== v.shape[i])) {
+        throw new ResumeError(`${file}: ${group} ${name} has shape [${a.shape.join(', ')}], the network [${v.shape.join(', ')}]`);
+      }
+      v.assign(tf.tensor(a.data, v.shape, 'float32'));
+    }
+  };
+  tf.tidy(() => {
+    assign('param', network.params);
+    assign('buffer', network.buffers);
+  });
+  const momentum = new Map<string, NamedArray>();
+  for (const [key, a] of arrays) if (key.startsWith('momentum:')) momentum.set(key.slice('momentum:'.length), a);
+  optimizer.setState({ buffers: momentum });
+}
+
+function datasetInfo(dataset: Dataset): RunDatasetInfo {
+  return {
+    name: dataset.name,
+    classes: dataset.classes,
+    trainSize: dataset.train.count,
+    testSize: dataset.test.count,
+    inputSize: dataset.train.height,
+    inputChannels: dataset.train.channels,
+    source: dataset.source,
+  };
+}
+
+function batchTensor(batch: Batch, dataset: Dataset): tf.Tensor4D {
+  const { height, width, channels } = dataset.train;
+  return tf.tensor4d(batch.x, [batch.size, height, width, channels], 'float32');
+}
+
+/** Mean loss and accuracy of the network in evaluation mode. */
+function evaluate(network: Network, dataset: Dataset, batchSize: number, toTensor: (b: Batch) => tf.Tensor4D): { loss: number; acc: number } {
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  const stream = batches(dataset.test, dataset, { batchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) });
+  for (const batch of stream) {
+    tf.tidy(() => {
+      const logits = network.forward(toTensor(batch), { training: false }).logits;
+      lossSum += crossEntropy(logits, tf.tensor1d(batch.y, 'int32')).dataSync()[0]! * batch.size;
+      correct += countCorrect(logits, batch.y);
+    });
+    seen += batch.size;
+  }
+  return { loss: lossSum / seen, acc: correct / seen };
+}
+
+/** The training objective: cross-entropy, plus the weighted auxiliary loss when the head exists. */
+function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels: tf.Tensor, auxiliaryWeight: number): tf.Scalar {
+  const main = crossEntropy(out.logits, labels);
+  return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) as tf.Scalar);
+}
+
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendChoice, env: TrainEnvironment, resuming: boolean): Promise<TrainOutcome> {
+  const cancel = env.cancel ?? { requested: false };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    cancel.requested = true;
+    run.log(`${signal} received: stopping at the next step`);
+    // A second signal means now: no checkpoint, the run stays resumable from the last one.
+    if (signals > 1) {
+      run.update({ status: 'cancelled', reason: `${signal} received twice: stopped without a checkpoint`, finishedAt: new Date().toISOString() });
+      process.exit(143);
+    }
+  };
+  const handleSignals = env.handleSignals ?? true;
+  if (handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  let network: Network | undefined;
+  let optimizer: SgdMomentum | undefined;
+  const finish = (status: RunStatus, reason?: string): TrainOutcome => {
+    run.update({ status, reason, finishedAt: new Date().toISOString() });
+    run.log(reason !== undefined ? `${status}: ${reason}` : status);
+    return reason !== undefined ? { runId: run.id, dir: run.dir, status, reason } : { runId: run.id, dir: run.dir, status };
+  };
+  let progress: ProgressReporter | undefined;
+  try {
+    const outcome = await trainInner();
+    progress?.end(outcome.status, outcome.reason);
+    return outcome;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const outcome = finish('failed', reason);
+    if (!(error instanceof DivergedError) && error instanceof Error && error.stack) run.log(error.stack);
+    env.stderr(`run ${run.id} failed: ${reason}\n`);
+    if (progress !== undefined) progress.end('failed', reason);
+    else env.stdout(`${JSON.stringify({ type: 'end', runId: run.id, status: 'failed', reason })}\n`);
+    return outcome;
+  } finally {
+    if (handleSignals) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+    optimizer?.dispose();
+    network?.dispose();
+  }
+
+  async function trainInner(): Promise<TrainOutcome> {
+    const config = run.record.config;
+    const backend = await selectBackend(backendChoice);
+    if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
+      throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
+    }
+    run.update({ backend });
+    run.log(`backend ${backend.backend} (${backend.package}, ${backend.device})${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
+
+    const dataset = await loadDataset(config.dataset, {
+      ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
+      download: config.download,
+      ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
+      ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
+      seed: config.seed,
+      onProgress: (p: DownloadProgress) => env.stderr(`downloading ${p.file}: ${p.received}${p.total ? ` of ${p.total}` : ''} bytes\r`),
+    });
+    run.update({ dataset: datasetInfo(dataset) });
+    run.log(`data ${dataset.name}: ${dataset.train.count} training, ${dataset.test.count} test images from ${dataset.source}`);
+
+    const networkOptions = {
+      channels: config.channels,
+      layers: config.layers,
+      classes: dataset.classes,
+      inputSize: dataset.train.height,
+      inputChannels: dataset.train.channels,
+      auxiliary: config.auxiliary,
+      seed: config.seed,
+    };
+    network = buildNetwork(genotype, networkOptions);
+    const net = network;
+    // A network whose stem takes 3 channels gets grey images repeated on each.
+    const stemChannels = net.params.get('stem.0.weight')?.shape[2] ?? 3;
+    if (stemChannels !== dataset.train.channels && dataset.train.channels !== 1) {
+      throw new Error(`the network takes ${stemChannels}-channel images, ${dataset.name} has ${dataset.train.channels}`);
+    }
+    const toTensor = (batch: Batch): tf.Tensor4D => {
+      const x = batchTensor(batch, dataset);
+      return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
+    };
+    run.update({ params: net.paramCount(false) });
+    optimizer = new SgdMomentum(net.params, { momentum: config.momentum, weightDecay: config.weightDecay });
+    const opt = optimizer;
+    const trainable = [...net.params.values()];
+    const nameOf = new Map(trainable.map((v) => [v.name, [...net.params.entries()].find(([, w]) => w === v)![0]]));
+
+    const dataRng = new NumpyRandomState(streamSeed(config.seed, DATA_STREAM));
+    const dropRng = new NumpyRandomState(streamSeed(config.seed, DROP_PATH_STREAM));
+    const dropRandom = () => randomDouble(dropRng);
+    const probeBatches: Batch[] = [];
+    if (config.gradVarianceBatches > 0) {
+      const probeRng = new NumpyRandomState(streamSeed(config.seed, PROBE_STREAM));
+      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: probeRng, dropLast: true })) {
+        probeBatches.push(batch);
+        if (probeBatches.length === config.gradVarianceBatches) break;
+      }
+    }
+
+    const epochs = config.epochs;
+    const steps = batchCount(dataset.train.count, config.batchSize);
+    let startEpoch = 0;
+    let startStep = 0;
+    let partial: EpochSums = { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 };
+    if (resuming) {
+      if (existsSync(run.checkpointPath)) {
+        const checkpoint = readCheckpoint<CheckpointMeta>(run.checkpointPath);
+        restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
+        const meta = checkpoint.meta;
+        dataRng.setState(meta.dataRng);
+        dropRng.setState(meta.dropPathRng);
+        startEpoch = meta.epoch;
+        startStep = meta.step;
+        partial = { ...meta.partial };
+      }
+      const kept = run.truncateMetrics(startEpoch);
+      run.update({
+        epochsCompleted: kept.length,
+        resumes: [...run.record.resumes, { at: new Date().toISOString(), pid: process.pid, fromEpoch: startEpoch, fromStep: startStep }],
+      });
+      run.log(`continuing at epoch ${startEpoch + 1}, step ${startStep}`);
+    }
+
+    progress = new ProgressReporter(env.stdout, run.id, epochs, steps, env.progressIntervalMs !== undefined ? { minIntervalMs: env.progressIntervalMs } : {});
+    progress.start(run.dir, startEpoch, startStep, resuming);
+
+    const saveCheckpoint = (epoch: number, step: number, epochStartRng: NumpyRandomStateSnapshot, sums: EpochSums) => {
+      const meta: CheckpointMeta = {
+        runId: run.id,
+        epoch,
+        step,
+        dataRng: epochStartRng,
+        dropPathRng: dropRng.getState(),
+        partial: sums,
+        backend: backend.backend,
+      };
+      writeCheckpoint(run.checkpointPath, { meta, arrays: snapshotArrays(net, opt) });
+    };
+
+    for (let e = startEpoch; e < epochs; e++) {
+      const epochStart = performance.now();
+      const lr = cosineLr(e, epochs, config.lr, config.lrMin);
+      const dropProb = (config.dropPath * e) / epochs;
+      const epochStartRng = dataRng.getState();
+      const skip = e === startEpoch ? startStep : 0;
+      const sums: EpochSums = e === startEpoch ? { ...partial } : { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 };
+      let trainedHere = 0;
+      let s = 0;
+      const stream = batches(dataset.train, dataset, {
+        batchSize: config.batchSize,
+        shuffle: true,
+        augment: config.augment,
+        cutout: config.cutout ? config.cutoutLength : 0,
+        rng: dataRng,
+      });
+      for (const batch of stream) {
+        s++;
+        // Replaying the stream up to a mid-epoch checkpoint: the draws matter, the images do not.
+        if (s <= skip) continue;
+        const loss = trainStep(batch);
+        if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
+        sums.lossSum += loss.value * batch.size;
+        sums.correct += loss.correct;
+        sums.seen += batch.size;
+        trainedHere += batch.size;
+        const trainSeconds = (performance.now() - epochStart) / 1000;
+        progress.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / trainSeconds);
+        await yieldToEvents();
+        if (cancel.requested && s < steps) {
+          const seconds = (performance.now() - epochStart) / 1000;
+          saveCheckpoint(e, s, epochStartRng, { ...sums, seconds: sums.seconds + seconds, trainSeconds: sums.trainSeconds + seconds });
+          env.stderr(`run ${run.id} cancelled at epoch ${e + 1}, step ${s}; continue with: cellscope resume ${run.id}\n`);
+          return finish('cancelled', `cancelled at epoch ${e + 1}, step ${s}`);
+        }
+      }
+      const trainSecondsHere = (performance.now() - epochStart) / 1000;
+      const test = evaluate(net, dataset, config.batchSize, toTensor);
+      if (!Number.isFinite(test.loss)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${steps} (test loss ${test.loss})`);
+      const probe =
+        probeBatches.length > 0
+          ? gradientVariance(net.params, probeBatches, (batch) =>
+              objective(net.forward(toTensor(batch), { training: true, updateStats: false }), tf.tensor1d(batch.y, 'int32'), config.auxiliaryWeight),
+            )
+          : undefined;
+      const seconds = sums.seconds + (performance.now() - epochStart) / 1000;
+      const line: MetricsLine = {
+        epoch: e + 1,
+        trainLoss: sums.lossSum / sums.seen,
+        trainAcc: sums.correct / sums.seen,
+        testLoss: test.loss,
+        testAcc: test.acc,
+        gradVariance: probe?.variance ?? null,
+        gradVarianceRatio: probe !== undefined && Number.isFinite(probe.ratio) ? probe.ratio : null,
+        gradMeanNormSq: probe?.meanGradNormSq ?? null,
+        lr,
+        dropPath: dropProb,
+        seconds,
+        imagesPerSecond: sums.seen / (sums.trainSeconds + trainSecondsHere),
+        steps,
+      };
+      run.appendMetrics(line);
+      saveCheckpoint(e + 1, 0, dataRng.getState(), { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 });
+      run.update({ epochsCompleted: e + 1 });
+      run.log(
+        `epoch ${e + 1}/${epochs}: train loss ${formatNumber(line.trainLoss)} acc ${formatNumber(line.trainAcc * 100, 3)}%, ` +
+          `test loss ${formatNumber(line.testLoss)} acc ${formatNumber(line.testAcc * 100, 3)}%, lr ${formatNumber(lr)}, ` +
+          `grad variance ${line.gradVariance === null ? '-' : formatNumber(line.gradVariance)} (ratio ${line.gradVarianceRatio === null ? '-' : formatNumber(line.gradVarianceRatio)}), ` +
+          `${seconds.toFixed(1)} s, ${line.imagesPerSecond.toFixed(1)} images/s`,
+      );
+      env.stderr(`epoch ${e + 1}/${epochs}: test acc ${(line.testAcc * 100).toFixed(2)}%, train loss ${formatNumber(line.trainLoss)}, ${seconds.toFixed(1)} s\n`);
+      progress.epoch(line);
+      if (cancel.requested && e + 1 < epochs) {
+        env.stderr(`run ${run.id} cancelled after epoch ${e + 1}; continue with: cellscope resume ${run.id}\n`);
+        return finish('cancelled', `cancelled after epoch ${e + 1}`);
+      }
+
+      function trainStep(batch: Batch): { value: number; correct: number } {
+        return tf.tidy(() => {
+          const x = toTensor(batch);
+          const y = tf.tensor1d(batch.y, 'int32');
+          let logits: tf.Tensor2D | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = net.forward(x, { training: true, dropPathProb: dropProb, random: dropRandom });
+            logits = tf.keep(out.logits);
+            return objective(out, y, config.auxiliaryWeight);
+          }, trainable);
+          const lossValue = value.dataSync()[0]!;
+          const correct = countCorrect(logits!, batch.y);
+          logits!.dispose();
+          if (!Number.isFinite(lossValue)) return { value: lossValue, correct };
+          const named = new Map<string, tf.Tensor>();
+          for (const [varName, g] of Object.entries(grads)) if (g != null) named.set(nameOf.get(varName)!, g);
+          const clipped = clipGradNorm(named, config.gradClip);
+          opt.step(clipped.grads, lr);
+          return { value: lossValue, correct };
+        });
+      }
+    }
+    env.stderr(`run ${run.id} completed\n`);
+    return finish('completed');
+  }
+}
