@@ -1,0 +1,482 @@
+/**
+ * The loss landscape and gradient-variance surface of a trained run (Shu,
+ * Wang & Cai, Section 4; Li et al. 2018): the run's final weights w are moved
+ * to w + α·d₁ + β·d₂ for every (α, β) of a grid over [−range, range]², with
+ * d₁, d₂ seeded filter-normalised directions (directions.ts), and at each
+ * point
+ * - `loss`: test loss and accuracy with the network in evaluation mode
+ *   (BatchNorm running statistics, which are never moved);
+ * - `variance`: the gradient variance of the per-epoch probe
+ *   (gradVariance.ts) — K mini-batch gradients of the training objective,
+ *   training-mode BatchNorm without updating the running statistics — on K
+ *   fixed training batches drawn once from the seed.
+ *
+ * Resumable. Every computed point is appended at once, one JSON line, to
+ * `landscape.points.jsonl` in the run folder (its first line is the spec);
+ * a restarted job reads it and computes only what is missing. Each point is
+ * computed from the saved weights and the seeded directions alone, never
+ * from the previous point, so a resumed grid equals an uninterrupted one.
+ * When every point is there, `landscape.json` is written (atomically).
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { analyze, findGenotype } from '../../genotype/document.js';
+import { NumpyRandomState } from '../../genotype/numpyRandom.js';
+import {
+  LANDSCAPE_FILE,
+  LANDSCAPE_POINTS_FILE,
+  isLandscapeFile,
+  landscapeCoordinates,
+  sameLandscapeSpec,
+  type LandscapeFile,
+  type LandscapeGrid,
+  type LandscapeQuantity,
+  type LandscapeSpec,
+} from '../../shared/landscapeTypes.js';
+import type { RunRecord } from '../../shared/runTypes.js';
+import { writeFileAtomic } from '../atomicFile.js';
+import { selectBackend, type BackendChoice } from '../backend.js';
+import { readCheckpoint } from '../checkpoint.js';
+import { batches, loadDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
+import { takeSubset } from '../data/subset.js';
+import { buildNetwork, type Network } from '../network/network.js';
+import { crossEntropy } from '../optim.js';
+import { readRunRecord } from '../runStore.js';
+import { randomDirection, type Direction, type WeightArray } from './directions.js';
+import { gradientVariance } from './gradVariance.js';
+
+export class LandscapeError extends Error {}
+
+/** What to compute; `spec` fields left out take the defaults below. */
+export interface LandscapeRequest {
+  readonly grid?: number;
+  readonly range?: number;
+  readonly seed?: number;
+  /** Test images to use (class-balanced subset); undefined or null: the run's whole test set. */
+  readonly subset?: number | null;
+  readonly what?: readonly LandscapeQuantity[];
+  /** K of the variance probe; default the run's gradVarianceBatches, else 4. */
+  readonly varianceBatches?: number;
+  /** Images per forward pass when evaluating the loss (memory only: the numbers do not depend on it). */
+  readonly evalBatchSize?: number;
+  /** Discard points computed with other settings instead of refusing. */
+  readonly restart?: boolean;
+  /** Override the backend (default: the one the run was trained on). */
+  readonly backend?: BackendChoice;
+}
+
+export const LANDSCAPE_DEFAULTS = { grid: 51, range: 1, seed: 0, evalBatchSize: 250, varianceBatches: 4 } as const;
+
+export interface LandscapeEnvironment {
+  /** Progress JSON lines. */
+  readonly stdout: (text: string) => void;
+  /** Messages for people. */
+  readonly stderr: (text: string) => void;
+  /** Set `requested` to stop after the point in progress (the points so far are kept). */
+  readonly cancel?: { requested: boolean };
+  readonly progressIntervalMs?: number;
+}
+
+export interface LandscapeOutcome {
+  readonly status: 'completed' | 'cancelled';
+  /** landscape.json, when completed. */
+  readonly file?: string;
+  /** (point, quantity) pairs computed by this call and found already done. */
+  readonly computed: number;
+  readonly reused: number;
+}
+
+/** A progress line on stdout. */
+export interface LandscapeProgressLine {
+  readonly type: 'landscape';
+  readonly runId: string;
+  readonly done: number;
+  readonly total: number;
+  readonly pointsPerSecond: number | null;
+  readonly etaSeconds: number | null;
+  readonly status?: 'completed' | 'cancelled';
+}
+
+// ---- moving the weights ------------------------------------------------------
+
+/**
+ * The network's parameters, moved to w + α·d₁ + β·d₂ on demand. Keeps the
+ * trained values and both directions as tensors; each move computes from
+ * those, so the order of moves never changes a result.
+ */
+export class PerturbedWeights {
+  private readonly entries: { variable: tf.Variable; base: tf.Tensor; d1: tf.Tensor; d2: tf.Tensor }[] = [];
+
+  constructor(params: ReadonlyMap<string, tf.Variable>, first: Direction, second: Direction) {
+    for (const [name, variable] of params) {
+      const a = first.get(name);
+      const b = second.get(name);
+      if (a === undefined || b === undefined) throw new LandscapeError(`no direction for parameter ${name}`);
+      // Excluded parameters (zero directions) are left alone entirely, so they keep their exact values.
+      if (a.every((x) => x === 0) && b.every((x) => x === 0)) continue;
+      this.entries.push({
+        variable,
+        base: tf.keep(variable.clone()),
+        d1: tf.keep(tf.tensor(a, variable.shape, 'float32')),
+        d2: tf.keep(tf.tensor(b, variable.shape, 'float32')),
+      });
+    }
+  }
+
+  moveTo(alpha: number, beta: number): void {
+    tf.tidy(() => {
+      for (const e of this.entries) e.variable.assign(tf.add(e.base, tf.add(tf.mul(e.d1, alpha), tf.mul(e.d2, beta))));
+    });
+  }
+
+  /** Back to the trained weights. */
+  reset(): void {
+    for (const e of this.entries) e.variable.assign(e.base);
+  }
+
+  dispose(): void {
+    for (const e of this.entries) tf.dispose([e.base, e.d1, e.d2]);
+    this.entries.length = 0;
+  }
+}
+
+/** The parameters' values and layouts, for drawing directions. */
+export function weightArrays(network: Network): Map<string, WeightArray> {
+  const out = new Map<string, WeightArray>();
+  for (const [name, v] of network.params) {
+    out.set(name, { shape: v.shape, layout: network.store.info.get(name)!.layout, data: v.dataSync() as Float32Array });
+  }
+  return out;
+}
+
+// ---- evaluating a point ------------------------------------------------------
+
+/** Input tensors and labels of the evaluation images, made once per job. */
+export interface EvalBatches {
+  readonly x: tf.Tensor4D[];
+  readonly y: tf.Tensor1D[];
+  readonly count: number;
+}
+
+/** Mean cross-entropy and accuracy in evaluation mode, summed on the device with one read at the end. */
+export function evaluateLoss(network: Network, data: EvalBatches): { loss: number; accuracy: number } {
+  const [lossSum, correct] = tf.tidy(() => {
+    let loss: tf.Tensor = tf.scalar(0);
+    let hits: tf.Tensor = tf.scalar(0);
+    data.x.forEach((x, k) => {
+      const y = data.y[k]!;
+      const logits = network.forward(x, { training: false }).logits;
+      loss = tf.add(loss, tf.mul(crossEntropy(logits, y), x.shape[0]));
+      hits = tf.add(hits, tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), y), 'float32')));
+    });
+    return [loss.dataSync()[0]!, hits.dataSync()[0]!];
+  });
+  return { loss: lossSum / data.count, accuracy: correct / data.count };
+}
+
+/** The probe's objective, as in training: cross-entropy plus the weighted auxiliary loss when the head exists. */
+function probeObjective(network: Network, x: tf.Tensor4D, y: tf.Tensor1D, auxiliaryWeight: number): tf.Scalar {
+  const out = network.forward(x, { training: true, updateStats: false });
+  const main = crossEntropy(out.logits, y);
+  return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, y), auxiliaryWeight)) as tf.Scalar);
+}
+
+// ---- the points file --------------------------------------------------------
+
+interface PointsHeader extends LandscapeSpec {
+  readonly type: 'header';
+  readonly runId: string;
+  readonly epoch: number;
+}
+
+interface PointLine {
+  readonly q: LandscapeQuantity;
+  /** Row (second direction) and column (first direction). */
+  readonly i: number;
+  readonly j: number;
+  readonly loss?: number | null;
+  readonly accuracy?: number | null;
+  readonly variance?: number | null;
+}
+
+const key = (q: LandscapeQuantity, i: number, j: number) => `${q}:${i}:${j}`;
+
+/** The header and the complete lines of a points file; a line cut by a crash is dropped. */
+export function readPointsFile(path: string): { header?: PointsHeader; points: Map<string, PointLine>; clean: boolean } {
+  const points = new Map<string, PointLine>();
+  if (!existsSync(path)) return { points, clean: true };
+  const text = readFileSync(path, 'utf8');
+  let header: PointsHeader | undefined;
+  let clean = text.length === 0 || text.endsWith('\n');
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      clean = false;
+      continue;
+    }
+    const v = value as Partial<PointsHeader & PointLine>;
+    if (v.type === 'header') header = value as PointsHeader;
+    else if ((v.q === 'loss' || v.q === 'variance') && typeof v.i === 'number' && typeof v.j === 'number') points.set(key(v.q, v.i, v.j), value as PointLine);
+  }
+  return header !== undefined ? { header, points, clean } : { points, clean };
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function emptyGrid(n: number): LandscapeGrid {
+  return Array.from({ length: n }, () => new Array<number | null>(n).fill(null));
+}
+
+// ---- the job ------------------------------------------------------------------
+
+/** The settings a request resolves to for this run. */
+export function resolveSpec(record: RunRecord, request: LandscapeRequest): LandscapeSpec {
+  const grid = request.grid ?? LANDSCAPE_DEFAULTS.grid;
+  const range = request.range ?? LANDSCAPE_DEFAULTS.range;
+  if (!Number.isInteger(grid) || grid < 1) throw new LandscapeError(`grid must be a positive whole number, got ${grid}`);
+  if (!(range > 0)) throw new LandscapeError(`range must be positive, got ${range}`);
+  const subset = request.subset ?? null;
+  const testSize = record.dataset?.testSize ?? record.config.testSubset;
+  // A subset as large as the test set is the test set: one spec, not two.
+  return {
+    grid,
+    range,
+    seed: request.seed ?? LANDSCAPE_DEFAULTS.seed,
+    subset: subset !== null && testSize !== null && subset >= testSize ? null : subset,
+    varianceBatches: request.varianceBatches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : LANDSCAPE_DEFAULTS.varianceBatches),
+    varianceBatchSize: record.config.batchSize,
+  };
+}
+
+/** landscape.json of a run, when it exists and parses. */
+export function readLandscape(runDir: string): LandscapeFile | undefined {
+  const path = join(runDir, LANDSCAPE_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return isLandscapeFile(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hasQuantities(file: LandscapeFile, what: readonly LandscapeQuantity[]): boolean {
+  return what.every((q) => q === 'loss' || file.variance !== undefined);
+}
+
+/** The test images the landscape uses: the run's test set, or a class-balanced subset of it. */
+function evaluationImages(dataset: Dataset, subset: number | null): ImageSet {
+  if (subset === null || subset >= dataset.test.count) return dataset.test;
+  return takeSubset(dataset.test, subset, dataset.classes, new NumpyRandomState(0), 'test images');
+}
+
+/**
+ * Computes what is missing of the run's landscape and writes landscape.json
+ * when the grid is complete. The run must have a checkpoint (its last
+ * completed epoch's weights are the centre).
+ */
+export async function runLandscape(runDir: string, request: LandscapeRequest, env: LandscapeEnvironment): Promise<LandscapeOutcome> {
+  const record = readRunRecord(runDir);
+  const spec = resolveSpec(record, request);
+  const what: LandscapeQuantity[] = request.what !== undefined && request.what.length > 0 ? [...new Set(request.what)] : ['loss'];
+  // Loss and accuracy are in every landscape file; the variance surface is an addition.
+  if (!what.includes('loss')) what.unshift('loss');
+  const checkpointPath = join(runDir, 'checkpoint.bin');
+  if (!existsSync(checkpointPath)) throw new LandscapeError(`run ${record.id} has no checkpoint yet: train it first`);
+  const checkpoint = readCheckpoint<{ epoch?: number; step?: number }>(checkpointPath);
+  const epoch = checkpoint.meta.epoch ?? record.epochsCompleted;
+  if ((checkpoint.meta.step ?? 0) !== 0) env.stderr(`note: run ${record.id} stopped mid-epoch; using its weights after ${epoch} epochs and ${checkpoint.meta.step} steps\n`);
+
+  const existing = readLandscape(runDir);
+  if (existing !== undefined && !request.restart && sameLandscapeSpec(existing, spec) && existing.epoch === epoch && hasQuantities(existing, what)) {
+    return { status: 'completed', file: join(runDir, LANDSCAPE_FILE), computed: 0, reused: spec.grid * spec.grid * what.length };
+  }
+
+  const pointsPath = join(runDir, LANDSCAPE_POINTS_FILE);
+  const read = readPointsFile(pointsPath);
+  const header: PointsHeader = { type: 'header', runId: record.id, epoch, ...spec };
+  const sameJob = read.header !== undefined && sameLandscapeSpec(read.header, spec) && read.header.epoch === epoch;
+  // The points of a finished landscape with other settings are simply superseded; an unfinished one is not thrown away unasked.
+  const finished = read.header !== undefined && existing !== undefined && sameLandscapeSpec(existing, read.header) && existing.epoch === read.header.epoch;
+  if (read.header !== undefined && !sameJob && !finished && !request.restart) {
+    const h = read.header;
+    throw new LandscapeError(
+      `run ${record.id} has a landscape in progress with other settings (grid ${h.grid}, range ${h.range}, seed ${h.seed}, subset ${h.subset ?? 'all'}, epoch ${h.epoch}); ` +
+        'finish it with the same settings or start over with --restart',
+    );
+  }
+  const points = sameJob && !request.restart ? read.points : new Map<string, PointLine>();
+  if (read.header === undefined || points.size === 0 || !read.clean || points !== read.points) {
+    // A fresh file, or a rewrite without the line a crash cut short (appending after it would corrupt the next line).
+    writeFileAtomic(pointsPath, [header, ...points.values()].map((l) => `${JSON.stringify(l)}\n`).join(''));
+  }
+
+  const coordinates = landscapeCoordinates(spec.grid, spec.range);
+  const tasks: { q: LandscapeQuantity; i: number; j: number }[] = [];
+  for (let i = 0; i < spec.grid; i++) for (let j = 0; j < spec.grid; j++) for (const q of what) if (!points.has(key(q, i, j))) tasks.push({ q, i, j });
+  const total = spec.grid * spec.grid * what.length;
+  const reused = total - tasks.length;
+
+  const cancel = env.cancel ?? { requested: false };
+  let computed = 0;
+  let backendName = existing?.backend ?? '';
+  if (tasks.length > 0) {
+    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
+    backendName = backend.backend;
+    computed = await computePoints();
+  }
+  if (computed < tasks.length) {
+    env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: reused + computed, total, pointsPerSecond: null, etaSeconds: null, status: 'cancelled' } satisfies LandscapeProgressLine)}\n`);
+    return { status: 'cancelled', computed, reused };
+  }
+
+  const final = readPointsFile(pointsPath).points;
+  const loss = emptyGrid(spec.grid);
+  const accuracy = emptyGrid(spec.grid);
+  const variance = what.includes('variance') || existing?.variance !== undefined ? emptyGrid(spec.grid) : undefined;
+  let hasAllVariance = variance !== undefined;
+  for (let i = 0; i < spec.grid; i++) {
+    for (let j = 0; j < spec.grid; j++) {
+      const l = final.get(key('loss', i, j))!;
+      loss[i]![j] = l.loss ?? null;
+      accuracy[i]![j] = l.accuracy ?? null;
+      const v = final.get(key('variance', i, j));
+      if (variance !== undefined) {
+        if (v === undefined) hasAllVariance = false;
+        else variance[i]![j] = v.variance ?? null;
+      }
+    }
+  }
+  const file: LandscapeFile = {
+    format: 1,
+    runId: record.id,
+    epoch,
+    ...spec,
+    directions: 'filter-normalized',
+    images: imagesUsed(record, spec),
+    coordinates,
+    loss,
+    accuracy,
+    ...(variance !== undefined && hasAllVariance ? { variance } : {}),
+    backend: backendName,
+    createdAt: new Date().toISOString(),
+  };
+  const path = join(runDir, LANDSCAPE_FILE);
+  writeFileAtomic(path, `${JSON.stringify(file)}\n`);
+  env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: total, total, pointsPerSecond: null, etaSeconds: 0, status: 'completed' } satisfies LandscapeProgressLine)}\n`);
+  return { status: 'completed', file: path, computed, reused };
+
+  async function computePoints(): Promise<number> {
+    const config = record.config;
+    const dataset = await loadDataset(config.dataset, {
+      ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
+      download: config.download,
+      ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
+      ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
+      seed: config.seed,
+    });
+    const doc = analyze(record.genotype.text);
+    const genotype = findGenotype(doc, record.genotype.name)?.genotype;
+    if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
+    const network = buildNetwork(genotype, {
+      channels: config.channels,
+      layers: config.layers,
+      classes: dataset.classes,
+      inputSize: dataset.train.height,
+      auxiliary: config.auxiliary,
+      seed: config.seed,
+    });
+    const held: tf.Tensor[] = [];
+    let weights: PerturbedWeights | undefined;
+    try {
+      tf.tidy(() => {
+        for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
+          for (const [name, v] of vars) {
+            const a = checkpoint.arrays.get(`${group}:${name}`);
+            if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
+            v.assign(tf.tensor(a.data, v.shape, 'float32'));
+          }
+        }
+      });
+      const arrays = weightArrays(network);
+      weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
+      const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
+      const toTensor = (b: Batch): tf.Tensor4D =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
+          return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
+        });
+      const images = evaluationImages(dataset, spec.subset);
+      const evalData: EvalBatches = { x: [], y: [], count: images.count };
+      for (const b of batches(images, dataset, { batchSize: request.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
+        evalData.x.push(toTensor(b));
+        evalData.y.push(tf.tensor1d(b.y, 'int32'));
+      }
+      held.push(...evalData.x, ...evalData.y);
+      const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
+      if (what.includes('variance')) {
+        const rng = new NumpyRandomState(spec.seed);
+        for (const b of batches(dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
+          probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
+          if (probe.length === spec.varianceBatches) break;
+        }
+        if (probe.length < spec.varianceBatches) throw new LandscapeError(`the training set has only ${probe.length} full batches of ${spec.varianceBatchSize} for a variance probe of ${spec.varianceBatches}`);
+        for (const p of probe) held.push(p.x, p.y);
+      }
+
+      const started = performance.now();
+      let lastReport = -Infinity;
+      const interval = env.progressIntervalMs ?? 1000;
+      let done = 0;
+      let at: [number, number] | undefined;
+      for (const task of tasks) {
+        if (cancel.requested) break;
+        if (at === undefined || at[0] !== task.i || at[1] !== task.j) {
+          weights.moveTo(coordinates[task.j]!, coordinates[task.i]!);
+          at = [task.i, task.j];
+        }
+        let line: PointLine;
+        if (task.q === 'loss') {
+          const r = evaluateLoss(network, evalData);
+          line = { q: 'loss', i: task.i, j: task.j, loss: finiteOrNull(r.loss), accuracy: finiteOrNull(r.accuracy) };
+        } else {
+          const r = gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight));
+          line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
+        }
+        // Written before the next point starts: a kill loses at most the point in progress.
+        appendFileSync(pointsPath, `${JSON.stringify(line)}\n`);
+        done++;
+        const now = performance.now();
+        if (now - lastReport >= interval || done === tasks.length) {
+          lastReport = now;
+          const rate = done / ((now - started) / 1000);
+          env.stdout(
+            `${JSON.stringify({ type: 'landscape', runId: record.id, done: reused + done, total, pointsPerSecond: rate, etaSeconds: (tasks.length - done) / rate } satisfies LandscapeProgressLine)}\n`,
+          );
+        }
+        // Lets a signal handler or the editor's cancel run between points.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return done;
+    } finally {
+      weights?.dispose();
+      tf.dispose(held);
+      network.dispose();
+    }
+  }
+}
+
+function imagesUsed(record: RunRecord, spec: LandscapeSpec): number {
+  const test = record.dataset?.testSize ?? record.config.testSubset ?? 0;
+  return spec.subset === null ? test : Math.min(spec.subset, test);
+}
+
+/** Where a run's landscape and its points log live. */
+export function landscapePaths(runDir: string): { file: string; points: string } {
+  return { file: join(runDir, LANDSCAPE_FILE), points: join(runDir, LANDSCAPE_POINTS_FILE) };
+}
