@@ -6,5 +6,9 @@ import { libraryCommand } from './library.js';
 import { lspCommand } from './lsp.js';
 import { metricsCommand } from './metrics.js';
 import { variantsCommand } from './variants.js';
+import { trainCommand } from './train.js';
+import { runsCommand } from './runs.js';
+import { resumeCommand } from './resume.js';
+import { cancelCommand } from './cancel.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand];

@@ -1,0 +1,65 @@
+/**
+ * `cellscope cancel RUN`: asks a running trainer to stop (SIGTERM). The
+ * trainer saves a checkpoint and marks the run cancelled; `cellscope resume`
+ * continues it. Waits (up to --wait seconds) until run.json says so.
+ */
+import { effectiveStatus } from '../../shared/runTypes.js';
+import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../train/runStore.js';
+import { flagNumber, parseArgs, UsageError } from '../args.js';
+import type { Command } from '../command.js';
+import { RUNS_FLAG, runsDirOf } from './train.js';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export const cancelCommand: Command = {
+  name: 'cancel',
+  summary: 'stop a running training run, keeping a checkpoint to resume from',
+  usage: 'cellscope cancel RUN [--runs DIR] [--wait SECONDS]\nWaits up to --wait seconds (default 60; 0: do not wait) for the trainer to record the cancellation.',
+  async run(argv, io) {
+    const args = parseArgs(argv, { runs: RUNS_FLAG, wait: { type: 'number', min: 0 } });
+    if (args.positional.length !== 1) throw new UsageError('cancel needs exactly one RUN');
+    let dir: string;
+    try {
+      dir = findRunDir(args.positional[0]!, runsDirOf(args, io.cwd), io.cwd);
+    } catch (error) {
+      if (!(error instanceof RunStoreError)) throw error;
+      io.stderr(`cellscope cancel: ${error.message}\n`);
+      return 1;
+    }
+    const record = readRunRecord(dir);
+    const status = effectiveStatus(record, trainerAlive);
+    if (status.status !== 'running') {
+      io.stderr(`cellscope cancel: run ${record.id} is not running (${status.status}${status.reason ? `: ${status.reason}` : ''})\n`);
+      return 1;
+    }
+    if (trainerAlive(record) === undefined) {
+      io.stderr(`cellscope cancel: run ${record.id} runs on ${record.host}; cancel it there\n`);
+      return 1;
+    }
+    try {
+      process.kill(record.pid, 'SIGTERM');
+    } catch (error) {
+      io.stderr(`cellscope cancel: cannot signal process ${record.pid}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    const waitMs = (flagNumber(args, 'wait') ?? 60) * 1000;
+    if (waitMs === 0) {
+      io.stdout(`sent SIGTERM to process ${record.pid} (run ${record.id})\n`);
+      return 0;
+    }
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      await sleep(200);
+      const now = readRunRecord(dir);
+      const seen = effectiveStatus(now, trainerAlive);
+      if (seen.status !== 'running') {
+        io.stdout(`run ${record.id}: ${seen.status}${seen.reason ? ` (${seen.reason})` : ''}\n`);
+        return seen.status === 'cancelled' || seen.status === 'completed' ? 0 : 1;
+      }
+    }
+    io.stderr(`cellscope cancel: run ${record.id} has not stopped after ${waitMs / 1000} s (process ${record.pid})\n`);
+    return 1;
+  },
+};

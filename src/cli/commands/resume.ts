@@ -1,0 +1,45 @@
+/** `cellscope resume RUN`: continues a cancelled or failed run from its last checkpoint. */
+import { analyze, findGenotype } from '../../genotype/document.js';
+import { effectiveStatus } from '../../shared/runTypes.js';
+import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../train/runStore.js';
+import { parseArgs, UsageError } from '../args.js';
+import type { Command } from '../command.js';
+import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';
+
+export const resumeCommand: Command = {
+  name: 'resume',
+  summary: 'continue a cancelled or failed run from its last checkpoint',
+  usage: 'cellscope resume RUN [--runs DIR]\nRUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
+  async run(argv, io) {
+    const args = parseArgs(argv, { runs: RUNS_FLAG });
+    if (args.positional.length !== 1) throw new UsageError('resume needs exactly one RUN');
+    let dir: string;
+    try {
+      dir = findRunDir(args.positional[0]!, runsDirOf(args, io.cwd), io.cwd);
+    } catch (error) {
+      if (!(error instanceof RunStoreError)) throw error;
+      io.stderr(`cellscope resume: ${error.message}\n`);
+      return 1;
+    }
+    const record = readRunRecord(dir);
+    const status = effectiveStatus(record, trainerAlive);
+    if (status.status === 'running') {
+      io.stderr(`cellscope resume: run ${record.id} is still running (process ${record.pid} on ${record.host}); stop it first with 'cellscope cancel ${record.id}'\n`);
+      return 1;
+    }
+    if (status.status === 'completed') {
+      io.stderr(`cellscope resume: run ${record.id} has already completed\n`);
+      return 1;
+    }
+    // Rebuilt from the text the run recorded, not from the reference: the file may have changed since.
+    const doc = analyze(record.genotype.text);
+    const genotype = findGenotype(doc, record.genotype.name)?.genotype;
+    if (genotype === undefined) {
+      io.stderr(`cellscope resume: ${dir}/run.json: the recorded genotype text does not define a valid genotype '${record.genotype.name}'\n`);
+      return 1;
+    }
+    const { resumeTraining } = await import('../../train/loop.js');
+    const outcome = await resumeTraining(dir, genotype, { stdout: io.stdout, stderr: io.stderr });
+    return exitCodeOf(outcome.status);
+  },
+};

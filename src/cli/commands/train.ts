@@ -1,0 +1,131 @@
+/**
+ * `cellscope train GENOTYPE`: trains a genotype's evaluation network and
+ * records the run under `--runs` (default ./runs). Progress is JSON lines on
+ * stdout (for the editor and scripts); messages go to stderr. Exit status:
+ * 0 completed, 1 failed, 143 cancelled (SIGTERM/SIGINT or `cellscope cancel`).
+ */
+import { resolve } from 'node:path';
+import { DATASET_INFO } from '../../train/data/registry.js';
+import { DATASET_NAMES, type DatasetName } from '../../train/data/types.js';
+import { presetSettings } from '../../train/presets.js';
+import { PRESET_NAMES, type PresetName, type RunConfig, type RunStatus } from '../../shared/runTypes.js';
+import { flagBoolean, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { loadGenotype } from '../resolve.js';
+
+export const RUNS_FLAG: FlagSpec = { type: 'string' };
+
+/** Where runs live: --runs, else ./runs. */
+export function runsDirOf(args: ParsedArgs, cwd: string): string {
+  return resolve(cwd, flagString(args, 'runs') ?? 'runs');
+}
+
+export function exitCodeOf(status: RunStatus): number {
+  switch (status) {
+    case 'completed':
+      return 0;
+    case 'cancelled':
+      return 143;
+    default:
+      return 1;
+  }
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  dataset: { type: 'string', choices: DATASET_NAMES },
+  data: { type: 'string' },
+  offline: { type: 'boolean' },
+  preset: { type: 'string', choices: PRESET_NAMES },
+  epochs: { type: 'int', min: 1, max: 100000 },
+  batch: { type: 'int', min: 1, max: 65536 },
+  lr: { type: 'number', min: 0 },
+  'lr-min': { type: 'number', min: 0 },
+  momentum: { type: 'number', min: 0, max: 1 },
+  'weight-decay': { type: 'number', min: 0 },
+  'grad-clip': { type: 'number', min: 0 },
+  layers: { type: 'int', min: 3, max: 1000 },
+  channels: { type: 'int', min: 1, max: 4096 },
+  auxiliary: { type: 'boolean' },
+  'auxiliary-weight': { type: 'number', min: 0 },
+  augment: { type: 'boolean' },
+  cutout: { type: 'boolean' },
+  'cutout-length': { type: 'int', min: 1, max: 1024 },
+  'drop-path': { type: 'number', min: 0, max: 0.99 },
+  seed: { type: 'int', min: 0, max: 4294967295 },
+  'train-subset': { type: 'int', min: 1 },
+  'test-subset': { type: 'int', min: 1 },
+  'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
+  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] },
+  runs: RUNS_FLAG,
+};
+
+/** A boolean flag's value when given (`--x`, `--x=true`, `--x=false`), else the preset's. */
+function booleanOr(args: ParsedArgs, name: string, fallback: boolean): boolean {
+  const v = args.flags.get(name);
+  return typeof v === 'boolean' ? v : fallback;
+}
+
+/** The run's full configuration: the preset for the dataset, overridden by flags. */
+export function configFromArgs(args: ParsedArgs, cwd: string): RunConfig {
+  const dataset = (flagString(args, 'dataset') ?? 'cifar10') as DatasetName;
+  const preset = (flagString(args, 'preset') ?? 'paper') as PresetName;
+  const base = presetSettings(preset, dataset);
+  const num = (flag: string, fallback: number) => flagNumber(args, flag) ?? fallback;
+  const data = flagString(args, 'data');
+  const config: RunConfig = {
+    dataset,
+    dataDir: data !== undefined ? resolve(cwd, data) : null,
+    download: !flagBoolean(args, 'offline'),
+    preset,
+    epochs: num('epochs', base.epochs),
+    batchSize: num('batch', base.batchSize),
+    lr: num('lr', base.lr),
+    lrMin: num('lr-min', base.lrMin),
+    momentum: num('momentum', base.momentum),
+    weightDecay: num('weight-decay', base.weightDecay),
+    gradClip: num('grad-clip', base.gradClip),
+    layers: num('layers', base.layers),
+    channels: num('channels', base.channels),
+    auxiliary: booleanOr(args, 'auxiliary', base.auxiliary),
+    auxiliaryWeight: num('auxiliary-weight', base.auxiliaryWeight),
+    augment: booleanOr(args, 'augment', base.augment),
+    cutout: booleanOr(args, 'cutout', base.cutout),
+    cutoutLength: num('cutout-length', base.cutoutLength),
+    dropPath: num('drop-path', base.dropPath),
+    seed: num('seed', 0),
+    trainSubset: flagNumber(args, 'train-subset') ?? base.trainSubset,
+    testSubset: flagNumber(args, 'test-subset') ?? base.testSubset,
+    backend: flagString(args, 'backend') ?? 'auto',
+    gradVarianceBatches: num('grad-variance-batches', base.gradVarianceBatches),
+  };
+  const shape = DATASET_INFO[dataset];
+  if (config.auxiliary && shape.height !== 32) {
+    throw new UsageError(`--auxiliary needs 32×32 images (the head expects an 8×8 map); ${dataset} has ${shape.height}×${shape.width}`);
+  }
+  return config;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a genotype\'s evaluation network and record the run',
+  usage: [
+    'cellscope train GENOTYPE [--dataset synthetic|cifar10|cifar100|tiny-imagenet|fashion-mnist] [--data DIR] [--offline]',
+    '  [--preset quick|paper] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--momentum X] [--weight-decay X] [--grad-clip X]',
+    '  [--layers N] [--channels C] [--auxiliary] [--auxiliary-weight X] [--augment=false] [--cutout] [--cutout-length N]',
+    '  [--drop-path P] [--seed N] [--train-subset N] [--test-subset N] [--grad-variance-batches K]',
+    '  [--backend auto|tensorflow|wasm|cpu] [--runs DIR]',
+    'GENOTYPE: FILE#NAME, a built-in NAME, or a variant spec such as DARTS_V2~connections:3.',
+    'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
+  ].join('\n'),
+  async run(argv, io) {
+    const args = parseArgs(argv, FLAGS);
+    if (args.positional.length !== 1) throw new UsageError('train needs exactly one GENOTYPE (FILE#NAME, NAME or NAME~kind:seed)');
+    const ref = args.positional[0]!;
+    const config = configFromArgs(args, io.cwd);
+    const loaded = loadGenotype(ref, io.cwd);
+    // Loaded only now: TensorFlow.js takes a while to load, and the other commands never need it.
+    const { startTraining } = await import('../../train/loop.js');
+    const outcome = await startTraining({ ...loaded, ref }, config, runsDirOf(args, io.cwd), { stdout: io.stdout, stderr: io.stderr });
+    return exitCodeOf(outcome.status);
+  },
+};
