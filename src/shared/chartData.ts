@@ -1,0 +1,364 @@
+/**
+ * How training runs become charts and tables: which metrics are drawn, one
+ * series per run and metric with points (epoch, value), labels that carry the
+ * normal cell's width and depth, colours ordered by width (narrow cool, wide
+ * warm, so the paper's wide-vs-narrow story shows at a glance), when a log
+ * scale helps, and the summary table with its sorting and CSV text.
+ *
+ * Pure (no DOM, no vscode, no node): the results panel's host and webview both
+ * use it, and so can later reports.
+ */
+import { formatWidth } from '../genotype/metrics.js';
+import type { MetricsLine, RunStatus } from './runTypes.js';
+
+/** What a chart or table needs to know about one run (a digest of run.json). */
+export interface ChartRunInfo {
+  readonly id: string;
+  readonly genotype: string;
+  /** Normal cell width (in c) and depth: the paper's axes. */
+  readonly width: number;
+  readonly depth: number;
+  readonly params: number;
+  readonly status: RunStatus;
+  readonly reason?: string;
+  /** Epochs the run is configured for. */
+  readonly epochs: number;
+  readonly dataset: string;
+  /** The engine that ran it ('-' before it has been chosen). */
+  readonly backend: string;
+}
+
+export interface ChartRun {
+  readonly info: ChartRunInfo;
+  readonly metrics: readonly MetricsLine[];
+}
+
+/** The numeric fields of a metrics line that can be plotted against the epoch. */
+export type MetricField = 'trainLoss' | 'testLoss' | 'trainAcc' | 'testAcc' | 'gradVariance' | 'gradVarianceRatio' | 'lr' | 'imagesPerSecond';
+
+export interface ChartSeriesSpec {
+  readonly field: MetricField;
+  /** Appended to the run's label in the legend ('test', 'train'); empty for single-series charts. */
+  readonly suffix: string;
+  /** Training curves are dashed, test curves solid. */
+  readonly dashed: boolean;
+}
+
+export interface ChartSpec {
+  readonly id: ChartId;
+  readonly title: string;
+  readonly yLabel: string;
+  readonly series: readonly ChartSeriesSpec[];
+  /** Whether a log y axis may be chosen (see `useLogScale`). */
+  readonly logCandidate: boolean;
+  /** Values shown as percentages (accuracies are stored as fractions). */
+  readonly percent: boolean;
+}
+
+export const CHART_IDS = ['loss', 'accuracy', 'gradVariance', 'lr', 'throughput'] as const;
+export type ChartId = (typeof CHART_IDS)[number];
+
+export const CHARTS: readonly ChartSpec[] = [
+  {
+    id: 'loss',
+    title: 'Loss',
+    yLabel: 'cross-entropy',
+    series: [
+      { field: 'testLoss', suffix: 'test', dashed: false },
+      { field: 'trainLoss', suffix: 'train', dashed: true },
+    ],
+    logCandidate: true,
+    percent: false,
+  },
+  {
+    id: 'accuracy',
+    title: 'Accuracy',
+    yLabel: 'accuracy (%)',
+    series: [
+      { field: 'testAcc', suffix: 'test', dashed: false },
+      { field: 'trainAcc', suffix: 'train', dashed: true },
+    ],
+    logCandidate: false,
+    percent: true,
+  },
+  {
+    id: 'gradVariance',
+    title: 'Gradient variance',
+    yLabel: '(1/K) Σ‖g_k − ḡ‖²',
+    series: [{ field: 'gradVariance', suffix: '', dashed: false }],
+    logCandidate: true,
+    percent: false,
+  },
+  {
+    id: 'lr',
+    title: 'Learning rate',
+    yLabel: 'learning rate',
+    series: [{ field: 'lr', suffix: '', dashed: false }],
+    logCandidate: false,
+    percent: false,
+  },
+  {
+    id: 'throughput',
+    title: 'Throughput',
+    yLabel: 'training images / s',
+    series: [{ field: 'imagesPerSecond', suffix: '', dashed: false }],
+    logCandidate: false,
+    percent: false,
+  },
+];
+
+export function chartSpec(id: ChartId): ChartSpec {
+  return CHARTS.find((c) => c.id === id)!;
+}
+
+export interface ChartPoint {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** One line of a chart: one run's values of one field. */
+export interface ChartSeries {
+  readonly runId: string;
+  readonly field: MetricField;
+  readonly label: string;
+  readonly colour: string;
+  readonly dashed: boolean;
+  readonly points: readonly ChartPoint[];
+}
+
+/** `DARTS_V2 · 3.5c d3`: the legend names a run by genotype and normal-cell shape. */
+export function runLabel(info: Pick<ChartRunInfo, 'genotype' | 'width' | 'depth'>): string {
+  return `${info.genotype} · ${formatWidth(info.width)} d${info.depth}`;
+}
+
+/**
+ * The points of `field` from metrics lines `from` onwards (so live updates send
+ * only the new ones). A missing value (no probe: null; a NaN loss is written
+ * as null) gives no point rather than a zero; accuracies become percentages.
+ */
+export function pointsOf(metrics: readonly MetricsLine[], field: MetricField, percent: boolean, from = 0): ChartPoint[] {
+  const out: ChartPoint[] = [];
+  for (let i = Math.max(0, from); i < metrics.length; i++) {
+    const line = metrics[i]!;
+    const value = line[field];
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    out.push({ x: line.epoch, y: percent ? value * 100 : value });
+  }
+  return out;
+}
+
+/** Narrowest and widest colours of the width scale, as HSL hues (blue → red). */
+const NARROW_HUE = 220;
+const WIDE_HUE = 0;
+
+/**
+ * The colour of a run of normal-cell width `width` among runs whose widths
+ * span [min, max]: hue from blue (narrowest) to red (widest). Equal widths get
+ * equal colours; a single width gets the middle of the scale.
+ */
+export function widthColour(width: number, min: number, max: number): string {
+  const t = max > min ? Math.min(1, Math.max(0, (width - min) / (max - min))) : 0.5;
+  const hue = Math.round(NARROW_HUE + (WIDE_HUE - NARROW_HUE) * t);
+  return `hsl(${hue}, 70%, 55%)`;
+}
+
+export function widthRange(runs: readonly Pick<ChartRunInfo, 'width'>[]): { min: number; max: number } {
+  if (runs.length === 0) return { min: 0, max: 0 };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const r of runs) {
+    min = Math.min(min, r.width);
+    max = Math.max(max, r.width);
+  }
+  return { min, max };
+}
+
+/** Every series of chart `id` for `runs`, runs ordered by width then id so legends read narrow → wide. */
+export function chartSeries(id: ChartId, runs: readonly ChartRun[]): ChartSeries[] {
+  const spec = chartSpec(id);
+  const { min, max } = widthRange(runs.map((r) => r.info));
+  const ordered = [...runs].sort((a, b) => a.info.width - b.info.width || a.info.id.localeCompare(b.info.id));
+  const out: ChartSeries[] = [];
+  for (const run of ordered) {
+    const colour = widthColour(run.info.width, min, max);
+    const base = runLabel(run.info);
+    for (const s of spec.series) {
+      out.push({
+        runId: run.info.id,
+        field: s.field,
+        label: s.suffix ? `${base} (${s.suffix})` : base,
+        colour,
+        dashed: s.dashed,
+        points: pointsOf(run.metrics, s.field, spec.percent),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether chart `id` reads better on a log axis: only for charts where that
+ * makes sense, only when every value is positive, and only when the values
+ * span at least `minDecades` orders of magnitude (a loss falling from 2.3 to
+ * 0.05, gradient variance shrinking a hundredfold).
+ */
+export function useLogScale(id: ChartId, series: readonly Pick<ChartSeries, 'points'>[], minDecades = 1): boolean {
+  if (!chartSpec(id).logCandidate) return false;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const s of series) {
+    for (const p of s.points) {
+      if (p.y <= 0) return false;
+      min = Math.min(min, p.y);
+      max = Math.max(max, p.y);
+    }
+  }
+  return Number.isFinite(min) && Math.log10(max / min) >= minDecades;
+}
+
+// ---- the table -----------------------------------------------------------
+
+export interface RunTableRow {
+  readonly id: string;
+  readonly genotype: string;
+  readonly width: number;
+  readonly depth: number;
+  readonly params: number;
+  readonly status: RunStatus;
+  readonly epochs: number;
+  readonly totalEpochs: number;
+  /** Fractions; null before the first epoch. */
+  readonly bestTestAcc: number | null;
+  readonly finalTestAcc: number | null;
+  readonly finalTestLoss: number | null;
+  /** First epoch whose test loss is at or below the threshold; null when none is. */
+  readonly epochsToLoss: number | null;
+  /** Seconds of training so far (sum of the epochs' seconds). */
+  readonly seconds: number;
+}
+
+export const TABLE_COLUMNS = [
+  'genotype',
+  'width',
+  'depth',
+  'params',
+  'status',
+  'epochs',
+  'bestTestAcc',
+  'finalTestAcc',
+  'finalTestLoss',
+  'epochsToLoss',
+  'seconds',
+] as const;
+export type TableColumn = (typeof TABLE_COLUMNS)[number];
+
+export const COLUMN_TITLES: Record<TableColumn, string> = {
+  genotype: 'Genotype',
+  width: 'Width (c)',
+  depth: 'Depth',
+  params: 'Params',
+  status: 'Status',
+  epochs: 'Epochs',
+  bestTestAcc: 'Best test acc',
+  finalTestAcc: 'Final test acc',
+  finalTestLoss: 'Final test loss',
+  epochsToLoss: 'Epochs to loss',
+  seconds: 'Time (s)',
+};
+
+/** First epoch at which `field` is at or below `threshold` (losses fall), or null. */
+export function epochsToReach(metrics: readonly MetricsLine[], field: 'testLoss' | 'trainLoss', threshold: number): number | null {
+  for (const m of metrics) {
+    const v = m[field];
+    if (typeof v === 'number' && v <= threshold) return m.epoch;
+  }
+  return null;
+}
+
+export function tableRow(run: ChartRun, lossThreshold: number): RunTableRow {
+  const { info, metrics } = run;
+  let best: number | null = null;
+  let seconds = 0;
+  for (const m of metrics) {
+    if (typeof m.testAcc === 'number' && (best === null || m.testAcc > best)) best = m.testAcc;
+    if (typeof m.seconds === 'number') seconds += m.seconds;
+  }
+  const last = metrics[metrics.length - 1];
+  return {
+    id: info.id,
+    genotype: info.genotype,
+    width: info.width,
+    depth: info.depth,
+    params: info.params,
+    status: info.status,
+    epochs: last?.epoch ?? 0,
+    totalEpochs: info.epochs,
+    bestTestAcc: best,
+    finalTestAcc: typeof last?.testAcc === 'number' ? last.testAcc : null,
+    finalTestLoss: typeof last?.testLoss === 'number' ? last.testLoss : null,
+    epochsToLoss: epochsToReach(metrics, 'testLoss', lossThreshold),
+    seconds,
+  };
+}
+
+export type SortDirection = 'asc' | 'desc';
+
+/**
+ * Rows sorted by `column`; missing values (null: no epoch yet, threshold never
+ * reached) go last in either direction, and ties keep the run id order so the
+ * result does not depend on the input order.
+ */
+export function sortRows(rows: readonly RunTableRow[], column: TableColumn, direction: SortDirection): RunTableRow[] {
+  const sign = direction === 'asc' ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = a[column];
+    const y = b[column];
+    if (x === null || y === null) {
+      if (x === y) return a.id.localeCompare(b.id);
+      return x === null ? 1 : -1;
+    }
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return c !== 0 ? sign * c : a.id.localeCompare(b.id);
+  });
+}
+
+/** A CSV field, quoted when it holds a separator, quote or line break (RFC 4180). */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** The table as CSV: machine-readable values (fractions, seconds), empty for missing ones. */
+export function rowsToCsv(rows: readonly RunTableRow[], lossThreshold: number): string {
+  const header = ['run', 'genotype', 'width_c', 'depth', 'params', 'status', 'epochs', 'total_epochs', 'best_test_acc', 'final_test_acc', 'final_test_loss', `epochs_to_test_loss_${lossThreshold}`, 'seconds'];
+  const lines = [header.join(',')];
+  for (const r of rows) {
+    const cells = [r.id, r.genotype, r.width, r.depth, r.params, r.status, r.epochs, r.totalEpochs, r.bestTestAcc, r.finalTestAcc, r.finalTestLoss, r.epochsToLoss, r.seconds];
+    lines.push(cells.map((c) => csvField(c === null ? '' : String(c))).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** A table cell for display. */
+export function formatCell(row: RunTableRow, column: TableColumn): string {
+  const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(2)}%`);
+  switch (column) {
+    case 'width':
+      return formatWidth(row.width);
+    case 'params':
+      return row.params.toLocaleString('en-US');
+    case 'epochs':
+      return `${row.epochs}/${row.totalEpochs}`;
+    case 'bestTestAcc':
+      return pct(row.bestTestAcc);
+    case 'finalTestAcc':
+      return pct(row.finalTestAcc);
+    case 'finalTestLoss':
+      return row.finalTestLoss === null ? '–' : row.finalTestLoss.toFixed(4);
+    case 'epochsToLoss':
+      return row.epochsToLoss === null ? '–' : String(row.epochsToLoss);
+    case 'seconds':
+      return row.seconds.toFixed(1);
+    default:
+      return String(row[column]);
+  }
+}

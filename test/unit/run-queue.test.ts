@@ -1,0 +1,201 @@
+/**
+ * The training queue (src/extension/runs/queue.ts): FIFO per device slot with
+ * a concurrency limit, persistence in queue.json, run ids read from launch
+ * logs, entries leaving the queue when their trainer exits, spawn failures.
+ * The launcher and process liveness are fakes; the file is real.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  entriesToLaunch,
+  parseQueue,
+  RunQueue,
+  runIdFromLog,
+  type DeviceSlot,
+  type Launched,
+  type QueueEntry,
+  type QueueRequest,
+} from '../../src/extension/runs/queue.js';
+
+function train(name: string, device: DeviceSlot = 'cpu'): QueueRequest {
+  return { kind: 'train', ref: `/w/g.genotype#${name}`, name, args: ['--dataset', 'synthetic'], device };
+}
+
+/** A fake machine: launch gives pids in order; `exit(pid)` ends one; logs are strings per file. */
+function fakeWorld() {
+  let nextPid = 100;
+  const alive = new Set<number>();
+  const logs = new Map<string, string>();
+  const launched: QueueEntry[] = [];
+  let failNext: Error | undefined;
+  return {
+    alive,
+    logs,
+    launched,
+    failNextLaunch(error: Error) {
+      failNext = error;
+    },
+    deps: {
+      launch(entry: QueueEntry): Launched {
+        if (failNext) {
+          const e = failNext;
+          failNext = undefined;
+          throw e;
+        }
+        const pid = nextPid++;
+        alive.add(pid);
+        launched.push(entry);
+        return { pid, logFile: `/logs/${entry.id}.log` };
+      },
+      alive: (l: Launched) => alive.has(l.pid),
+      readLog: (path: string) => logs.get(path) ?? '',
+    },
+  };
+}
+
+function queueIn(dir: string, world: ReturnType<typeof fakeWorld>, concurrency: (slot: DeviceSlot) => number = () => 1, events = {}) {
+  return new RunQueue(join(dir, 'queue.json'), { ...world.deps, concurrency, events });
+}
+
+test('one run per slot by default: the rest wait in order and start as runs finish', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const world = fakeWorld();
+  const q = queueIn(dir, world);
+  q.enqueue('three variants', [train('A'), train('B'), train('C')]);
+  q.pump();
+  assert.deepEqual(world.launched.map((e) => e.request.name), ['A']);
+  q.pump();
+  assert.equal(world.launched.length, 1, 'A still runs: nothing else starts');
+
+  world.alive.delete(100);
+  const after = q.pump();
+  assert.deepEqual(world.launched.map((e) => e.request.name), ['A', 'B']);
+  assert.deepEqual(after.entries.map((e) => [e.request.name, e.launch !== undefined]), [
+    ['B', true],
+    ['C', false],
+  ]);
+  world.alive.delete(101);
+  q.pump();
+  world.alive.delete(102);
+  assert.deepEqual(q.pump().entries, []);
+  assert.deepEqual(world.launched.map((e) => e.request.name), ['A', 'B', 'C']);
+});
+
+test('slots are independent and concurrency is per slot', () => {
+  const entries: QueueEntry[] = [
+    { id: '1', experiment: 'x', request: train('cpu1'), queuedAt: '' },
+    { id: '2', experiment: 'x', request: train('cpu2'), queuedAt: '' },
+    { id: '3', experiment: 'x', request: train('gpu0a', 'gpu:0'), queuedAt: '' },
+    { id: '4', experiment: 'x', request: train('gpu1', 'gpu:1'), queuedAt: '' },
+    { id: '5', experiment: 'x', request: train('gpu0b', 'gpu:0'), queuedAt: '' },
+    { id: '6', experiment: 'x', request: train('gpu0c', 'gpu:0'), queuedAt: '' },
+  ];
+  const names = (es: QueueEntry[]) => es.map((e) => e.request.name);
+  // A waiting CPU run does not hold back the GPU runs behind it.
+  assert.deepEqual(names(entriesToLaunch(entries, () => 1)), ['cpu1', 'gpu0a', 'gpu1']);
+  assert.deepEqual(names(entriesToLaunch(entries, (s) => (s === 'gpu:0' ? 2 : 1))), ['cpu1', 'gpu0a', 'gpu1', 'gpu0b']);
+  // Launched entries take their slot.
+  const busy = entries.map((e) => (e.id === '3' ? { ...e, launch: { pid: 1, logFile: 'l', at: '' } } : e));
+  assert.deepEqual(names(entriesToLaunch(busy, (s) => (s === 'gpu:0' ? 2 : 1))), ['cpu1', 'gpu1', 'gpu0b']);
+  // A nonsensical setting still lets one run per slot go.
+  assert.deepEqual(names(entriesToLaunch(entries, () => 0)), ['cpu1', 'gpu0a', 'gpu1']);
+});
+
+test('the queue is on disk: a new queue object (a reloaded window) sees waiting and launched entries', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const world = fakeWorld();
+  const first = queueIn(dir, world);
+  first.enqueue('e', [train('A'), train('B')]);
+  first.pump();
+  const raw: unknown = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8'));
+  assert.equal((raw as { entries: unknown[] }).entries.length, 2);
+
+  const second = queueIn(dir, world);
+  second.pump();
+  assert.equal(world.launched.length, 1, 'the launched A keeps its slot across the reload');
+  world.alive.delete(100);
+  second.pump();
+  assert.deepEqual(world.launched.map((e) => e.request.name), ['A', 'B']);
+});
+
+test('run ids come from the launch log; experiments are remembered after the entry leaves', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const world = fakeWorld();
+  const finished: Array<[string, string | undefined]> = [];
+  const q = queueIn(dir, world, () => 2, { finished: (e: QueueEntry, runId: string | undefined) => finished.push([e.request.name, runId]) });
+  const [a, b] = q.enqueue('sweep', [train('A'), train('B')]);
+  q.pump();
+  world.logs.set(`/logs/${a!.id}.log`, 'run 20250101-000000-A in /w/runs/x\n{"type":"start","runId":"20250101-000000-A","runDir":"/w/runs/x"}\n{"type":"st');
+  let state = q.pump();
+  assert.equal(state.entries.find((e) => e.id === a!.id)?.launch?.runId, '20250101-000000-A');
+  assert.equal(state.entries.find((e) => e.id === b!.id)?.launch?.runId, undefined);
+  assert.equal(state.experiments['20250101-000000-A'], 'sweep');
+
+  // A exits after announcing its run; B exits without ever announcing one (bad arguments).
+  world.alive.delete(100);
+  world.alive.delete(101);
+  state = q.pump();
+  assert.deepEqual(state.entries, []);
+  assert.deepEqual(finished, [
+    ['A', '20250101-000000-A'],
+    ['B', undefined],
+  ]);
+  assert.equal(state.experiments['20250101-000000-A'], 'sweep');
+  q.forgetRun('20250101-000000-A');
+  assert.deepEqual(q.read().experiments, {});
+});
+
+test('a spawn failure drops the entry, reports it, and the next one starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const world = fakeWorld();
+  const failures: string[] = [];
+  const q = queueIn(dir, world, () => 1, { launchFailed: (e: QueueEntry, err: Error) => failures.push(`${e.request.name}: ${err.message}`) });
+  q.enqueue('e', [train('A'), train('B')]);
+  world.failNextLaunch(new Error('ENOENT node'));
+  let state = q.pump();
+  assert.deepEqual(failures, ['A: ENOENT node']);
+  assert.deepEqual(state.entries.map((e) => e.request.name), ['B']);
+  state = q.pump();
+  assert.deepEqual(world.launched.map((e) => e.request.name), ['B']);
+});
+
+test('removing: only waiting entries can be taken out of the queue', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const world = fakeWorld();
+  const q = queueIn(dir, world);
+  const [a, b] = q.enqueue('e', [train('A'), train('B')]);
+  q.pump();
+  assert.equal(q.remove(a!.id), false, 'A is running: cancel the run instead');
+  assert.equal(q.remove(b!.id), true);
+  assert.deepEqual(q.read().entries.map((e) => e.request.name), ['A']);
+});
+
+test('a damaged queue file is read as empty or without its bad entries', () => {
+  assert.deepEqual(parseQueue('{"format":1,"entries":[').entries, []);
+  assert.deepEqual(parseQueue('{"format":99,"entries":[]}').entries, []);
+  const mixed = parseQueue(
+    JSON.stringify({
+      format: 1,
+      entries: [{ id: 'ok', experiment: 'e', request: train('A'), queuedAt: '' }, { id: 'bad', request: { kind: 'train' } }, 42],
+      experiments: { r: 'e', s: 3 },
+    }),
+  );
+  assert.deepEqual(mixed.entries.map((e) => e.id), ['ok']);
+  assert.deepEqual(mixed.experiments, { r: 'e' });
+
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  writeFileSync(join(dir, 'queue.json'), 'not json');
+  const world = fakeWorld();
+  const q = queueIn(dir, world);
+  q.enqueue('e', [train('A')]);
+  assert.equal(q.read().entries.length, 1);
+});
+
+test('runIdFromLog ignores other lines and a half-written start line', () => {
+  assert.equal(runIdFromLog('hello\n{"type":"step","runId":"x"}\n'), undefined);
+  assert.equal(runIdFromLog('{"type":"start","runId":"abc"'), undefined);
+  assert.equal(runIdFromLog('noise\n{"type":"start","runId":"abc","runDir":"/r"}\n'), 'abc');
+});
