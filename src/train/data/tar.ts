@@ -119,7 +119,17 @@ function normaliseName(name: string): string {
  * archive or a damaged header throws a DataFileError naming `file`.
  */
 export async function* readTar(chunks: AsyncIterable<Buffer>, file: string, want: (name: string) => boolean = () => true): AsyncGenerator<TarEntry> {
-  const reader = new ChunkReader(chunks[Symbol.asyncIterator]());
+  const source = chunks[Symbol.asyncIterator]();
+  try {
+    yield* members(new ChunkReader(source), file, want);
+  } finally {
+    // Stopping early (an error, or a consumer that breaks off) closes the
+    // source, e.g. the file and gunzip streams behind it.
+    await source.return?.();
+  }
+}
+
+async function* members(reader: ChunkReader, file: string, want: (name: string) => boolean): AsyncGenerator<TarEntry> {
   let longName: string | undefined;
   let pax: Map<string, string> | undefined;
   for (;;) {

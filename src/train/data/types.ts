@@ -52,6 +52,10 @@ export interface LoadOptions {
    * tests and mirrors serve the archives.
    */
   baseUrl?: string;
+  /**
+   * Download progress (bytes); also the one-time decoding of Tiny-ImageNet's
+   * JPEGs, reported with `file` = the cache file and `received` = images done.
+   */
   onProgress?: (p: DownloadProgress) => void;
   /** Keep only the first N of a seeded class-balanced permutation of the training set. */
   trainSubset?: number;
