@@ -9,9 +9,16 @@
  *   dynamically and their absence is an ordinary outcome.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm`, with the kernels it lacks
  *   registered by ./kernels (single-threaded in Node).
+ * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` over Dawn's Node bindings (the
+ *   optional package `webgpu`): any GPU with a Vulkan, Metal or D3D12 driver
+ *   (NVIDIA on any CUDA version, AMD, Intel, Apple). The adapter is chosen
+ *   from those Dawn finds (src/train/webgpu/probe.ts) and recorded. Software
+ *   adapters (lavapipe, SwiftShader, WARP) compute correctly but slowly: they
+ *   are used only when `webgpu` is asked for explicitly.
  * - `cpu`: `@tensorflow/tfjs-backend-cpu`, pure JavaScript: the correctness
  *   reference, far too slow to train real networks.
- * - `auto`: the fastest usable one, in the order GPU, native CPU, wasm, cpu.
+ * - `auto`: the fastest usable one: TensorFlow on a CUDA device, a hardware
+ *   WebGPU adapter, native TensorFlow on the CPU, wasm, cpu.
  *
  * Everything that touches the outside world (imports, nvidia-smi, tf.setBackend)
  * goes through `BackendLoaders`, so the selection logic is tested with
@@ -21,9 +28,13 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { AdaptersReport, GpuAdapter } from '../shared/adapters.js';
 import { registerWasmKernels } from './kernels/index.js';
+import { loadDawn } from './webgpu/dawn.js';
+import { registerWebGpuBackend } from './webgpu/device.js';
+import { probeAdapters } from './webgpu/probe.js';
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | 'auto';
 
@@ -31,6 +42,7 @@ export type BackendChoice = BackendName | 'auto';
 export type BackendPackage =
   | '@tensorflow/tfjs-node-gpu'
   | '@tensorflow/tfjs-node'
+  | '@tensorflow/tfjs-backend-webgpu'
   | '@tensorflow/tfjs-backend-wasm'
   | '@tensorflow/tfjs-backend-cpu';
 
@@ -45,10 +57,16 @@ export interface CudaDevice {
 export interface BackendRecord {
   readonly backend: BackendName;
   readonly package: BackendPackage;
-  /** 'gpu' only when TensorFlow reports that it placed work on a CUDA device. */
+  /**
+   * 'gpu' when TensorFlow reports that it placed work on a CUDA device, or
+   * when the WebGPU adapter is a hardware one; 'cpu' otherwise (a software
+   * WebGPU adapter included).
+   */
   readonly device: 'gpu' | 'cpu';
   /** The CUDA device made visible (CUDA_VISIBLE_DEVICES), when one was chosen. */
   readonly gpu?: CudaDevice;
+  /** The WebGPU adapter (vendor, architecture, device, hardware or software), for `webgpu`. */
+  readonly adapter?: GpuAdapter;
   /** Why faster engines were not used (empty when the first choice worked). */
   readonly skipped: readonly string[];
 }
@@ -64,6 +82,10 @@ export interface BackendLoaders {
   loadCpu(): Promise<void>;
   /** CUDA devices the driver exposes; [] when there is no driver or no device. */
   listCudaDevices(): Promise<CudaDevice[]>;
+  /** The WebGPU adapters Dawn finds (never rejects: problems are in the report). */
+  listWebGpuAdapters(): Promise<AdaptersReport>;
+  /** Opens `adapter` and registers it as the tfjs backend `webgpu`. */
+  loadWebGpu(adapter: GpuAdapter): Promise<void>;
   /** Makes `name` the active tfjs backend; false when it fails to initialise. */
   activate(name: BackendName): Promise<boolean>;
   /** After activating `tensorflow`: whether the native library runs on a GPU. */
@@ -73,6 +95,12 @@ export interface BackendLoaders {
 export interface SelectOptions {
   /** Index of the CUDA device to use (sets CUDA_VISIBLE_DEVICES); default: the first. */
   readonly gpu?: number;
+  /**
+   * The WebGPU adapter: its index in `cellscope adapters` or part of its name
+   * (case-insensitive). Default: CELLSCOPE_WEBGPU_ADAPTER from `env`, else
+   * the first hardware adapter (for an explicit `webgpu`, else a software one).
+   */
+  readonly adapter?: string;
   readonly loaders?: BackendLoaders;
   /**
    * The environment the native library reads when it loads (default
@@ -104,14 +132,17 @@ const INSTALL_HINT =
  * package comes first; without one the CPU package does, and the GPU package
  * (which also runs on the CPU) is the fallback.
  */
-async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, skipped: string[]): Promise<BackendRecord | undefined> {
-  const env = options.env ?? process.env;
-  let devices: CudaDevice[] = [];
+async function listCuda(loaders: BackendLoaders, skipped: string[]): Promise<CudaDevice[]> {
   try {
-    devices = await loaders.listCudaDevices();
+    return await loaders.listCudaDevices();
   } catch (error) {
     skipped.push(`CUDA device query failed: ${describe(error)}`);
+    return [];
   }
+}
+
+async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, skipped: string[], devices: CudaDevice[]): Promise<BackendRecord | undefined> {
+  const env = options.env ?? process.env;
   let chosen: CudaDevice | undefined;
   if (devices.length > 0) {
     chosen = options.gpu === undefined ? devices[0] : devices.find((d) => d.index === options.gpu);
@@ -178,6 +209,89 @@ async function tryJs(name: 'wasm' | 'cpu', loaders: BackendLoaders, skipped: str
   return { backend: name, package: pkg, device: 'cpu', skipped };
 }
 
+const WEBGPU_HINT =
+  "install the optional package 'webgpu' with npm and a Vulkan, Metal or D3D12 driver (without a GPU on Linux: scripts/setup-lavapipe.sh)";
+
+/** The adapter `wanted` names: an index in the report's list, or part of a name (case-insensitive). */
+export function findAdapter(adapters: readonly GpuAdapter[], wanted: string): GpuAdapter | undefined {
+  const w = wanted.trim();
+  if (/^\d+$/.test(w)) return adapters.find((a) => a.index === Number(w));
+  const lower = w.toLowerCase();
+  return adapters.find((a) => [a.name, a.description, a.device, a.vendor].some((s) => s.toLowerCase().includes(lower)));
+}
+
+/**
+ * Tries the WebGPU backend. `allowSoftware`: whether a software adapter may
+ * be used (only when `webgpu` was asked for by name).
+ */
+async function tryWebGpu(options: SelectOptions, loaders: BackendLoaders, skipped: string[], allowSoftware: boolean): Promise<BackendRecord | undefined> {
+  const pkg: BackendPackage = '@tensorflow/tfjs-backend-webgpu';
+  let report: AdaptersReport;
+  try {
+    report = await loaders.listWebGpuAdapters();
+  } catch (error) {
+    skipped.push(`WebGPU adapter probe failed: ${describe(error)}`);
+    return undefined;
+  }
+  const adapters = report.adapters;
+  const wanted = options.adapter ?? (options.env ?? process.env).CELLSCOPE_WEBGPU_ADAPTER;
+  let adapter: GpuAdapter | undefined;
+  if (adapters.length === 0) {
+    skipped.push(`no WebGPU adapter: ${report.problems.join('; ') || 'none found'}`);
+    return undefined;
+  }
+  if (wanted !== undefined && wanted.trim() !== '') {
+    adapter = findAdapter(adapters, wanted);
+    if (adapter === undefined) {
+      skipped.push(`WebGPU adapter '${wanted}' not found (adapters: ${adapters.map((a) => `${a.index}: ${a.name}`).join(', ')})`);
+      return undefined;
+    }
+  } else {
+    adapter = adapters.find((a) => a.kind === 'hardware') ?? adapters.find((a) => a.kind === 'software');
+  }
+  if (adapter === undefined) return undefined;
+  if (adapter.kind === 'software' && !allowSoftware) {
+    skipped.push(`only a software WebGPU adapter (${adapter.name}), used only when asked for: backend 'webgpu'`);
+    return undefined;
+  }
+  try {
+    await loaders.loadWebGpu(adapter);
+  } catch (error) {
+    skipped.push(`WebGPU adapter ${adapter.name} not usable: ${describe(error)}`);
+    return undefined;
+  }
+  if (!(await loaders.activate('webgpu'))) {
+    skipped.push(`${pkg} failed to initialise on ${adapter.name}`);
+    return undefined;
+  }
+  return { backend: 'webgpu', package: pkg, device: adapter.kind === 'hardware' ? 'gpu' : 'cpu', adapter, skipped };
+}
+
+/**
+ * `auto`: TensorFlow on a CUDA device; then a hardware WebGPU adapter; then
+ * TensorFlow on the CPU (kept from the first attempt when the GPU package
+ * loaded but found no usable GPU); then wasm and cpu.
+ */
+async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipped: string[]): Promise<BackendRecord | undefined> {
+  const devices = await listCuda(loaders, skipped);
+  let nativeOnCpu: BackendRecord | undefined;
+  if (devices.length > 0) {
+    const record = await tryTensorflow(options, loaders, skipped, devices);
+    if (record?.device === 'gpu') return record;
+    nativeOnCpu = record;
+  }
+  const webgpu = await tryWebGpu(options, loaders, skipped, false);
+  if (webgpu !== undefined) return webgpu;
+  if (nativeOnCpu !== undefined) {
+    if (await loaders.activate('tensorflow')) return { ...nativeOnCpu, skipped };
+    skipped.push(`${nativeOnCpu.package} failed to re-initialise`);
+  } else if (devices.length === 0) {
+    const record = await tryTensorflow(options, loaders, skipped, devices);
+    if (record !== undefined) return record;
+  }
+  return (await tryJs('wasm', loaders, skipped)) ?? (await tryJs('cpu', loaders, skipped));
+}
+
 /**
  * Loads and activates the backend for `choice` and says what was chosen.
  * An explicit choice that cannot be used throws BackendUnavailableError
@@ -187,12 +301,13 @@ async function tryJs(name: 'wasm' | 'cpu', loaders: BackendLoaders, skipped: str
 export async function selectBackend(choice: BackendChoice, options: SelectOptions = {}): Promise<BackendRecord> {
   const loaders = options.loaders ?? defaultLoaders();
   const skipped: string[] = [];
-  const order: BackendName[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
-  for (const name of order) {
-    const record = name === 'tensorflow' ? await tryTensorflow(options, loaders, skipped) : await tryJs(name, loaders, skipped);
-    if (record !== undefined) return record;
-  }
-  const hint = choice === 'tensorflow' ? ` (${INSTALL_HINT})` : '';
+  let record: BackendRecord | undefined;
+  if (choice === 'auto') record = await selectAuto(options, loaders, skipped);
+  else if (choice === 'tensorflow') record = await tryTensorflow(options, loaders, skipped, await listCuda(loaders, skipped));
+  else if (choice === 'webgpu') record = await tryWebGpu(options, loaders, skipped, true);
+  else record = await tryJs(choice, loaders, skipped);
+  if (record !== undefined) return record;
+  const hint = choice === 'tensorflow' ? ` (${INSTALL_HINT})` : choice === 'webgpu' ? ` (${WEBGPU_HINT})` : '';
   throw new BackendUnavailableError(`backend '${choice}' is not usable${hint}: ${skipped.join('; ')}`, skipped);
 }
 
@@ -247,7 +362,7 @@ function wasmBinaryDir(): string | undefined {
   }
 }
 
-/** The real loaders: imports, nvidia-smi, tf.setBackend. */
+/** The real loaders: imports, nvidia-smi, Dawn, tf.setBackend. */
 export function defaultLoaders(): BackendLoaders {
   return {
     loadTfjsNodeGpu: async () => {
@@ -266,6 +381,10 @@ export function defaultLoaders(): BackendLoaders {
       await import('@tensorflow/tfjs-backend-cpu');
     },
     listCudaDevices: async () => parseNvidiaSmi(await runNvidiaSmi()),
+    listWebGpuAdapters: () => probeAdapters(),
+    loadWebGpu: async (adapter) => {
+      await registerWebGpuBackend(await loadDawn(), adapter);
+    },
     activate: async (name) => {
       try {
         const ok = await tf.setBackend(name);

@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAPTERS_SCHEMA, type GpuAdapter } from '../../src/shared/adapters.js';
 import {
   BackendUnavailableError,
+  findAdapter,
   parseNvidiaSmi,
   selectBackend,
   type BackendLoaders,
@@ -25,7 +27,21 @@ interface FakeWorld {
   tfSeesGpu?: boolean;
   /** Backends whose activation fails although their package loads. */
   brokenActivation?: BackendName[];
+  /** WebGPU adapters Dawn reports; absent: the `webgpu` package is not installed. */
+  adapters?: GpuAdapter[];
+  /** Adapters (by name) whose device fails to open. */
+  brokenAdapters?: string[];
 }
+
+function adapter(index: number, name: string, kind: 'hardware' | 'software', vendor = 'nvidia'): GpuAdapter {
+  return {
+    index, backend: 'vulkan', name, vendor, architecture: kind === 'software' ? 'software' : 'hopper', device: name.toLowerCase(),
+    description: name, kind, maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 31,
+  };
+}
+const H100 = adapter(0, 'NVIDIA H100 80GB HBM3', 'hardware');
+const RADEON = adapter(1, 'AMD Radeon RX 7900 XTX (RADV NAVI31)', 'hardware', 'amd');
+const LAVAPIPE = adapter(2, 'llvmpipe (LLVM 15.0.6, 256 bits)', 'software', 'mesa');
 
 /** Loaders over a pretend machine, logging every call. */
 function fakeLoaders(world: FakeWorld, env: NodeJS.ProcessEnv) {
@@ -53,6 +69,16 @@ function fakeLoaders(world: FakeWorld, env: NodeJS.ProcessEnv) {
     listCudaDevices: async () => {
       calls.push('list');
       return world.devices ?? [];
+    },
+    listWebGpuAdapters: async () => {
+      calls.push('adapters');
+      return world.adapters === undefined
+        ? { schema: ADAPTERS_SCHEMA, dawn: false, adapters: [], problems: ["the optional package 'webgpu' (Dawn) is not loadable"], platform: 'linux-x64' }
+        : { schema: ADAPTERS_SCHEMA, dawn: true, adapters: world.adapters, problems: [], platform: 'linux-x64' };
+    },
+    loadWebGpu: async (a) => {
+      calls.push(`load:webgpu:${a.name}`);
+      if ((world.brokenAdapters ?? []).includes(a.name)) throw new Error('requestDevice failed\nstack');
     },
     activate: async (name) => {
       calls.push(`activate:${name}`);
@@ -93,7 +119,9 @@ test('without a CUDA device, tfjs-node comes first and the GPU package is not lo
   assert.equal(record.device, 'cpu');
   assert.ok(!calls.includes('load:node-gpu'));
   assert.equal(env.CUDA_VISIBLE_DEVICES, undefined);
-  assert.deepEqual(record.skipped, ['no CUDA device found']);
+  assert.deepEqual(calls, ['list', 'adapters', 'load:node', 'activate:tensorflow']);
+  assert.equal(record.skipped.length, 2);
+  assert.equal(record.skipped[1], 'no CUDA device found');
 });
 
 test('the GPU package on a machine where TensorFlow finds no GPU is recorded as running on the CPU', async () => {
@@ -112,8 +140,9 @@ test('auto falls back to wasm when neither native package loads, saying why', as
   const record = await selectBackend('auto', { loaders, env });
   assert.equal(record.backend, 'wasm');
   assert.equal(record.package, '@tensorflow/tfjs-backend-wasm');
-  assert.deepEqual(calls, ['list', 'load:node-gpu', 'load:node', 'load:wasm', 'activate:wasm']);
-  assert.equal(record.skipped.length, 2);
+  assert.deepEqual(calls, ['list', 'load:node-gpu', 'load:node', 'adapters', 'load:wasm', 'activate:wasm']);
+  assert.equal(record.skipped.length, 3);
+  assert.match(record.skipped[2]!, /^no WebGPU adapter: the optional package 'webgpu'/);
   // One line per reason, without the module loader's stack.
   assert.match(record.skipped[0]!, /^@tensorflow\/tfjs-node-gpu not loadable: Cannot find module/);
   assert.ok(record.skipped.every((s) => !s.includes('\n')));
@@ -147,6 +176,104 @@ test('a GPU index that does not exist is reported and the CPU package is tried f
   const record = await selectBackend('auto', { loaders, env, gpu: 5 });
   assert.equal(record.package, '@tensorflow/tfjs-node');
   assert.match(record.skipped[0]!, /GPU 5 not found \(devices: 0, 1\)/);
+});
+
+test('auto: without a usable CUDA TensorFlow, a hardware WebGPU adapter comes next, recorded with its identity', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { loaders, calls } = fakeLoaders({ devices: TWO_GPUS, adapters: [H100, LAVAPIPE] }, env);
+  const record = await selectBackend('auto', { loaders, env });
+  assert.deepEqual(
+    { backend: record.backend, package: record.package, device: record.device, adapter: record.adapter },
+    { backend: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', device: 'gpu', adapter: H100 },
+  );
+  assert.deepEqual(calls, ['list', 'load:node-gpu', 'load:node', 'adapters', `load:webgpu:${H100.name}`, 'activate:webgpu']);
+  assert.equal(record.skipped.length, 2);
+});
+
+test('auto on a machine without CUDA (a Mac, an AMD card) trains on its GPU through WebGPU before native TensorFlow on the CPU', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { loaders, calls } = fakeLoaders({ devices: [], cpuPackage: true, adapters: [RADEON, LAVAPIPE] }, env);
+  const record = await selectBackend('auto', { loaders, env });
+  assert.equal(record.backend, 'webgpu');
+  assert.equal(record.adapter?.name, RADEON.name);
+  assert.ok(!calls.includes('load:node'), 'native TensorFlow is not loaded when a GPU is usable');
+});
+
+test('auto: a GPU package that runs on the CPU loses to a hardware WebGPU adapter, and is re-activated when there is none', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const withGpu = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: false, adapters: [H100] }, env);
+  assert.equal((await selectBackend('auto', { loaders: withGpu.loaders, env })).backend, 'webgpu');
+  const without = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: false, adapters: [LAVAPIPE] }, env);
+  const record = await selectBackend('auto', { loaders: without.loaders, env });
+  assert.equal(record.backend, 'tensorflow');
+  assert.equal(record.device, 'cpu');
+  assert.deepEqual(without.calls.slice(-2), ['adapters', 'activate:tensorflow']);
+  assert.match(record.skipped.join('\n'), /runs on the CPU/);
+  assert.match(record.skipped.join('\n'), /only a software WebGPU adapter \(llvmpipe/);
+});
+
+test('auto never trains on a software adapter; an explicit webgpu does, recorded as running on the CPU', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const auto = fakeLoaders({ adapters: [LAVAPIPE] }, env);
+  const record = await selectBackend('auto', { loaders: auto.loaders, env });
+  assert.equal(record.backend, 'wasm');
+  assert.ok(!auto.calls.some((c) => c.startsWith('load:webgpu')));
+  assert.ok(record.skipped.some((s) => s.startsWith('only a software WebGPU adapter')));
+  const explicit = fakeLoaders({ adapters: [LAVAPIPE] }, env);
+  const soft = await selectBackend('webgpu', { loaders: explicit.loaders, env });
+  assert.deepEqual([soft.backend, soft.device, soft.adapter?.kind, soft.adapter?.vendor], ['webgpu', 'cpu', 'software', 'mesa']);
+  assert.deepEqual(explicit.calls, ['adapters', `load:webgpu:${LAVAPIPE.name}`, 'activate:webgpu']);
+});
+
+test('the adapter is chosen by index or by part of its name, from the option or CELLSCOPE_WEBGPU_ADAPTER', async () => {
+  const all = [H100, RADEON, LAVAPIPE];
+  const pick = async (adapterOption: string | undefined, env: NodeJS.ProcessEnv) => {
+    const { loaders } = fakeLoaders({ adapters: all }, env);
+    return (await selectBackend('webgpu', { loaders, env, ...(adapterOption === undefined ? {} : { adapter: adapterOption }) })).adapter?.name;
+  };
+  assert.equal(await pick(undefined, {}), H100.name);
+  assert.equal(await pick('1', {}), RADEON.name);
+  assert.equal(await pick('radeon', {}), RADEON.name);
+  assert.equal(await pick(undefined, { CELLSCOPE_WEBGPU_ADAPTER: 'LLVMPIPE' }), LAVAPIPE.name);
+  // The option wins over the environment.
+  assert.equal(await pick('0', { CELLSCOPE_WEBGPU_ADAPTER: '2' }), H100.name);
+  // auto never trains on a software adapter, even a named one: that takes backend 'webgpu'.
+  const { loaders } = fakeLoaders({ adapters: all }, {});
+  assert.equal((await selectBackend('auto', { loaders, env: {}, adapter: 'llvmpipe' })).backend, 'wasm');
+  await assert.rejects(pick('intel', {}), (error: unknown) => {
+    assert.ok(error instanceof BackendUnavailableError);
+    assert.match(error.message, /adapter 'intel' not found \(adapters: 0: NVIDIA H100 80GB HBM3, 1: AMD Radeon/);
+    return true;
+  });
+});
+
+test('an explicit webgpu without Dawn, or on an adapter whose device fails, throws saying why and how to install', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const missing = fakeLoaders({}, env);
+  await assert.rejects(selectBackend('webgpu', { loaders: missing.loaders, env }), (error: unknown) => {
+    assert.ok(error instanceof BackendUnavailableError);
+    assert.match(error.message, /install the optional package 'webgpu'/);
+    assert.match(error.message, /not loadable/);
+    return true;
+  });
+  assert.ok(!missing.calls.some((c) => c.includes('wasm') || c.includes('cpu')));
+  const broken = fakeLoaders({ adapters: [H100], brokenAdapters: [H100.name] }, env);
+  await assert.rejects(selectBackend('webgpu', { loaders: broken.loaders, env }), /WebGPU adapter NVIDIA H100 80GB HBM3 not usable: requestDevice failed(;|$)/);
+  const inactive = fakeLoaders({ adapters: [H100], brokenActivation: ['webgpu'] }, env);
+  await assert.rejects(selectBackend('webgpu', { loaders: inactive.loaders, env }), /failed to initialise on NVIDIA H100/);
+  // auto steps over a broken adapter to the next engine.
+  const auto = fakeLoaders({ adapters: [H100], brokenAdapters: [H100.name] }, env);
+  assert.equal((await selectBackend('auto', { loaders: auto.loaders, env })).backend, 'wasm');
+});
+
+test('findAdapter: digits are an index, anything else a case-insensitive part of name, description, device or vendor', () => {
+  const all = [H100, RADEON, LAVAPIPE];
+  assert.equal(findAdapter(all, ' 2 ')?.name, LAVAPIPE.name);
+  assert.equal(findAdapter(all, '7'), undefined);
+  assert.equal(findAdapter(all, 'amd')?.name, RADEON.name);
+  assert.equal(findAdapter(all, 'H100')?.index, 0);
+  assert.equal(findAdapter(all, 'mesa')?.name, LAVAPIPE.name);
+  assert.equal(findAdapter(all, 'apple'), undefined);
 });
 
 test('parseNvidiaSmi reads index, name and memory, and ignores noise', () => {
