@@ -44,7 +44,7 @@ test('software adapters are told apart by Dawn\'s fallback flag, their architect
 function fakeDawn(adapters: Array<{ backend: string; name: string; info: WgpuAdapter['info'] }>) {
   const created: string[][] = [];
   const limits = { maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 32768,
-    maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupSizeX: 256, maxComputeInvocationsPerWorkgroup: 256 };
+    maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupSizeX: 256, maxComputeInvocationsPerWorkgroup: 256, maxStorageBuffersPerShaderStage: 8 };
   return {
     created,
     dawn: {

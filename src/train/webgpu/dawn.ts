@@ -31,6 +31,16 @@ export class DawnUnavailableError extends Error {
 
 let loaded: Promise<Dawn> | undefined;
 
+/**
+ * Every entry point created, kept alive for the life of the process. Dawn's
+ * Node bindings schedule event processing on the instance behind each one;
+ * once garbage-collected, that instance is freed while the scheduled work
+ * and any device opened through it still use it (a segfault in
+ * InstanceBase::ProcessEvents, seen with lavapipe). Instances are few (one
+ * per adapter probed), so none is ever released.
+ */
+const instances = new Map<string, WgpuGpu>();
+
 /** Imports an optional package by a name that neither tsc nor the bundler resolves. */
 async function importOptional(specifier: string): Promise<unknown> {
   return import(specifier);
@@ -54,7 +64,18 @@ export function loadDawn(): Promise<Dawn> {
     for (const [name, value] of Object.entries(mod.globals)) {
       if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
     }
-    return { create: (flags) => mod.create([...flags]) };
+    return {
+      create: (flags) => {
+        // The same flags give the same instance: probing twice creates no more.
+        const key = flags.join('\u0000');
+        let gpu = instances.get(key);
+        if (gpu === undefined) {
+          gpu = mod.create([...flags]);
+          instances.set(key, gpu);
+        }
+        return gpu;
+      },
+    };
   })();
   return loaded;
 }

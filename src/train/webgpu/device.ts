@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GpuAdapter } from '../../shared/adapters.js';
 import type { Dawn } from './dawn.js';
+import { registerWebGpuKernels } from './kernels.js';
 import { describeAdapter, requestAddressed, type AdapterAddress } from './probe.js';
 import type { WgpuAdapter, WgpuDevice, WgpuError, WgpuLimits } from './types.js';
 
@@ -43,6 +44,7 @@ function requiredLimits(limits: WgpuLimits): Partial<Record<keyof WgpuLimits, nu
     maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
     maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
     maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
   };
 }
 
@@ -70,6 +72,8 @@ interface TfjsWebGpuBackend extends tf.KernelBackend {
   read(dataId: object): Promise<tf.backend_util.BackendValues>;
   readSync(dataId: object): tf.backend_util.BackendValues;
   submitQueue(): void;
+  endComputePassEncoder(): void;
+  commandEncoder: object | null;
   bufferManager: {
     freeBuffers: Map<string, Array<{ size: number; destroy(): void }>>;
     numFreeBuffers: number;
@@ -127,6 +131,7 @@ export async function registerWebGpuBackend(dawn: Dawn, address: AdapterAddress)
   const { WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
     WebGPUBackend: new (device: WgpuDevice, info: unknown) => TfjsWebGpuBackend;
   };
+  registerWebGpuKernels();
 
   if (tf.findBackendFactory(WEBGPU_BACKEND) !== null) tf.removeBackend(WEBGPU_BACKEND);
   if (session !== undefined) {
@@ -188,7 +193,11 @@ export function webgpuMemory(): WebGpuMemory | undefined {
 export function releasePooledBuffers(): number {
   const b = activeWebGpu();
   if (b === undefined) return 0;
-  b.submitQueue();
+  // Recorded but unsubmitted commands may use pooled buffers: submit them first.
+  if (b.commandEncoder !== null) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
   let freed = 0;
   const manager = b.bufferManager;
   for (const list of manager.freeBuffers.values()) {

@@ -20,6 +20,7 @@ export interface WgpuLimits {
   readonly maxComputeWorkgroupsPerDimension: number;
   readonly maxComputeWorkgroupSizeX: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxStorageBuffersPerShaderStage: number;
 }
 
 export interface WgpuError {
