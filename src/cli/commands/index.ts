@@ -10,5 +10,6 @@ import { trainCommand } from './train.js';
 import { runsCommand } from './runs.js';
 import { resumeCommand } from './resume.js';
 import { cancelCommand } from './cancel.js';
+import { adaptersCommand } from './adapters.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, adaptersCommand];
