@@ -23,6 +23,7 @@ const nodeEntries = [
 
 const webEntries = [
   { in: 'src/webview/cellPanel.ts', out: 'webview/cellPanel' },
+  { in: 'src/webview/resultsPanel.ts', out: 'webview/resultsPanel' },
 ].filter((e) => existsSync(e.in));
 
 await Promise.all([

@@ -7,10 +7,11 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCellPanel } from './cellPanel.js';
 import { createLanguageClient } from './languageClient.js';
+import { registerTraining } from './runs/index.js';
 import { registerSampleVariants } from './sampleVariants.js';
 
 /** Commands of this extension that a server code lens may name. */
-const LENS_COMMANDS = ['cellscope.showCell', 'cellscope.sampleVariants'] as const;
+const LENS_COMMANDS = ['cellscope.showCell', 'cellscope.sampleVariants', 'cellscope.train'] as const;
 
 let client: LanguageClient | undefined;
 
@@ -22,6 +23,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Registrations go here, before the client starts, so the list below sees them.
   context.subscriptions.push(registerSampleVariants());
   registerCellPanel(context);
+  registerTraining(context);
 
   // Only advertise lens commands that exist: a lens naming a missing command fails when clicked.
   const registered = new Set(await vscode.commands.getCommands(true));

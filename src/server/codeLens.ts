@@ -1,7 +1,7 @@
 /**
  * Code lenses above every genotype and alias definition: the paper's metrics
- * and the parameter count at the configured size, plus `Show cell` and
- * `Sample variants` for clients that declared those commands
+ * and the parameter count at the configured size, plus `Show cell`,
+ * `Sample variants` and `Train` for clients that declared those commands
  * (initializationOptions.clientCommands). A lens never names a command the
  * client does not have: the numbers lens has an empty command id, which
  * editors show as plain text.
@@ -14,6 +14,7 @@ import { lensTitle, summarize } from './summary.js';
 
 export const SHOW_CELL_COMMAND = 'cellscope.showCell';
 export const SAMPLE_VARIANTS_COMMAND = 'cellscope.sampleVariants';
+export const TRAIN_COMMAND = 'cellscope.train';
 
 export function codeLenses(analysis: Analysis, settings: ServerSettings, clientCommands: ReadonlySet<string>): CodeLens[] {
   const lenses: CodeLens[] = [];
@@ -28,6 +29,7 @@ export function codeLenses(analysis: Analysis, settings: ServerSettings, clientC
     if (clientCommands.has(SAMPLE_VARIANTS_COMMAND)) {
       lenses.push({ range, command: { title: 'Sample variants', command: SAMPLE_VARIANTS_COMMAND, arguments: args } });
     }
+    if (clientCommands.has(TRAIN_COMMAND)) lenses.push({ range, command: { title: 'Train', command: TRAIN_COMMAND, arguments: args } });
   }
   return lenses;
 }

@@ -9,6 +9,8 @@
  * Pure types and checks: no vscode, no DOM.
  */
 import type { CellKind } from '../genotype/model.js';
+import { CHART_IDS, TABLE_COLUMNS, type ChartId, type ChartRun, type ChartRunInfo, type SortDirection, type TableColumn } from './chartData.js';
+import type { MetricsLine } from './runTypes.js';
 
 // ---- shared ----------------------------------------------------------------
 
@@ -134,6 +136,89 @@ export function parseCellPanelState(value: unknown): CellPanelState | undefined 
   return { panel: 'cell', sources, follow: value['follow'] === true };
 }
 
+// ---- results panel (Cellscope: Open Results) --------------------------------
+
+export const RESULTS_PANEL_VIEW_TYPE = 'cellscope.resultsPanel';
+
+/** What the results panel's webview persists; the runs are read again from disk after a reload. */
+export interface ResultsPanelState {
+  readonly panel: 'results';
+  readonly runIds: readonly string[];
+  /** The test loss the table's "epochs to loss" column counts to. */
+  readonly lossThreshold: number;
+  readonly sort: { readonly column: TableColumn; readonly direction: SortDirection };
+}
+
+export type ResultsPanelToWebview =
+  /** Draw these runs from scratch (first show, a changed selection, a rewritten metrics file). */
+  | { readonly type: 'render'; readonly runs: readonly ChartRun[]; readonly state: ResultsPanelState }
+  /** New epochs of one run (and its current status): appended to the charts, not redrawn. */
+  | { readonly type: 'append'; readonly info: ChartRunInfo; readonly metrics: readonly MetricsLine[] }
+  /** A short confirmation or failure line (exports). */
+  | { readonly type: 'status'; readonly message: string };
+
+export type ResultsPanelFromWebview =
+  | { readonly type: 'ready' }
+  /** Save the table as CSV, in the order and with the threshold the webview shows. */
+  | { readonly type: 'exportCsv'; readonly sort: ResultsPanelState['sort']; readonly lossThreshold: number }
+  /** Save chart `chart` as PNG: the webview rasterised it. */
+  | { readonly type: 'exportPng'; readonly chart: ChartId; readonly pngBase64: string }
+  /** The table's threshold or sort changed (kept for the serializer and CSV). */
+  | { readonly type: 'setView'; readonly sort: ResultsPanelState['sort']; readonly lossThreshold: number };
+
+function isSort(value: unknown): value is ResultsPanelState['sort'] {
+  return (
+    isRecord(value) &&
+    (TABLE_COLUMNS as readonly unknown[]).includes(value['column']) &&
+    (value['direction'] === 'asc' || value['direction'] === 'desc')
+  );
+}
+
+function isThreshold(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+/** A message from the results panel's webview, or undefined when it is not one. */
+export function parseResultsPanelMessage(value: unknown): ResultsPanelFromWebview | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value['type']) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'exportCsv':
+    case 'setView': {
+      const { sort, lossThreshold } = value;
+      if (!isSort(sort) || !isThreshold(lossThreshold)) return undefined;
+      return { type: value['type'], sort: { column: sort.column, direction: sort.direction }, lossThreshold };
+    }
+    case 'exportPng': {
+      const { chart, pngBase64 } = value;
+      if (!(CHART_IDS as readonly unknown[]).includes(chart) || typeof pngBase64 !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(pngBase64)) return undefined;
+      return { type: 'exportPng', chart: chart as ChartId, pngBase64 };
+    }
+    default:
+      return undefined;
+  }
+}
+
+export const DEFAULT_RESULTS_STATE: Omit<ResultsPanelState, 'runIds'> = {
+  panel: 'results',
+  lossThreshold: 1,
+  sort: { column: 'bestTestAcc', direction: 'desc' },
+};
+
+/** The persisted state of a results panel, or undefined when it is not one. */
+export function parseResultsPanelState(value: unknown): ResultsPanelState | undefined {
+  if (!isRecord(value) || value['panel'] !== 'results') return undefined;
+  const ids = value['runIds'];
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && /^[\w.-]+$/.test(id))) return undefined;
+  return {
+    panel: 'results',
+    runIds: ids as string[],
+    lossThreshold: isThreshold(value['lossThreshold']) ? value['lossThreshold'] : DEFAULT_RESULTS_STATE.lossThreshold,
+    sort: isSort(value['sort']) ? value['sort'] : DEFAULT_RESULTS_STATE.sort,
+  };
+}
+
 // ---- registry --------------------------------------------------------------
 
 /** Every panel's protocol, by panel id; other panels add their entry here. */
@@ -142,6 +227,11 @@ export interface PanelProtocols {
     readonly toWebview: CellPanelToWebview;
     readonly fromWebview: CellPanelFromWebview;
     readonly state: CellPanelState;
+  };
+  readonly results: {
+    readonly toWebview: ResultsPanelToWebview;
+    readonly fromWebview: ResultsPanelFromWebview;
+    readonly state: ResultsPanelState;
   };
 }
 

@@ -1,0 +1,261 @@
+/**
+ * Result panels: one run, or a selection of runs overlaid, drawn by the
+ * webview (src/webview/resultsPanel.ts, Chart.js bundled, no remote content)
+ * from the chart shaping in src/shared/chartData.ts. The panel follows its
+ * runs through the RunsService: new epochs are sent as `append` messages (the
+ * charts grow, nothing is redrawn), a rewritten metrics file or a deleted run
+ * as a fresh `render`. Exports: the table as CSV, each chart as PNG. Panels
+ * come back after a window reload (WebviewPanelSerializer with the run ids).
+ */
+import * as vscode from 'vscode';
+import { rowsToCsv, sortRows, tableRow, type ChartRun, type ChartRunInfo } from '../../shared/chartData.js';
+import {
+  DEFAULT_RESULTS_STATE,
+  parseResultsPanelMessage,
+  parseResultsPanelState,
+  RESULTS_PANEL_VIEW_TYPE,
+  type ResultsPanelFromWebview,
+  type ResultsPanelState,
+  type ResultsPanelToWebview,
+} from '../../shared/protocol.js';
+import type { TrackedRun } from './reattach.js';
+import type { RunsChangeEvent, RunsService } from './runsService.js';
+
+/** The chart/table digest of a tracked run. */
+export function chartInfo(run: TrackedRun): ChartRunInfo | undefined {
+  const r = run.record;
+  if (!r) return undefined;
+  const status = run.status ?? { status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}), orphaned: false };
+  return {
+    id: r.id,
+    genotype: r.genotype.name,
+    width: r.genotype.normal.width,
+    depth: r.genotype.normal.depth,
+    params: r.params,
+    status: status.status,
+    ...(status.reason !== undefined ? { reason: status.reason } : {}),
+    epochs: r.config.epochs,
+    dataset: r.config.dataset,
+    backend: r.backend?.backend ?? '-',
+  };
+}
+
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let i = 0; i < 32; i++) out += chars.charAt(Math.floor(Math.random() * chars.length));
+  return out;
+}
+
+class ResultsPanel {
+  private state: ResultsPanelState;
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: RunsService,
+    state: ResultsPanelState,
+    private readonly onDispose: (p: ResultsPanel) => void,
+  ) {
+    this.state = state;
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
+    };
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'runs.svg');
+    panel.title = this.title();
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseResultsPanelMessage(raw);
+        if (message) void this.handle(message);
+      }),
+      service.onDidChange((e) => this.runsChanged(e)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get runIds(): readonly string[] {
+    return this.state.runIds;
+  }
+
+  private title(): string {
+    const ids = this.state.runIds;
+    if (ids.length === 1) {
+      const run = this.service.run(ids[0]!);
+      return `Results: ${run?.record?.genotype.name ?? ids[0]}`;
+    }
+    return `Results: ${ids.length} runs`;
+  }
+
+  private chartRuns(): ChartRun[] {
+    const out: ChartRun[] = [];
+    for (const id of this.state.runIds) {
+      const run = this.service.run(id);
+      const info = run && chartInfo(run);
+      if (run && info) out.push({ info, metrics: run.metrics });
+    }
+    return out;
+  }
+
+  private async render(): Promise<void> {
+    if (!this.ready) return;
+    await this.post({ type: 'render', runs: this.chartRuns(), state: this.state });
+  }
+
+  private runsChanged(event: RunsChangeEvent): void {
+    if (!this.ready) return;
+    const mine = event.runs.filter((c) => this.state.runIds.includes(c.id));
+    if (mine.length === 0) return;
+    if (mine.some((c) => c.reset || c.removed || c.added)) {
+      void this.render();
+      return;
+    }
+    for (const change of mine) {
+      const run = this.service.run(change.id);
+      const info = run && chartInfo(run);
+      if (info) void this.post({ type: 'append', info, metrics: change.newMetrics });
+    }
+  }
+
+  private post(message: ResultsPanelToWebview): Thenable<boolean> {
+    return this.disposed ? Promise.resolve(false) : this.panel.webview.postMessage(message);
+  }
+
+  private async handle(message: ResultsPanelFromWebview): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        await this.render();
+        return;
+      case 'setView':
+        this.state = { ...this.state, sort: message.sort, lossThreshold: message.lossThreshold };
+        return;
+      case 'exportCsv': {
+        const rows = sortRows(
+          this.chartRuns().map((r) => tableRow(r, message.lossThreshold)),
+          message.sort.column,
+          message.sort.direction,
+        );
+        const target = await this.saveTarget('results.csv', { 'CSV table': ['csv'] });
+        if (target) await this.write(target, new TextEncoder().encode(rowsToCsv(rows, message.lossThreshold)));
+        return;
+      }
+      case 'exportPng': {
+        const target = await this.saveTarget(`${message.chart}.png`, { 'PNG image': ['png'] });
+        if (target) await this.write(target, Buffer.from(message.pngBase64, 'base64'));
+        return;
+      }
+    }
+  }
+
+  private async saveTarget(fileName: string, filters: Record<string, string[]>): Promise<vscode.Uri | undefined> {
+    const first = this.state.runIds.length === 1 ? this.service.run(this.state.runIds[0]!) : undefined;
+    const folder = first ? vscode.Uri.file(first.dir) : this.service.workspaceFolder;
+    return vscode.window.showSaveDialog({ ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, fileName) } : {}), filters });
+  }
+
+  private async write(target: vscode.Uri, bytes: Uint8Array): Promise<void> {
+    try {
+      await vscode.workspace.fs.writeFile(target, bytes);
+      await this.post({ type: 'status', message: `Saved ${vscode.workspace.asRelativePath(target)}` });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Could not save ${target.fsPath}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'resultsPanel.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'resultsPanel.css'));
+    const n = nonce();
+    // As the cell panel: no remote content, scripts only with the nonce. Chart.js sets inline
+    // canvas sizes through the CSSOM, which style-src does not restrict.
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} blob: data:`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${n}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" href="${style.toString()}">
+  <title>Cellscope results</title>
+</head>
+<body>
+  <div id="toolbar">
+    <span id="summary"></span>
+    <span id="status" role="status" aria-live="polite"></span>
+  </div>
+  <main>
+    <section id="charts" aria-label="Training curves"></section>
+    <section id="table-section" aria-label="Runs">
+      <div class="table-tools">
+        <label>Epochs to test loss ≤ <input id="threshold" type="number" min="0" step="0.05"></label>
+        <button type="button" id="export-csv">Export CSV</button>
+      </div>
+      <table id="runs-table"><thead></thead><tbody></tbody></table>
+    </section>
+  </main>
+  <script nonce="${n}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposables) d.dispose();
+    this.onDispose(this);
+    this.panel.dispose();
+  }
+}
+
+export class ResultsPanels implements vscode.Disposable {
+  private readonly panels = new Set<ResultsPanel>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: RunsService,
+  ) {}
+
+  private create(panel: vscode.WebviewPanel, state: ResultsPanelState): ResultsPanel {
+    const p = new ResultsPanel(panel, this.extensionUri, this.service, state, (x) => this.panels.delete(x));
+    this.panels.add(p);
+    return p;
+  }
+
+  /** Shows `runIds` (one run, or several overlaid), reusing a panel that shows exactly them. */
+  open(runIds: readonly string[]): void {
+    const key = [...runIds].sort().join('\n');
+    for (const p of this.panels) {
+      if ([...p.runIds].sort().join('\n') === key) {
+        p.panel.reveal(undefined, false);
+        return;
+      }
+    }
+    const panel = vscode.window.createWebviewPanel(RESULTS_PANEL_VIEW_TYPE, 'Results', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
+    this.create(panel, { ...DEFAULT_RESULTS_STATE, runIds: [...runIds] });
+  }
+
+  restore(panel: vscode.WebviewPanel, raw: unknown): void {
+    const state = parseResultsPanelState(raw);
+    if (!state) {
+      panel.dispose();
+      return;
+    }
+    this.create(panel, state);
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels]) p.dispose();
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The editor's view of training: the runs folder of the workspace (setting
+ * `cellscope.runs.folder`, default `runs`), its queue, and the runs in it.
+ * Polls the folder (faster while something runs or waits) and also wakes on
+ * file-system events; every change goes out as `onDidChange` with what
+ * changed, so the Runs view, the status bar and result panels update without
+ * re-reading everything. Holds no trainer process: cancel sends a signal to
+ * the pid in run.json, resume queues `cellscope resume`.
+ */
+import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { effectiveStatus } from '../../shared/runTypes.js';
+import { trainerAlive } from '../../train/runStore.js';
+import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
+import { RunQueue, QUEUE_FILE, type DeviceSlot, type QueueEntry, type QueueFile, type QueueRequest } from './queue.js';
+import { RunTracker, type RunChange, type TrackedRun } from './reattach.js';
+
+const FAST_POLL_MS = 1000;
+const SLOW_POLL_MS = 5000;
+const WATCH_DEBOUNCE_MS = 150;
+
+export interface RunsChangeEvent {
+  readonly runs: readonly RunChange[];
+  /** The queue changed (entries added, started or gone). */
+  readonly queue: boolean;
+}
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('cellscope');
+}
+
+export class RunsService implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsChangeEvent>();
+  readonly onDidChange = this.changed.event;
+  private readonly entryDone = new vscode.EventEmitter<{ entry: QueueEntry; runId: string | undefined }>();
+  /** A queue entry's trainer exited (runId: the run it made, if it got that far). */
+  readonly onDidFinishEntry = this.entryDone.event;
+  private tracker: RunTracker | undefined;
+  private queue: RunQueue | undefined;
+  private queueState: QueueFile | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private watcher: FSWatcher | undefined;
+  private watchDebounce: ReturnType<typeof setTimeout> | undefined;
+  private readonly logOffsets = new Map<string, number>();
+  private disposed = false;
+  private refreshing = false;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly trainerLog: vscode.OutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('cellscope.runs.folder')) this.reset();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.reset()),
+    );
+    this.reset();
+  }
+
+  /** The workspace folder runs are relative to; undefined without a folder. */
+  get workspaceFolder(): vscode.Uri | undefined {
+    return vscode.workspace.workspaceFolders?.[0]?.uri;
+  }
+
+  get runsDir(): string | undefined {
+    const folder = this.workspaceFolder;
+    const setting = config().get<string>('runs.folder', 'runs') || 'runs';
+    if (isAbsolute(setting)) return setting;
+    return folder ? join(folder.fsPath, setting) : undefined;
+  }
+
+  private reset(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    const dir = this.runsDir;
+    this.tracker = dir ? new RunTracker(dir, trainerAlive) : undefined;
+    this.queue = dir
+      ? new RunQueue(join(dir, QUEUE_FILE), {
+          launch: (entry) => launchTrainer(entry, this.launchConfig()),
+          alive: launchedAlive,
+          concurrency: (slot) => this.concurrency(slot),
+          readLog: (path) => {
+            try {
+              return readFileSync(path, 'utf8');
+            } catch {
+              return '';
+            }
+          },
+          events: {
+            launchFailed: (entry, error) => {
+              this.trainerLog.appendLine(`[${entry.request.name}] could not start the trainer: ${error.message}`);
+              void vscode.window.showErrorMessage(`Cellscope: could not start training ${entry.request.name}: ${error.message}`);
+            },
+            finished: (entry, runId) => this.entryFinished(entry, runId),
+          },
+        })
+      : undefined;
+    this.queueState = undefined;
+    void this.refresh();
+  }
+
+  private concurrency(slot: DeviceSlot): number {
+    const n = config().get<number>('runs.concurrency', 1);
+    void slot;
+    return Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
+  }
+
+  private launchConfig(): LaunchConfig {
+    const configuredNode = config().get<string>('trainer.node', '').trim();
+    const configuredCli = config().get<string>('trainer.cli', '').trim();
+    const runsDir = this.runsDir!;
+    return {
+      node: configuredNode || process.execPath,
+      // Electron's executable runs scripts only as Node with this variable; a configured Node ignores it.
+      electron: configuredNode === '' && process.versions['electron'] !== undefined,
+      cli: configuredCli || vscode.Uri.joinPath(this.extensionUri, 'dist', 'cli.js').fsPath,
+      runsDir,
+      cwd: this.workspaceFolder?.fsPath ?? runsDir,
+    };
+  }
+
+  /** Re-reads queue and runs now; fires the change event when something changed. */
+  async refresh(): Promise<void> {
+    if (this.disposed || this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const before = JSON.stringify(this.queueState?.entries ?? null);
+      if (this.queue && (vscode.workspace.isTrusted || existsSync(this.queue.path))) {
+        // An untrusted workspace never starts trainers; its queue (if any) is only shown.
+        this.queueState = vscode.workspace.isTrusted ? this.queue.pump() : this.queue.read();
+      } else {
+        this.queueState = undefined;
+      }
+      const queueChanged = before !== JSON.stringify(this.queueState?.entries ?? null);
+      const runs = this.tracker?.scan() ?? [];
+      this.copyTrainerOutput();
+      this.ensureWatcher();
+      if (queueChanged || runs.length > 0) this.changed.fire({ runs, queue: queueChanged });
+    } catch (error) {
+      this.trainerLog.appendLine(`refresh failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.refreshing = false;
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.disposed) return;
+    if (this.timer) clearTimeout(this.timer);
+    const busy = (this.queueState?.entries.length ?? 0) > 0 || (this.tracker?.anyRunning() ?? false);
+    this.timer = setTimeout(() => void this.refresh(), busy ? FAST_POLL_MS : SLOW_POLL_MS);
+  }
+
+  /** File-system events make updates prompt; polling stays as the fallback (network drives, missed events). */
+  private ensureWatcher(): void {
+    const dir = this.runsDir;
+    if (this.watcher || !dir || !existsSync(dir)) return;
+    try {
+      this.watcher = watch(dir, () => {
+        if (this.watchDebounce) clearTimeout(this.watchDebounce);
+        this.watchDebounce = setTimeout(() => void this.refresh(), WATCH_DEBOUNCE_MS);
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  /** Appends new lines of the trainers' launch logs to the output channel (progress JSON left out). */
+  private copyTrainerOutput(): void {
+    for (const entry of this.queueState?.entries ?? []) {
+      if (entry.launch) this.copyLog(entry.launch.logFile, entry.launch.runId ?? entry.request.name);
+    }
+  }
+
+  private copyLog(path: string, label: string): void {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return;
+    }
+    const from = this.logOffsets.get(path) ?? 0;
+    const end = text.lastIndexOf('\n') + 1;
+    if (end <= from) return;
+    this.logOffsets.set(path, end);
+    for (const line of text.slice(from, end).split('\n')) {
+      if (line.trim() === '' || line.startsWith('{')) continue;
+      this.trainerLog.appendLine(`[${label}] ${line}`);
+    }
+  }
+
+  private entryFinished(entry: QueueEntry, runId: string | undefined): void {
+    if (entry.launch) this.copyLog(entry.launch.logFile, runId ?? entry.request.name);
+    if (runId === undefined && entry.launch) {
+      // The trainer exited before creating a run (bad genotype, bad flags): its log says why.
+      let why = '';
+      try {
+        why = readFileSync(entry.launch.logFile, 'utf8').trim().split('\n').slice(-3).join(' ');
+      } catch {
+        why = 'no output';
+      }
+      void vscode.window.showErrorMessage(`Cellscope: training ${entry.request.name} did not start: ${why}`);
+    }
+    if (entry.launch) this.logOffsets.delete(entry.launch.logFile);
+    this.entryDone.fire({ entry, runId });
+  }
+
+  // ---- what the views read -------------------------------------------------
+
+  runs(): TrackedRun[] {
+    return this.tracker?.all() ?? [];
+  }
+
+  run(id: string): TrackedRun | undefined {
+    return this.tracker?.get(id);
+  }
+
+  queueEntries(): readonly QueueEntry[] {
+    return this.queueState?.entries ?? [];
+  }
+
+  /** The experiment a run belongs to: the action that queued it, else its genotype (a variant's base). */
+  experimentOf(run: TrackedRun): string {
+    const named = this.queueState?.experiments[run.id];
+    if (named) return named;
+    const g = run.record?.genotype;
+    return g ? (g.variant?.of ?? g.name) : 'Unreadable runs';
+  }
+
+  // ---- actions -------------------------------------------------------------
+
+  private requireTrust(): void {
+    if (!vscode.workspace.isTrusted) throw new Error('training is disabled in an untrusted workspace (it runs code from the workspace folder); trust the workspace first');
+  }
+
+  enqueue(experiment: string, requests: readonly QueueRequest[]): QueueEntry[] {
+    this.requireTrust();
+    if (!this.queue) throw new Error('open a folder first: runs are stored in the workspace');
+    const added = this.queue.enqueue(experiment, requests);
+    void this.refresh();
+    return added;
+  }
+
+  /** Removes a waiting queue entry. */
+  dequeue(entryId: string): boolean {
+    const ok = this.queue?.remove(entryId) ?? false;
+    void this.refresh();
+    return ok;
+  }
+
+  /** Asks a running trainer to stop (SIGTERM); it checkpoints and records `cancelled`. */
+  cancel(runId: string): void {
+    const run = this.run(runId);
+    if (!run?.record) throw new Error(`no run ${runId}`);
+    const status = effectiveStatus(run.record, trainerAlive);
+    if (status.status !== 'running') throw new Error(`run ${runId} is not running (${status.status})`);
+    if (trainerAlive(run.record) === undefined) throw new Error(`run ${runId} runs on ${run.record.host}; cancel it there`);
+    process.kill(run.record.pid, 'SIGTERM');
+    void this.refresh();
+  }
+
+  /** Queues `cellscope resume` for a cancelled or failed run. */
+  resume(runId: string): QueueEntry {
+    const run = this.run(runId);
+    if (!run?.record) throw new Error(`no run ${runId}`);
+    const status = run.status?.status;
+    if (status !== 'cancelled' && status !== 'failed') throw new Error(`run ${runId} is ${status}; only cancelled or failed runs resume`);
+    if (this.queueEntries().some((e) => e.request.kind === 'resume' && e.request.runId === runId)) throw new Error(`run ${runId} is already queued to resume`);
+    const device: DeviceSlot = run.record.backend?.device === 'gpu' ? 'gpu:0' : 'cpu';
+    const [entry] = this.enqueue(this.experimentOf(run), [{ kind: 'resume', runId, name: run.record.genotype.name, device }]);
+    return entry!;
+  }
+
+  /** Deletes a run folder (not while it runs). */
+  delete(runId: string): void {
+    const run = this.run(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    if (run.status?.status === 'running') throw new Error(`run ${runId} is running; cancel it first`);
+    rmSync(run.dir, { recursive: true, force: true });
+    this.queue?.forgetRun(runId);
+    void this.refresh();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.watchDebounce) clearTimeout(this.watchDebounce);
+    this.watcher?.close();
+    this.changed.dispose();
+    this.entryDone.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What the Train quick picks turn into: trainer flags for a preset (built-in
+ * or the user's saved one), for a backend choice, and the experiment's name.
+ * Pure (no vscode): the flags are exactly what `cellscope train` accepts.
+ */
+import { formatWidth } from '../../genotype/metrics.js';
+import type { VariantKind } from '../../genotype/samplers.js';
+import type { DeviceSlot } from './queue.js';
+
+/** `cellscope.trainer.presets`: name → flags without dashes and their values. */
+export type SavedPresets = Record<string, Record<string, string | number | boolean>>;
+
+/** Flags the queue adds itself, or that would send runs elsewhere: never taken from a saved preset. */
+const RESERVED_FLAGS = new Set(['runs', 'dataset', 'backend']);
+
+/** `{ epochs: 2, augment: false }` → `--epochs 2 --augment=false`; reserved and malformed keys are left out. */
+export function flagsOf(values: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (!/^[a-z][a-z0-9-]*$/.test(key) || RESERVED_FLAGS.has(key)) continue;
+    if (typeof value === 'boolean') out.push(`--${key}=${value}`);
+    else if (typeof value === 'number' && Number.isFinite(value)) out.push(`--${key}`, String(value));
+    else if (typeof value === 'string' && value !== '') out.push(`--${key}`, value);
+  }
+  return out;
+}
+
+export type PresetChoice = { readonly kind: 'builtin'; readonly name: 'quick' | 'paper' } | { readonly kind: 'saved'; readonly name: string; readonly values: Readonly<Record<string, unknown>> };
+
+export function presetFlags(choice: PresetChoice): string[] {
+  if (choice.kind === 'builtin') return ['--preset', choice.name];
+  return flagsOf(choice.values);
+}
+
+export type BackendChoice =
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'gpu'; readonly index: number }
+  | { readonly kind: 'wasm' }
+  | { readonly kind: 'cpu' };
+
+/** The backend flag and the device slot the run occupies in the queue. */
+export function backendFlags(choice: BackendChoice, gpuCount: number): { args: string[]; device: DeviceSlot } {
+  switch (choice.kind) {
+    case 'auto':
+      return { args: ['--backend', 'auto'], device: gpuCount > 0 ? 'gpu:0' : 'cpu' };
+    case 'gpu':
+      return { args: ['--backend', 'tensorflow'], device: `gpu:${choice.index}` };
+    case 'wasm':
+      return { args: ['--backend', 'wasm'], device: 'cpu' };
+    case 'cpu':
+      return { args: ['--backend', 'cpu'], device: 'cpu' };
+  }
+}
+
+export type TrainWhat =
+  | { readonly what: 'self' }
+  | { readonly what: 'variants'; readonly kind: Exclude<VariantKind, 'adapt'>; readonly count: number }
+  | { readonly what: 'adapt' }
+  | { readonly what: 'stratified'; readonly widths: readonly number[]; readonly perWidth: number };
+
+const KIND_WORDS: Record<Exclude<VariantKind, 'adapt'>, string> = { connections: 'random-connection', ops: 'random-operation' };
+
+/** `DARTS_V2 · 12 random-connection variants · synthetic/quick` */
+export function experimentName(genotype: string, what: TrainWhat, dataset: string, preset: string): string {
+  let middle = '';
+  switch (what.what) {
+    case 'self':
+      break;
+    case 'variants':
+      middle = ` · ${what.count} ${KIND_WORDS[what.kind]} variant${what.count === 1 ? '' : 's'}`;
+      break;
+    case 'adapt':
+      middle = ' · adapted';
+      break;
+    case 'stratified':
+      middle = ` · ${what.perWidth}× at ${what.widths.map(formatWidth).join('/')}`;
+      break;
+  }
+  return `${genotype}${middle} · ${dataset}/${preset}`;
+}
