@@ -119,16 +119,22 @@ test('an interrupted job resumes to exactly the grid of an uninterrupted one (lo
   for (const line of readFileSync(join(parts, LANDSCAPE_POINTS_FILE), 'utf8').trim().split('\n')) JSON.parse(line);
 });
 
-test('a job in progress is not mixed with other settings; --restart starts over', async () => {
+test('a job in progress is not mixed with other settings; --restart starts over; a log without points is simply replaced', async () => {
   const dir = copyOfRun('settings');
-  const cancel = { requested: true };
-  const stopped = await runLandscape(dir, { grid: 3, seed: 1 }, { ...quiet, cancel });
+  const cancel = { requested: false };
+  const stopped = await runLandscape(dir, { grid: 3, seed: 1 }, { stdout: () => (cancel.requested = true), stderr: () => {}, cancel, progressIntervalMs: 0 });
   assert.equal(stopped.status, 'cancelled');
+  assert.equal(stopped.computed, 1);
   await assert.rejects(runLandscape(dir, { grid: 5, seed: 1 }, quiet), LandscapeError);
   const restarted = await runLandscape(dir, { grid: 1, seed: 1, restart: true }, quiet);
   assert.equal(restarted.status, 'completed');
   assert.equal(readLandscape(dir)!.grid, 1);
   assert.ok(existsSync(join(dir, LANDSCAPE_POINTS_FILE)));
+  // Stopped before its first point, a job leaves nothing worth keeping: other settings just start over.
+  const empty = copyOfRun('empty');
+  const none = await runLandscape(empty, { grid: 3, seed: 1 }, { ...quiet, cancel: { requested: true } });
+  assert.equal(none.computed, 0);
+  assert.equal((await runLandscape(empty, { grid: 1, seed: 2 }, quiet)).status, 'completed');
 });
 
 test('variance at a grid point is the gradient variance at w + α·d₁ + β·d₂ (hand-computed linear model)', async () => {

@@ -11,5 +11,8 @@ import { runsCommand } from './runs.js';
 import { resumeCommand } from './resume.js';
 import { cancelCommand } from './cancel.js';
 import { adaptersCommand } from './adapters.js';
+import { landscapeCommand } from './landscape.js';
+import { experimentCommand } from './experiment.js';
+import { reportCommand } from './report.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, adaptersCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, experimentCommand, reportCommand, adaptersCommand];

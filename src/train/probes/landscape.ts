@@ -27,7 +27,6 @@ import { NumpyRandomState } from '../../genotype/numpyRandom.js';
 import {
   LANDSCAPE_FILE,
   LANDSCAPE_POINTS_FILE,
-  isLandscapeFile,
   landscapeCoordinates,
   sameLandscapeSpec,
   type LandscapeFile,
@@ -43,11 +42,14 @@ import { batches, loadDataset, type Batch, type Dataset, type ImageSet } from '.
 import { takeSubset } from '../data/subset.js';
 import { buildNetwork, type Network } from '../network/network.js';
 import { crossEntropy } from '../optim.js';
+import { readLandscape } from '../reportRuns.js';
 import { readRunRecord } from '../runStore.js';
 import { randomDirection, type Direction, type WeightArray } from './directions.js';
-import { gradientVariance } from './gradVariance.js';
+import { gradientVariance, type GradVarianceResult } from './gradVariance.js';
 
 export class LandscapeError extends Error {}
+
+export { readLandscape };
 
 /** What to compute; `spec` fields left out take the defaults below. */
 export interface LandscapeRequest {
@@ -242,27 +244,19 @@ export function resolveSpec(record: RunRecord, request: LandscapeRequest): Lands
   if (!(range > 0)) throw new LandscapeError(`range must be positive, got ${range}`);
   const subset = request.subset ?? null;
   const testSize = record.dataset?.testSize ?? record.config.testSubset;
+  // As many probe batches as asked (default: the run's own probe), but no more than the training set holds.
+  const trainSize = record.dataset?.trainSize ?? record.config.trainSubset;
+  const wanted = request.varianceBatches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : LANDSCAPE_DEFAULTS.varianceBatches);
+  const varianceBatches = trainSize === null ? wanted : Math.min(wanted, Math.floor(trainSize / record.config.batchSize));
   // A subset as large as the test set is the test set: one spec, not two.
   return {
     grid,
     range,
     seed: request.seed ?? LANDSCAPE_DEFAULTS.seed,
     subset: subset !== null && testSize !== null && subset >= testSize ? null : subset,
-    varianceBatches: request.varianceBatches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : LANDSCAPE_DEFAULTS.varianceBatches),
+    varianceBatches,
     varianceBatchSize: record.config.batchSize,
   };
-}
-
-/** landscape.json of a run, when it exists and parses. */
-export function readLandscape(runDir: string): LandscapeFile | undefined {
-  const path = join(runDir, LANDSCAPE_FILE);
-  if (!existsSync(path)) return undefined;
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return isLandscapeFile(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function hasQuantities(file: LandscapeFile, what: readonly LandscapeQuantity[]): boolean {
@@ -303,7 +297,8 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   const sameJob = read.header !== undefined && sameLandscapeSpec(read.header, spec) && read.header.epoch === epoch;
   // The points of a finished landscape with other settings are simply superseded; an unfinished one is not thrown away unasked.
   const finished = read.header !== undefined && existing !== undefined && sameLandscapeSpec(existing, read.header) && existing.epoch === read.header.epoch;
-  if (read.header !== undefined && !sameJob && !finished && !request.restart) {
+  // (A log without points has nothing to lose either.)
+  if (read.header !== undefined && read.points.size > 0 && !sameJob && !finished && !request.restart) {
     const h = read.header;
     throw new LandscapeError(
       `run ${record.id} has a landscape in progress with other settings (grid ${h.grid}, range ${h.range}, seed ${h.seed}, subset ${h.subset ?? 'all'}, epoch ${h.epoch}); ` +
@@ -372,63 +367,8 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   return { status: 'completed', file: path, computed, reused };
 
   async function computePoints(): Promise<number> {
-    const config = record.config;
-    const dataset = await loadDataset(config.dataset, {
-      ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
-      download: config.download,
-      ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
-      ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
-      seed: config.seed,
-    });
-    const doc = analyze(record.genotype.text);
-    const genotype = findGenotype(doc, record.genotype.name)?.genotype;
-    if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
-    const network = buildNetwork(genotype, {
-      channels: config.channels,
-      layers: config.layers,
-      classes: dataset.classes,
-      inputSize: dataset.train.height,
-      auxiliary: config.auxiliary,
-      seed: config.seed,
-    });
-    const held: tf.Tensor[] = [];
-    let weights: PerturbedWeights | undefined;
+    const context = await openLandscapeContext(runDir, spec, { evalBatchSize: request.evalBatchSize, variance: what.includes('variance') });
     try {
-      tf.tidy(() => {
-        for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
-          for (const [name, v] of vars) {
-            const a = checkpoint.arrays.get(`${group}:${name}`);
-            if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
-            v.assign(tf.tensor(a.data, v.shape, 'float32'));
-          }
-        }
-      });
-      const arrays = weightArrays(network);
-      weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
-      const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
-      const toTensor = (b: Batch): tf.Tensor4D =>
-        tf.tidy(() => {
-          const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
-          return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
-        });
-      const images = evaluationImages(dataset, spec.subset);
-      const evalData: EvalBatches = { x: [], y: [], count: images.count };
-      for (const b of batches(images, dataset, { batchSize: request.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
-        evalData.x.push(toTensor(b));
-        evalData.y.push(tf.tensor1d(b.y, 'int32'));
-      }
-      held.push(...evalData.x, ...evalData.y);
-      const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
-      if (what.includes('variance')) {
-        const rng = new NumpyRandomState(spec.seed);
-        for (const b of batches(dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
-          probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
-          if (probe.length === spec.varianceBatches) break;
-        }
-        if (probe.length < spec.varianceBatches) throw new LandscapeError(`the training set has only ${probe.length} full batches of ${spec.varianceBatchSize} for a variance probe of ${spec.varianceBatches}`);
-        for (const p of probe) held.push(p.x, p.y);
-      }
-
       const started = performance.now();
       let lastReport = -Infinity;
       const interval = env.progressIntervalMs ?? 1000;
@@ -437,15 +377,15 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
       for (const task of tasks) {
         if (cancel.requested) break;
         if (at === undefined || at[0] !== task.i || at[1] !== task.j) {
-          weights.moveTo(coordinates[task.j]!, coordinates[task.i]!);
+          context.weights.moveTo(coordinates[task.j]!, coordinates[task.i]!);
           at = [task.i, task.j];
         }
         let line: PointLine;
         if (task.q === 'loss') {
-          const r = evaluateLoss(network, evalData);
+          const r = context.loss();
           line = { q: 'loss', i: task.i, j: task.j, loss: finiteOrNull(r.loss), accuracy: finiteOrNull(r.accuracy) };
         } else {
-          const r = gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight));
+          const r = context.variance();
           line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
         }
         // Written before the next point starts: a kill loses at most the point in progress.
@@ -464,10 +404,114 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
       }
       return done;
     } finally {
-      weights?.dispose();
-      tf.dispose(held);
-      network.dispose();
+      context.dispose();
     }
+  }
+}
+
+/** A run's network at its checkpoint with the landscape's directions and data, ready to evaluate points. */
+export interface LandscapeContext {
+  readonly network: Network;
+  readonly weights: PerturbedWeights;
+  readonly evalData: EvalBatches;
+  /** Test loss and accuracy at the current weights. */
+  loss(): { loss: number; accuracy: number };
+  /** The gradient-variance probe at the current weights (needs `variance` when opened). */
+  variance(): GradVarianceResult;
+  dispose(): void;
+}
+
+/**
+ * Loads the run's data, network and checkpoint on the active backend and
+ * draws the directions of `spec`. The caller selects the backend first.
+ */
+export async function openLandscapeContext(
+  runDir: string,
+  spec: LandscapeSpec,
+  options: { readonly evalBatchSize?: number | undefined; readonly variance: boolean },
+): Promise<LandscapeContext> {
+  const record = readRunRecord(runDir);
+  const config = record.config;
+  const checkpointPath = join(runDir, 'checkpoint.bin');
+  const checkpoint = readCheckpoint<unknown>(checkpointPath);
+  const dataset = await loadDataset(config.dataset, {
+    ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
+    download: config.download,
+    ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
+    ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
+    seed: config.seed,
+  });
+  const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
+  if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
+  const network = buildNetwork(genotype, {
+    channels: config.channels,
+    layers: config.layers,
+    classes: dataset.classes,
+    inputSize: dataset.train.height,
+    auxiliary: config.auxiliary,
+    seed: config.seed,
+  });
+  const held: tf.Tensor[] = [];
+  let weights: PerturbedWeights | undefined;
+  try {
+    tf.tidy(() => {
+      for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
+        for (const [name, v] of vars) {
+          const a = checkpoint.arrays.get(`${group}:${name}`);
+          if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
+          v.assign(tf.tensor(a.data, v.shape, 'float32'));
+        }
+      }
+    });
+    const arrays = weightArrays(network);
+    weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
+    const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
+    // Grey images are repeated on the stem's channels, as in training.
+    const toTensor = (b: Batch): tf.Tensor4D =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
+        return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
+      });
+    const images = evaluationImages(dataset, spec.subset);
+    const evalData: EvalBatches = { x: [], y: [], count: images.count };
+    for (const b of batches(images, dataset, { batchSize: options.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
+      evalData.x.push(toTensor(b));
+      evalData.y.push(tf.tensor1d(b.y, 'int32'));
+    }
+    held.push(...evalData.x, ...evalData.y);
+    const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
+    if (options.variance) {
+      const rng = new NumpyRandomState(spec.seed);
+      for (const b of batches(dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
+        probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
+        if (probe.length === spec.varianceBatches) break;
+      }
+      if (probe.length < 2 || probe.length < spec.varianceBatches) {
+        throw new LandscapeError(`the training set has ${probe.length} full batches of ${spec.varianceBatchSize}; the variance probe needs at least 2 (and asks for ${spec.varianceBatches})`);
+      }
+      for (const p of probe) held.push(p.x, p.y);
+    }
+    const moved = weights;
+    return {
+      network,
+      weights: moved,
+      evalData,
+      loss: () => evaluateLoss(network, evalData),
+      variance: () => {
+        if (probe.length === 0) throw new LandscapeError('this landscape context was opened without the variance probe');
+        return gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight));
+      },
+      dispose: () => {
+        moved.dispose();
+        tf.dispose(held);
+        network.dispose();
+      },
+    };
+  } catch (error) {
+    weights?.dispose();
+    tf.dispose(held);
+    network.dispose();
+    throw error;
   }
 }
 

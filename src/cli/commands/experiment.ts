@@ -1,0 +1,110 @@
+/**
+ * `cellscope experiment ARCH --variants K`: the wide-vs-narrow experiment of
+ * the paper for one architecture — random-connection variants stratified by
+ * normal-cell width, all trained one after another, their loss landscapes
+ * and gradient-variance surfaces, and the report (report.html in the
+ * experiment folder, whose path is the last line on stdout). Stopped with
+ * Ctrl-C / SIGTERM, the same command continues where it stopped.
+ * Exit status: 0 done, 1 failed, 143 stopped.
+ */
+import { resolve } from 'node:path';
+import { DATASET_NAMES } from '../../train/data/types.js';
+import { PRESET_NAMES } from '../../shared/runTypes.js';
+import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+import { loadGenotype } from '../resolve.js';
+import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
+import { configFromArgs } from './train.js';
+
+/** The training flags an experiment passes on to every run (see `cellscope train`). */
+const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  dataset: { type: 'string', choices: DATASET_NAMES },
+  data: { type: 'string' },
+  offline: { type: 'boolean' },
+  preset: { type: 'string', choices: PRESET_NAMES },
+  epochs: { type: 'int', min: 1, max: 100000 },
+  batch: { type: 'int', min: 1, max: 65536 },
+  lr: { type: 'number', min: 0 },
+  layers: { type: 'int', min: 3, max: 1000 },
+  channels: { type: 'int', min: 1, max: 4096 },
+  augment: { type: 'boolean' },
+  seed: { type: 'int', min: 0, max: 4294967295 },
+  'train-subset': { type: 'int', min: 1 },
+  'test-subset': { type: 'int', min: 1 },
+  'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
+  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] },
+};
+
+export const experimentCommand: Command = {
+  name: 'experiment',
+  summary: 'wide vs narrow: train an architecture and width-stratified variants, probe them, write the report',
+  usage: [
+    'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--dir experiments/ARCH]',
+    '  [--grid 21] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--no-landscape]',
+    '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
+    '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
+    'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
+    'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
+    'then each gets a landscape; the report is DIR/report.html. The same command continues a stopped experiment.',
+  ].join('\n'),
+  async run(argv, io) {
+    const args = parseArgs(argv, {
+      ...TRAIN_FLAGS,
+      variants: { type: 'int', min: 0, max: 1000 },
+      widths: { type: 'list' },
+      dir: { type: 'string' },
+      grid: LANDSCAPE_FLAGS['grid']!,
+      range: LANDSCAPE_FLAGS['range']!,
+      subset: LANDSCAPE_FLAGS['subset']!,
+      what: LANDSCAPE_FLAGS['what']!,
+      'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
+      'no-landscape': { type: 'boolean' },
+    });
+    if (args.positional.length !== 1) throw new UsageError('experiment needs exactly one ARCH (a built-in name or FILE#NAME)');
+    const ref = args.positional[0]!;
+    const loaded = loadGenotype(ref, io.cwd);
+    const widths = flagList(args, 'widths')?.map((w) => {
+      const value = Number(w.replace(/c$/, ''));
+      if (!(value > 0)) throw new UsageError(`--widths takes widths in c such as 2,2.5,3 (not '${w}')`);
+      return value;
+    });
+    const config = configFromArgs(args, io.cwd);
+    const subset = flagNumber(args, 'subset');
+    const plan = {
+      ref,
+      name: loaded.name,
+      genotype: loaded.genotype,
+      variants: flagNumber(args, 'variants') ?? 4,
+      ...(widths !== undefined ? { widths } : {}),
+      config,
+      landscape: flagBoolean(args, 'no-landscape')
+        ? null
+        : {
+            grid: flagNumber(args, 'grid') ?? 21,
+            range: flagNumber(args, 'range') ?? 1,
+            seed: flagNumber(args, 'landscape-seed') ?? 0,
+            subset: subset ?? null,
+            what: landscapeWhat(args) ?? ['loss', 'variance'],
+          },
+    };
+    const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
+    const { runExperiment, ExperimentError } = await import('../../train/experiment.js');
+    const { SamplingError } = await import('../../genotype/samplers.js');
+    const { LandscapeError } = await import('../../train/probes/landscape.js');
+    const cancel = { requested: false };
+    try {
+      const outcome = await withStopSignals(io, cancel, () => runExperiment(dir, plan, { stdout: io.stdout, stderr: io.stderr, cancel }));
+      if (outcome.status === 'cancelled') return 143;
+      if (outcome.failed.length > 0) io.stderr(`runs that failed: ${outcome.failed.join(', ')}\n`);
+      io.stderr(`report: ${outcome.report}\n`);
+      io.stdout(`${outcome.report}\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof ExperimentError || error instanceof SamplingError || error instanceof LandscapeError) {
+        io.stderr(`cellscope experiment: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,377 @@
+/**
+ * The wide-vs-narrow experiment report (Shu, Wang & Cai, Sections 4–5) as one
+ * self-contained HTML page: every chart and cell diagram is inline SVG, the
+ * style is inline CSS, there is no script and nothing is fetched, so the
+ * file works offline and in a webview with a strict content policy.
+ *
+ * Sections: the cells grouped by normal-cell width; convergence curves
+ * (test and training loss per epoch, runs coloured narrow→wide); the final
+ * test error table with means per width; epochs-to-loss against width and
+ * depth with a fitted trend; loss contours, 1D slices and gradient-variance
+ * heat maps and surfaces as small multiples grouped by width.
+ *
+ * Pure: runs come in as parsed run.json / metrics.jsonl / landscape.json.
+ */
+import { analyze, findGenotype } from '../genotype/document.js';
+import { formatCount, formatWidth } from '../genotype/metrics.js';
+import type { Genotype } from '../genotype/model.js';
+import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
+import { centreSlices, type LandscapeFile } from '../shared/landscapeTypes.js';
+import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
+import { renderCellSvg } from './cellSvg.js';
+import { renderLineChart, renderScatter, type LineSeries } from './charts.js';
+import { contourLevels, renderContours } from './contours.js';
+import { renderHeatmap } from './heatmap.js';
+import { formatTick, gridExtent } from './plot.js';
+import { renderSurface } from './surface.js';
+import { escapeXml } from './svg.js';
+
+export interface ReportRun {
+  readonly record: RunRecord;
+  readonly metrics: readonly MetricsLine[];
+  readonly landscape?: LandscapeFile;
+}
+
+export interface ReportInput {
+  readonly title: string;
+  readonly runs: readonly ReportRun[];
+  /** ISO time stamp printed in the header (given, so that output is deterministic). */
+  readonly generatedAt: string;
+  /** Training loss the epochs-to-loss figures count to; default: the median of the runs' lowest training losses. */
+  readonly lossThreshold?: number;
+  /** Extra lines under the title (the command that made the experiment, say). */
+  readonly notes?: readonly string[];
+}
+
+/** The report's figures in numbers, for tests and for the panel's summary. */
+export interface ReportSummary {
+  readonly lossThreshold: number | null;
+  readonly rows: readonly ReportRow[];
+  readonly widthGroups: readonly { readonly width: number; readonly runIds: readonly string[]; readonly meanFinalTestError: number | null }[];
+}
+
+export interface ReportRow {
+  readonly id: string;
+  readonly name: string;
+  readonly original: boolean;
+  readonly width: number;
+  readonly depth: number;
+  readonly params: number;
+  readonly epochs: number;
+  /** Percent; null before the first epoch. */
+  readonly finalTestError: number | null;
+  readonly bestTestError: number | null;
+  /** Epochs (interpolated) until the training loss first reaches the threshold; null when it never does. */
+  readonly epochsToLoss: number | null;
+}
+
+/**
+ * Epochs until `field` first falls to `threshold`, linearly interpolated
+ * between the epochs around the crossing (epoch 0 is not measured, so a run
+ * already below at its first epoch counts 1); null when it never does.
+ */
+export function epochsToLoss(metrics: readonly MetricsLine[], threshold: number, field: 'trainLoss' | 'testLoss' = 'trainLoss'): number | null {
+  let previous: MetricsLine | undefined;
+  for (const m of metrics) {
+    const v = m[field];
+    if (typeof v === 'number' && Number.isFinite(v) && v <= threshold) {
+      const p = previous?.[field];
+      if (previous === undefined || typeof p !== 'number' || !Number.isFinite(p) || p === v) return m.epoch;
+      return previous.epoch + (p - threshold) / (p - v);
+    }
+    previous = m;
+  }
+  return null;
+}
+
+/**
+ * The default threshold of epochs-to-loss: the median over runs of the lowest
+ * training loss each reached, so that about half the runs reach it and the
+ * figure separates fast from slow (a threshold every run reaches would be set
+ * by the worst run).
+ */
+export function defaultLossThreshold(runs: readonly ReportRun[]): number | null {
+  const lows: number[] = [];
+  for (const run of runs) {
+    const losses = run.metrics.map((m) => m.trainLoss).filter((v) => typeof v === 'number' && Number.isFinite(v));
+    if (losses.length > 0) lows.push(Math.min(...losses));
+  }
+  if (lows.length === 0) return null;
+  lows.sort((a, b) => a - b);
+  const mid = Math.floor(lows.length / 2);
+  return lows.length % 2 === 1 ? lows[mid]! : (lows[mid - 1]! + lows[mid]!) / 2;
+}
+
+function isOriginal(record: RunRecord): boolean {
+  return record.genotype.variant === undefined;
+}
+
+function chartRun(run: ReportRun): ChartRun {
+  const r = run.record;
+  return {
+    info: {
+      id: r.id,
+      genotype: r.genotype.name,
+      width: r.genotype.normal.width,
+      depth: r.genotype.normal.depth,
+      params: r.params,
+      status: r.status,
+      ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      epochs: r.config.epochs,
+      dataset: r.config.dataset,
+      backend: r.backend?.backend ?? '-',
+    },
+    metrics: run.metrics,
+  };
+}
+
+export function summarizeReport(input: ReportInput): ReportSummary {
+  const threshold = input.lossThreshold ?? defaultLossThreshold(input.runs);
+  const rows: ReportRow[] = input.runs.map(({ record, metrics }) => {
+    const last = metrics.at(-1);
+    const accs = metrics.map((m) => m.testAcc).filter((a) => typeof a === 'number' && Number.isFinite(a));
+    return {
+      id: record.id,
+      name: record.genotype.name,
+      original: isOriginal(record),
+      width: record.genotype.normal.width,
+      depth: record.genotype.normal.depth,
+      params: record.params,
+      epochs: last?.epoch ?? 0,
+      finalTestError: last !== undefined && typeof last.testAcc === 'number' ? 100 * (1 - last.testAcc) : null,
+      bestTestError: accs.length > 0 ? 100 * (1 - Math.max(...accs)) : null,
+      epochsToLoss: threshold === null ? null : epochsToLoss(metrics, threshold),
+    };
+  });
+  rows.sort((a, b) => Number(b.original) - Number(a.original) || a.width - b.width || a.name.localeCompare(b.name));
+  const widths = [...new Set(rows.map((r) => r.width))].sort((a, b) => a - b);
+  const widthGroups = widths.map((width) => {
+    const members = rows.filter((r) => r.width === width);
+    const errors = members.map((r) => r.finalTestError).filter((e): e is number => e !== null);
+    return { width, runIds: members.map((r) => r.id), meanFinalTestError: errors.length > 0 ? errors.reduce((a, b) => a + b, 0) / errors.length : null };
+  });
+  return { lossThreshold: threshold, rows, widthGroups };
+}
+
+function genotypeOf(record: RunRecord): Genotype | undefined {
+  return findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
+}
+
+function figure(svg: string, caption?: string): string {
+  return `<figure>${svg}${caption ? `<figcaption>${escapeXml(caption)}</figcaption>` : ''}</figure>`;
+}
+
+/** One width's small multiples under a heading; groups sit side by side, narrow to wide. */
+function group(heading: string, figures: readonly string[]): string {
+  return `<div class="group"><h3>${escapeXml(heading)}</h3><div class="multiples">${figures.join('')}</div></div>`;
+}
+
+function percent(x: number | null): string {
+  return x === null ? '–' : `${x.toFixed(2)}`;
+}
+
+/** Runs grouped by normal-cell width, narrow first; the original cell leads its group. */
+function byWidth(runs: readonly ReportRun[]): { width: number; runs: ReportRun[] }[] {
+  const widths = [...new Set(runs.map((r) => r.record.genotype.normal.width))].sort((a, b) => a - b);
+  return widths.map((width) => ({
+    width,
+    runs: runs
+      .filter((r) => r.record.genotype.normal.width === width)
+      .sort((a, b) => Number(isOriginal(b.record)) - Number(isOriginal(a.record)) || a.record.genotype.name.localeCompare(b.record.genotype.name)),
+  }));
+}
+
+function runTitle(record: RunRecord): string {
+  return `${record.genotype.name}${isOriginal(record) ? ' (original)' : ''} · ${formatWidth(record.genotype.normal.width)}, depth ${record.genotype.normal.depth}`;
+}
+
+function cellsSection(runs: readonly ReportRun[]): string {
+  const groups = byWidth(runs).map(({ width, runs: members }) => {
+    const cells = members.map(({ record }) => {
+      const g = genotypeOf(record);
+      return g === undefined
+        ? `<p class="note">${escapeXml(record.genotype.name)}: the recorded genotype text does not parse</p>`
+        : figure(renderCellSvg(g.normal, 'normal', { title: runTitle(record), legend: false }));
+    });
+    return group(`Normal-cell width ${formatWidth(width)}`, cells);
+  });
+  return `<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups.join('')}</div></section>`;
+}
+
+function convergenceSection(runs: readonly ReportRun[]): string {
+  const chartRuns = runs.map(chartRun);
+  const all = chartSeries('loss', chartRuns);
+  const toLine = (s: (typeof all)[number]): LineSeries => ({ label: s.label.replace(/ \((test|train)\)$/, ''), colour: s.colour, dashed: s.dashed, points: s.points });
+  const test = all.filter((s) => s.field === 'testLoss').map(toLine);
+  const train = all.filter((s) => s.field === 'trainLoss').map((s) => ({ ...toLine(s), dashed: false }));
+  const logY = (series: LineSeries[]) => {
+    const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => y > 0);
+    return ys.length > 0 && Math.max(...ys) / Math.min(...ys) >= 10;
+  };
+  const charts = [
+    renderLineChart(test, { title: 'Test loss', xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-test', logY: logY(test) }),
+    renderLineChart(train, { title: 'Training loss', xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-train', logY: logY(train) }),
+  ];
+  const { min, max } = widthRange(chartRuns.map((r) => r.info));
+  const perWidth = byWidth(runs).map(({ width, runs: members }) =>
+    renderLineChart(
+      members.map(({ record, metrics }) => ({
+        label: record.genotype.name,
+        colour: widthColour(width, min, max),
+        dashed: !isOriginal(record),
+        points: metrics.filter((m) => typeof m.testLoss === 'number' && Number.isFinite(m.testLoss)).map((m) => ({ x: m.epoch, y: m.testLoss })),
+      })),
+      { title: `Width ${formatWidth(width)}: test loss`, xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-width', width: 360, height: 220, legend: false },
+    ),
+  );
+  const variance = chartSeries('gradVariance', chartRuns).filter((s) => s.points.length > 0);
+  const varianceChart =
+    variance.length > 0
+      ? figure(
+          renderLineChart(
+            variance.map((s) => ({ label: s.label, colour: s.colour, points: s.points })),
+            { title: 'Gradient variance at the end of each epoch', xLabel: 'epoch', yLabel: '(1/K) Σ‖g_k − ḡ‖²', chart: 'grad-variance-epochs', logY: logY(variance.map((s) => ({ label: s.label, colour: s.colour, points: s.points }))) },
+          ),
+        )
+      : '';
+  return (
+    `<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p>` +
+    `<div class="multiples">${charts.map((c) => figure(c)).join('')}</div>` +
+    `<h3>By width (solid: original, dashed: variants)</h3><div class="multiples">${perWidth.map((c) => figure(c)).join('')}</div>${varianceChart}</section>`
+  );
+}
+
+function tableSection(summary: ReportSummary): string {
+  const threshold = summary.lossThreshold;
+  const head = `<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : escapeXml(formatTick(threshold))}</th><th>Run</th></tr>`;
+  const rows = summary.rows.map(
+    (r) =>
+      `<tr${r.original ? ' class="original"' : ''} data-run="${escapeXml(r.id)}"><td>${escapeXml(r.name)}${r.original ? ' (original)' : ''}</td><td>${escapeXml(formatWidth(r.width))}</td><td>${r.depth}</td>` +
+      `<td>${escapeXml(formatCount(r.params))}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>` +
+      `<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${escapeXml(r.id)}</td></tr>`,
+  );
+  const groups = summary.widthGroups.map(
+    (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`,
+  );
+  return (
+    `<section id="errors"><h2>Final test error</h2><p>As in the paper's Section 5: what the architectures reach after training, the original against its variants.</p>` +
+    `<table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` +
+    `<h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups.join('')}</tbody></table></section>`
+  );
+}
+
+function speedSection(summary: ReportSummary): string {
+  const widths = summary.rows.map((r) => r.width);
+  const min = Math.min(...widths);
+  const max = Math.max(...widths);
+  const reached = summary.rows.filter((r) => r.epochsToLoss !== null);
+  if (reached.length === 0) return `<section id="speed"><h2>Convergence speed</h2><p class="note">No run has metrics yet.</p></section>`;
+  const points = (axis: 'width' | 'depth') =>
+    reached.map((r) => ({ x: r[axis], y: r.epochsToLoss!, colour: widthColour(r.width, min, max), label: `${r.name}: ${r.epochsToLoss!.toFixed(2)} epochs` }));
+  const label = summary.lossThreshold === null ? '' : ` ≤ ${formatTick(summary.lossThreshold)}`;
+  return (
+    `<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${escapeXml(label)} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">` +
+    figure(renderScatter(points('width'), { title: 'Epochs to loss vs width', xLabel: 'normal-cell width (c)', yLabel: 'epochs', chart: 'speed-width', formatX: (x) => formatWidth(x) })) +
+    figure(renderScatter(points('depth'), { title: 'Epochs to loss vs depth', xLabel: 'normal-cell depth', yLabel: 'epochs', chart: 'speed-depth' })) +
+    `</div></section>`
+  );
+}
+
+function landscapeSection(runs: readonly ReportRun[]): string {
+  const withLandscape = runs.filter((r) => r.landscape !== undefined);
+  const missing = runs.filter((r) => r.landscape === undefined).map((r) => r.record.id);
+  const missingNote =
+    missing.length > 0 ? `<p class="note">No landscape yet for ${missing.map((id) => `<code>${escapeXml(id)}</code>`).join(', ')} (compute with <code>cellscope landscape RUN</code>).</p>` : '';
+  if (withLandscape.length === 0) return `<section id="landscapes"><h2>Loss landscapes</h2>${missingNote}</section>`;
+  // One set of contour levels for all runs, so equal lines mean equal loss across the small multiples.
+  // The levels span the lowest loss of any run up to the median of the runs' highest, so one run that blows up far
+  // from its centre does not leave the others with a single line.
+  const allLoss = withLandscape.flatMap((r) => r.landscape!.loss);
+  const highs = withLandscape.map((r) => gridExtent(r.landscape!.loss)?.max).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const lowest = gridExtent(allLoss);
+  const levels =
+    lowest === undefined || highs.length === 0 ? [] : contourLevels(allLoss, 10, { min: lowest.min, max: Math.max(lowest.min, highs[Math.floor((highs.length - 1) / 2)]!) });
+  const groups = byWidth(withLandscape).map(({ width, runs: members }) => {
+    const plots = members.map(({ record, landscape }) =>
+      figure(renderContours(landscape!.loss, landscape!.coordinates, { title: runTitle(record), levels, id: `contours-${record.id}`, size: 200 })),
+    );
+    return group(`Width ${formatWidth(width)}`, plots);
+  });
+  const chartRuns = runs.map((r) => r.record);
+  const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
+  const slices: LineSeries[] = [];
+  for (const { record, landscape } of withLandscape) {
+    const s = centreSlices(landscape!);
+    if (s === undefined) continue;
+    const points = s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }]));
+    slices.push({ label: runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth }), colour: widthColour(record.genotype.normal.width, min, max), points });
+  }
+  const sliceChart = slices.length > 0 ? figure(renderLineChart(slices, { title: '1D slice along direction 1 (β = 0)', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) : '';
+  const spec = withLandscape[0]!.landscape!;
+  return (
+    `<section id="landscapes"><h2>Loss landscapes</h2><p>Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ` +
+    `${spec.grid}×${spec.grid} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${spec.seed}, ${spec.images} test images; the same contour levels in every plot. Wider contours: a smoother landscape.</p>` +
+    `<div class="groups">${groups.join('')}</div>${sliceChart}${missingNote}</section>`
+  );
+}
+
+function varianceSection(runs: readonly ReportRun[]): string {
+  const withVariance = runs.filter((r) => r.landscape?.variance !== undefined);
+  if (withVariance.length === 0) return '';
+  const all = withVariance.flatMap((r) => r.landscape!.variance!);
+  const extent = gridExtent(all);
+  const groups = byWidth(withVariance).map(({ width, runs: members }) => {
+    const maps = members.map(({ record, landscape }) =>
+      figure(renderHeatmap(landscape!.variance!, landscape!.coordinates, { title: runTitle(record), valueLabel: 'variance', chart: 'variance-heatmap', size: 180, ...(extent ? { extent } : {}) })),
+    );
+    return group(`Width ${formatWidth(width)}`, maps);
+  });
+  const groupsByWidth = byWidth(withVariance);
+  const narrowest = groupsByWidth[0]!.runs[0]!;
+  const widest = groupsByWidth.at(-1)!.runs[0]!;
+  const surfaces = [narrowest, ...(widest !== narrowest ? [widest] : [])].map(({ record, landscape }) =>
+    figure(renderSurface(landscape!.variance!, landscape!.coordinates, { title: runTitle(record), valueLabel: 'gradient variance', chart: 'variance-surface' })),
+  );
+  return (
+    `<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs). The paper: wide, shallow cells show lower variance.</p>` +
+    `<div class="groups">${groups.join('')}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces.join('')}</div></section>`
+  );
+}
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,'Segoe UI','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fafafa;max-width:1400px}
+h1{font-size:1.5em;margin-bottom:0.2em}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:1.8em}h3{font-size:1em;margin:1.2em 0 0.4em}
+.meta{color:#555;font-size:0.9em}.note{color:#8a5300}
+.multiples{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.groups{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}.group{border-left:3px solid #ddd;padding-left:10px}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:4px}figure svg{display:block;max-width:100%;height:auto}figcaption{font-size:0.8em;color:#555}
+table{border-collapse:collapse;font-size:0.9em;background:#fff}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f0f0f0}
+td:first-child,th:first-child{text-align:left}tr.original{font-weight:bold}td.run-id{font-family:monospace;font-size:0.85em;color:#666}
+`;
+
+/** The report's sections as an HTML fragment (the panel embeds the same). */
+export function renderReportBody(input: ReportInput): string {
+  const summary = summarizeReport(input);
+  const first = input.runs[0]?.record;
+  const meta = first
+    ? `${escapeXml(first.config.dataset)}, preset ${escapeXml(first.config.preset)}, ${first.config.epochs} epochs, C = ${first.config.channels}, ${first.config.layers} cells, batch ${first.config.batchSize}, backend ${escapeXml(first.backend?.backend ?? first.config.backend)}`
+    : 'no runs';
+  const notes = (input.notes ?? []).map((n) => `<p class="meta">${escapeXml(n)}</p>`).join('');
+  return (
+    `<header><h1>${escapeXml(input.title)}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${escapeXml(input.generatedAt)}</p>${notes}</header>` +
+    (input.runs.length === 0
+      ? '<p class="note">No runs to report.</p>'
+      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs))
+  );
+}
+
+/** The whole report as a standalone HTML document. */
+export function renderReport(input: ReportInput): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeXml(input.title)}</title><style>${STYLE}</style></head>
+<body>${renderReportBody(input)}</body></html>
+`;
+}
+
+export const REPORT_STYLE = STYLE;

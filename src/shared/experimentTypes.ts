@@ -1,0 +1,70 @@
+/**
+ * `experiment.json`: the plan and state of a wide-vs-narrow experiment (an
+ * architecture, random-connection variants stratified by normal-cell width,
+ * one training run each, their landscapes, a report), and the progress lines
+ * `cellscope experiment` prints. Pure types and checks.
+ */
+import type { LandscapeQuantity } from './landscapeTypes.js';
+import type { RunConfig } from './runTypes.js';
+
+export const EXPERIMENT_FILE = 'experiment.json';
+export const EXPERIMENT_REPORT_FILE = 'report.html';
+
+export interface ExperimentEntry {
+  /** Genotype name the run records (`DARTS_V2`, `DARTS_V2_connections_s7`). */
+  readonly name: string;
+  readonly role: 'original' | 'variant';
+  /** Seed of the random-connection variant (the authors' numpy seeding). */
+  readonly seed?: number;
+  readonly width: number;
+  readonly depth: number;
+  /** The genotype as printed by the core. */
+  readonly text: string;
+  /** The run training it, once started. */
+  readonly runId: string | null;
+}
+
+export interface ExperimentLandscapeSettings {
+  readonly grid: number;
+  readonly range: number;
+  readonly seed: number;
+  readonly subset: number | null;
+  readonly what: readonly LandscapeQuantity[];
+}
+
+export interface ExperimentFile {
+  readonly format: 1;
+  /** The architecture as given (built-in name or FILE#NAME). */
+  readonly ref: string;
+  readonly architecture: string;
+  readonly variants: number;
+  /** Normal-cell widths (in c) the variants were stratified over. */
+  readonly widths: readonly number[];
+  readonly config: RunConfig;
+  /** null: no landscapes. */
+  readonly landscape: ExperimentLandscapeSettings | null;
+  readonly entries: readonly ExperimentEntry[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped';
+
+/** One progress line of `cellscope experiment` (the trainer's and landscape job's own lines are passed through too). */
+export interface ExperimentProgressLine {
+  readonly type: 'experiment';
+  readonly phase: ExperimentPhase;
+  /** 1-based position of the entry being worked on, and how many there are. */
+  readonly index?: number;
+  readonly total?: number;
+  readonly name?: string;
+  readonly runId?: string;
+  /** The report, once written. */
+  readonly report?: string;
+}
+
+export function isExperimentFile(value: unknown): value is ExperimentFile {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v['format'] === 1 && typeof v['architecture'] === 'string' && Array.isArray(v['entries']) && typeof v['config'] === 'object';
+}

@@ -1,0 +1,69 @@
+/**
+ * Reading what a report shows from run folders (run.json, metrics.jsonl,
+ * landscape.json) and experiment folders (experiment.json). Node file access only, no TensorFlow, so the CLI's
+ * `report` and the editor's report panel both use it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXPERIMENT_FILE, isExperimentFile, type ExperimentFile } from '../shared/experimentTypes.js';
+import { isLandscapeFile, LANDSCAPE_FILE, type LandscapeFile } from '../shared/landscapeTypes.js';
+import type { ReportInput, ReportRun } from '../render/report.js';
+import { readMetricsFile, readRunRecord } from './runStore.js';
+
+/** landscape.json of a run, when it exists and parses. */
+export function readLandscape(runDir: string): LandscapeFile | undefined {
+  const path = join(runDir, LANDSCAPE_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return isLandscapeFile(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report's view of each run folder (throws RunStoreError for a folder without a readable run.json). */
+export function loadReportRuns(runDirs: readonly string[]): ReportRun[] {
+  return runDirs.map((dir) => {
+    const record = readRunRecord(dir);
+    const landscape = readLandscape(dir);
+    return { record, metrics: readMetricsFile(dir), ...(landscape !== undefined ? { landscape } : {}) };
+  });
+}
+
+export class ExperimentError extends Error {}
+
+/** Where an experiment keeps its runs. */
+export function runsDirOfExperiment(dir: string): string {
+  return join(dir, 'runs');
+}
+
+/** experiment.json of a folder; undefined when there is none. */
+export function readExperiment(dir: string): ExperimentFile | undefined {
+  const path = join(dir, EXPERIMENT_FILE);
+  if (!existsSync(path)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ExperimentError(`${path}: unreadable (${(error as Error).message})`);
+  }
+  if (!isExperimentFile(value)) throw new ExperimentError(`${path}: not a Cellscope experiment`);
+  return value;
+}
+
+/** The run folders of the experiment's entries that have started. */
+export function experimentRunDirs(dir: string, file: ExperimentFile): string[] {
+  const runs = runsDirOfExperiment(dir);
+  return file.entries.flatMap((e) => (e.runId !== null && existsSync(join(runs, e.runId, 'run.json')) ? [join(runs, e.runId)] : []));
+}
+
+/** The report of an experiment folder as its runs stand now (the CLI's report.html and the editor's panel). */
+export function experimentReportInput(dir: string, file: ExperimentFile, generatedAt: string): ReportInput {
+  return {
+    title: `Wide vs narrow: ${file.architecture} and ${file.entries.length - 1} random-connection variants`,
+    runs: loadReportRuns(experimentRunDirs(dir, file)),
+    generatedAt,
+    notes: [`Experiment folder ${dir}; variants stratified over normal-cell widths ${file.widths.map((w) => `${w}c`).join(', ')}.`],
+  };
+}

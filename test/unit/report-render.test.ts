@@ -1,0 +1,219 @@
+/**
+ * The report's renderers: contour lines lie where the grid's linear
+ * interpolation equals the level (rows and columns not swapped), levels,
+ * heat-map colours, the trend fit, epochs-to-loss interpolation, and the
+ * whole report: self-contained (no script, no fetched resource), with the
+ * charts, table and small multiples that its runs call for.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { builtin } from '../../src/genotype/library.js';
+import { cellMetrics } from '../../src/genotype/metrics.js';
+import { printGenotype } from '../../src/genotype/printer.js';
+import { randomConnections } from '../../src/genotype/samplers.js';
+import { fitLine, renderLineChart } from '../../src/render/charts.js';
+import { contourLevels, contourLines, renderContours } from '../../src/render/contours.js';
+import { renderHeatmap } from '../../src/render/heatmap.js';
+import { viridis } from '../../src/render/plot.js';
+import { epochsToLoss, renderReport, summarizeReport, type ReportRun } from '../../src/render/report.js';
+import { renderSurface } from '../../src/render/surface.js';
+import { landscapeCoordinates, type LandscapeFile, type LandscapeGrid } from '../../src/shared/landscapeTypes.js';
+import type { MetricsLine, RunRecord } from '../../src/shared/runTypes.js';
+
+function gridOf(n: number, f: (i: number, j: number) => number | null): LandscapeGrid {
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => f(i, j)));
+}
+
+/** Linear interpolation of the grid at a point on a grid edge (one coordinate whole). */
+function onEdge(grid: LandscapeGrid, x: number, y: number): number | undefined {
+  const at = (i: number, j: number) => grid[i]![j]!;
+  const whole = (v: number) => Math.abs(v - Math.round(v)) < 1e-9;
+  if (whole(x)) {
+    const j = Math.round(x);
+    const i = Math.floor(y);
+    const t = y - i;
+    return t < 1e-9 ? at(i, j) : at(i, j) + t * (at(i + 1, j) - at(i, j));
+  }
+  if (whole(y)) {
+    const i = Math.round(y);
+    const j = Math.floor(x);
+    const t = x - j;
+    return at(i, j) + t * (at(i, j + 1) - at(i, j));
+  }
+  return undefined;
+}
+
+test('contour points lie on grid edges where the interpolated value equals the level (x = column, y = row)', () => {
+  // Asymmetric on purpose: a transposed grid would put the lines elsewhere.
+  const grid = gridOf(5, (i, j) => 3 * i + j + 0.1 * i * j);
+  const levels = [2.5, 7, 11.3];
+  const lines = contourLines(grid, levels);
+  assert.deepEqual(lines.map((l) => l.value), levels);
+  let checked = 0;
+  for (const line of lines) {
+    for (const ring of line.rings) {
+      for (const [x, y] of ring) {
+        // Points outside the data square close rings around the border; they are clipped when drawn.
+        if (x < 0 || y < 0 || x > 4 || y > 4) continue;
+        const v = onEdge(grid, x, y);
+        assert.ok(v !== undefined, `(${x}, ${y}) is not on a grid edge`);
+        assert.ok(Math.abs(v - line.value) < 1e-9, `level ${line.value}: value ${v} at (${x}, ${y})`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 6);
+});
+
+test('contour levels: log-spaced over a decade or more, even otherwise; the plot draws and labels each', () => {
+  const bowl = gridOf(5, (i, j) => 0.1 + (i - 2) ** 2 + (j - 2) ** 2);
+  const log = contourLevels(bowl, 4);
+  const ratios = log.slice(1).map((v, k) => v / log[k]!);
+  assert.ok(ratios.every((r) => Math.abs(r - ratios[0]!) < 0.02 * ratios[0]!), `log levels ${log}`);
+  const flat = gridOf(5, (i) => 1 + i * 0.1);
+  const even = contourLevels(flat, 3);
+  assert.deepEqual(even, [1.1, 1.2, 1.3]);
+  const svg = renderContours(bowl, landscapeCoordinates(5, 1), { levels: [1, 2, 4] });
+  assert.match(svg, /data-levels="3"/);
+  assert.equal((svg.match(/class="contour-label"/g) ?? []).length, 3);
+  assert.equal((svg.match(/data-level="/g) ?? []).length, 3);
+});
+
+test('heat map: one cell per point, min and max at the ends of the colour scale, missing points grey', () => {
+  const grid = gridOf(3, (i, j) => (i === 2 && j === 2 ? null : i * 3 + j));
+  const svg = renderHeatmap(grid, [-1, 0, 1], { log: false });
+  const cells = svg.slice(svg.indexOf('<g class="cells">'), svg.indexOf('</g>', svg.indexOf('<g class="cells">')));
+  const fills = [...cells.matchAll(/<rect x="[^"]*" y="[^"]*" width="[^"]*" height="[^"]*" fill="(#[0-9a-f]{6}|#bbb)"/g)].map((m) => m[1]);
+  assert.equal(fills.length, 9);
+  assert.ok(fills.includes(viridis(0)));
+  assert.ok(fills.includes(viridis(1)));
+  assert.ok(fills.includes('#bbb'));
+  assert.match(svg, /data-points="8"/);
+  const surface = renderSurface(grid, [-1, 0, 1]);
+  assert.equal((surface.match(/<polygon/g) ?? []).length, 4 + 1, 'four quads and the base outline');
+});
+
+test('trend line and epochs-to-loss by hand', () => {
+  const fit = fitLine([
+    { x: 1, y: 3 },
+    { x: 2, y: 5 },
+    { x: 3, y: 7 },
+  ])!;
+  assert.ok(Math.abs(fit.slope - 2) < 1e-12 && Math.abs(fit.intercept - 1) < 1e-12 && Math.abs(fit.r2 - 1) < 1e-12);
+  assert.equal(fitLine([{ x: 1, y: 1 }, { x: 1, y: 2 }]), undefined);
+  const m = metrics([2.0, 1.0, 0.5]);
+  assert.equal(epochsToLoss(m, 0.75), 2.5); // between epoch 2 (1.0) and 3 (0.5)
+  assert.equal(epochsToLoss(m, 2.5), 1);
+  assert.equal(epochsToLoss(m, 0.1), null);
+  const chart = renderLineChart([{ label: 'a', colour: '#000', points: [{ x: 1, y: 1 }, { x: 2, y: 0.5 }] }], { title: 't', xLabel: 'x', yLabel: 'y' });
+  assert.match(chart, /data-series="1"/);
+  assert.match(chart, /data-points="2"/);
+});
+
+function metrics(trainLosses: number[]): MetricsLine[] {
+  return trainLosses.map((loss, k) => ({
+    epoch: k + 1,
+    trainLoss: loss,
+    trainAcc: 0.5,
+    testLoss: loss * 1.1,
+    testAcc: 0.4 + 0.1 * k,
+    gradVariance: 1 / (k + 1),
+    gradVarianceRatio: 1,
+    gradMeanNormSq: 1,
+    lr: 0.1,
+    dropPath: 0,
+    seconds: 1,
+    imagesPerSecond: 10,
+    steps: 2,
+  }));
+}
+
+function run(id: string, seed: number | undefined, losses: number[], landscape: boolean): ReportRun {
+  const base = builtin('DARTS_V2')!.genotype;
+  const genotype = seed === undefined ? base : randomConnections(base, seed);
+  const name = seed === undefined ? 'DARTS_V2' : `DARTS_V2_connections_s${seed}`;
+  const normal = cellMetrics(genotype.normal);
+  const reduce = cellMetrics(genotype.reduce);
+  const record = {
+    format: 1,
+    id,
+    status: 'completed',
+    genotype: {
+      name,
+      text: printGenotype(name, genotype),
+      ref: name,
+      origin: 'built-in',
+      ...(seed !== undefined ? { variant: { kind: 'connections', seed, of: 'DARTS_V2' } } : {}),
+      normal: { width: normal.width, depth: normal.depth },
+      reduce: { width: reduce.width, depth: reduce.depth },
+    },
+    params: 1234,
+    config: { dataset: 'synthetic', preset: 'quick', epochs: losses.length, channels: 4, layers: 3, batchSize: 8, backend: 'wasm' },
+    seed: 0,
+    backend: null,
+    dataset: null,
+    versions: { cellscope: '0', node: 'v20', tfjs: '4' },
+    pid: 1,
+    host: 'h',
+    startedAt: '2025-01-01T00:00:00Z',
+    updatedAt: '2025-01-01T00:00:00Z',
+    epochsCompleted: losses.length,
+    resumes: [],
+  } as unknown as RunRecord;
+  const n = 5;
+  const file: LandscapeFile | undefined = landscape
+    ? {
+        format: 1,
+        runId: id,
+        epoch: losses.length,
+        grid: n,
+        range: 1,
+        seed: 0,
+        subset: null,
+        varianceBatches: 2,
+        varianceBatchSize: 8,
+        directions: 'filter-normalized',
+        images: 20,
+        coordinates: landscapeCoordinates(n, 1),
+        loss: gridOf(n, (i, j) => 0.5 + (i - 2) ** 2 + (j - 2) ** 2 * (seed ?? 1)),
+        accuracy: gridOf(n, () => 0.5),
+        variance: gridOf(n, (i, j) => 1 + i + j),
+        backend: 'wasm',
+        createdAt: '2025-01-01T00:00:00Z',
+      }
+    : undefined;
+  return { record, metrics: metrics(losses), ...(file ? { landscape: file } : {}) };
+}
+
+test('the report: self-contained HTML with cells, curves, table, speed scatter, contours and variance maps', () => {
+  const runs = [run('r0', undefined, [2, 1.2, 0.8], true), run('r1', 1, [2.2, 1.5, 1.0], true), run('r2', 2, [2.1, 1.0, 0.6], false)];
+  const widths = new Set(runs.map((r) => r.record.genotype.normal.width));
+  const html = renderReport({ title: 'Wide vs narrow <test>', runs, generatedAt: '2025-01-01T00:00:00Z' });
+  assert.ok(html.startsWith('<!DOCTYPE html>'));
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /<link|<img|@import|url\((?!#)/i, 'nothing to fetch');
+  // The only URL is the SVG namespace.
+  assert.deepEqual([...new Set(html.match(/https?:\/\/[^"' )]+/g))], ['http://www.w3.org/2000/svg']);
+  assert.match(html, /Wide vs narrow &lt;test&gt;/);
+  assert.match(html, /data-chart="convergence-test"[^>]*data-series="3"/);
+  assert.equal((html.match(/data-chart="convergence-width"/g) ?? []).length, widths.size);
+  assert.equal((html.match(/data-chart="contours"/g) ?? []).length, 2);
+  assert.equal((html.match(/data-chart="variance-heatmap"/g) ?? []).length, 2);
+  assert.match(html, /data-chart="speed-width"[^>]*data-points="2"/, 'only the runs that reach the threshold');
+  assert.match(html, /data-chart="speed-depth"/);
+  assert.match(html, /<table class="results" data-rows="3">/);
+  assert.match(html, /No landscape yet for <code>r2<\/code>/);
+  // Cell diagrams: one per run.
+  assert.equal((html.match(/Normal cell|\(original\) ·|_connections_s\d+ ·/g) ?? []).length >= 3, true);
+
+  const summary = summarizeReport({ title: 't', runs, generatedAt: '' });
+  // The threshold is the median of the runs' lowest training losses (0.8, 1.0, 0.6 → 0.8).
+  assert.equal(summary.lossThreshold, 0.8);
+  const byId = new Map(summary.rows.map((r) => [r.id, r]));
+  assert.equal(byId.get('r0')!.epochsToLoss, 3); // reaches 0.8 exactly at epoch 3
+  assert.equal(byId.get('r1')!.epochsToLoss, null); // never below 1.0
+  assert.equal(byId.get('r2')!.epochsToLoss, 2 + (1.0 - 0.8) / (1.0 - 0.6));
+  assert.ok(Math.abs(byId.get('r0')!.finalTestError! - 40) < 1e-9);
+  assert.equal(summary.rows[0]!.original, true);
+  assert.equal(summary.widthGroups.reduce((n, g) => n + g.runIds.length, 0), 3);
+});
