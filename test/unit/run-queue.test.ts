@@ -199,3 +199,30 @@ test('runIdFromLog ignores other lines and a half-written start line', () => {
   assert.equal(runIdFromLog('{"type":"start","runId":"abc"'), undefined);
   assert.equal(runIdFromLog('noise\n{"type":"start","runId":"abc","runDir":"/r"}\n'), 'abc');
 });
+
+test('queued flags: saved settings become trainer flags, reserved ones are dropped; backends map to device slots', async () => {
+  const { flagsOf, presetFlags, backendFlags, experimentName } = await import('../../src/extension/runs/trainOptions.js');
+  assert.deepEqual(flagsOf({ preset: 'quick', epochs: 2, augment: false, runs: '/elsewhere', backend: 'cpu', 'train-subset': 32, 'Bad Key': 1, empty: '' }), [
+    '--preset', 'quick', '--epochs', '2', '--augment=false', '--train-subset', '32',
+  ]);
+  assert.deepEqual(presetFlags({ kind: 'builtin', name: 'paper' }), ['--preset', 'paper']);
+  assert.deepEqual(backendFlags({ kind: 'auto' }, 0), { args: ['--backend', 'auto'], device: 'cpu' });
+  assert.deepEqual(backendFlags({ kind: 'auto' }, 2), { args: ['--backend', 'auto'], device: 'gpu:0' });
+  assert.deepEqual(backendFlags({ kind: 'gpu', index: 1 }, 2), { args: ['--backend', 'tensorflow'], device: 'gpu:1' });
+  assert.deepEqual(backendFlags({ kind: 'wasm' }, 2).device, 'cpu');
+  assert.equal(experimentName('DARTS_V2', { what: 'stratified', widths: [2, 2.5], perWidth: 3 }, 'cifar10', 'paper'), 'DARTS_V2 · 3× at 2c/2.5c · cifar10/paper');
+  assert.equal(experimentName('G', { what: 'variants', kind: 'connections', count: 1 }, 'synthetic', 'quick'), 'G · 1 random-connection variant · synthetic/quick');
+});
+
+test('launch: trainer arguments and environment (Electron as Node, one CUDA device per GPU slot)', async () => {
+  const { trainerArgs, trainerEnv } = await import('../../src/extension/runs/launcher.js');
+  const entry: QueueEntry = { id: 'q1', experiment: 'e', request: train('A', 'gpu:1'), queuedAt: '' };
+  assert.deepEqual(trainerArgs(entry, '/w/runs'), ['train', '/w/g.genotype#A', '--dataset', 'synthetic', '--runs', '/w/runs']);
+  assert.deepEqual(trainerArgs({ ...entry, request: { kind: 'resume', runId: 'r1', name: 'A', device: 'cpu' } }, '/w/runs'), ['resume', 'r1', '--runs', '/w/runs']);
+  const env = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, 'gpu:1', true);
+  assert.equal(env['ELECTRON_RUN_AS_NODE'], '1');
+  assert.equal(env['CUDA_VISIBLE_DEVICES'], '1');
+  const plain = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, 'cpu', false);
+  assert.equal(plain['ELECTRON_RUN_AS_NODE'], undefined, 'a configured Node must not inherit the Electron switch');
+  assert.equal(plain['CUDA_VISIBLE_DEVICES'], undefined);
+});
