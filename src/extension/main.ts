@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCellPanel } from './cellPanel.js';
+import { registerExperiment } from './experiment/index.js';
 import { createLanguageClient } from './languageClient.js';
 import { registerTraining } from './runs/index.js';
 import { registerSampleVariants } from './sampleVariants.js';
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(registerSampleVariants());
   registerCellPanel(context);
   registerTraining(context);
+  registerExperiment(context, output);
 
   // Only advertise lens commands that exist: a lens naming a missing command fails when clicked.
   const registered = new Set(await vscode.commands.getCommands(true));
