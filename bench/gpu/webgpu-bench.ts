@@ -1,0 +1,190 @@
+/**
+ * Training throughput of the DARTS evaluation network on the WebGPU backend,
+ * as one JSON line on stdout (what bench/gpu/run.sh reads). Bundled by
+ * bench/gpu/prepare.sh into a single file that runs with a bare Node and the
+ * `webgpu` package beside it, on a machine that reaches no registry.
+ *
+ *   node webgpu-bench.cjs adapters
+ *       the probe's report (src/shared/adapters.ts)
+ *   node webgpu-bench.cjs train [--genotype DARTS_V2] [--channels 36] [--layers 20]
+ *       [--batch 96] [--size 32] [--steps 5] [--warmup 2] [--adapter NAME|#]
+ *       [--profile] [--allow-software]
+ *       images/s of full training steps (forward, backward, clip_grad_norm_ 5,
+ *       SGD with momentum and weight decay) on random CIFAR-sized data, the
+ *       first step's seconds (shader compilation), and with --profile the GPU
+ *       time of one step by kernel (timestamp queries)
+ *   node webgpu-bench.cjs torch-job [same network flags]
+ *       the job bench/gpu/torch_bench.py reads, so both build the same network
+ *
+ * Every read is `await data()`: dataSync() cannot work on webgpu in Node.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { builtin } from '../../src/genotype/library.js';
+import { selectBackend } from '../../src/train/backend.js';
+import { buildNetwork, type Network } from '../../src/train/network/network.js';
+import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
+import { releasePooledBuffers, webgpuMemory } from '../../src/train/webgpu/device.js';
+import { probeAdapters } from '../../src/train/webgpu/probe.js';
+
+interface Args {
+  genotype: string;
+  channels: number;
+  layers: number;
+  batch: number;
+  size: number;
+  steps: number;
+  warmup: number;
+  adapter?: string;
+  profile: boolean;
+  allowSoftware: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, profile: false, allowSoftware: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const int = (min: number) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer ≥ ${min}`);
+      i++;
+      return n;
+    };
+    switch (flag) {
+      case '--genotype': a.genotype = value ?? ''; i++; break;
+      case '--channels': a.channels = int(1); break;
+      case '--layers': a.layers = int(3); break;
+      case '--batch': a.batch = int(1); break;
+      case '--size': a.size = int(8); break;
+      case '--steps': a.steps = int(1); break;
+      case '--warmup': a.warmup = int(1); break;
+      case '--adapter': a.adapter = value; i++; break;
+      case '--profile': a.profile = true; break;
+      case '--allow-software': a.allowSoftware = true; break;
+      default: throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  if (builtin(a.genotype) === undefined) throw new Error(`no built-in genotype ${a.genotype}`);
+  return a;
+}
+
+function uniform(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) / 16777216 * 2 - 1;
+  }
+  return out;
+}
+
+/** Milliseconds spent recording steps (JavaScript, TensorFlow.js and Dawn on the CPU), summed. */
+let encodeMs = 0;
+
+/** One training step as the trainer takes it; resolves when the GPU has finished it. */
+async function step(net: Network, opt: SgdMomentum, x: tf.Tensor4D, y: tf.Tensor1D, nameOf: Map<string, string>): Promise<number> {
+  const vars = [...net.params.values()];
+  const start = performance.now();
+  const loss = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(x, { training: true }).logits, y), vars);
+    const list = Object.entries(grads);
+    const norm = tf.sqrt(tf.addN(list.map(([, g]) => tf.sum(tf.square(g)))));
+    const coefficient = tf.minimum(tf.div(5, tf.add(norm, 1e-6)), 1);
+    opt.step(new Map(list.map(([v, g]) => [nameOf.get(v)!, tf.mul(g, coefficient)])), 0.025);
+    return value;
+  });
+  encodeMs += performance.now() - start;
+  const value = (await loss.data())[0]!;
+  loss.dispose();
+  return value;
+}
+
+async function train(args: Args): Promise<void> {
+  const record = await selectBackend('webgpu', args.adapter === undefined ? {} : { adapter: args.adapter });
+  if (record.adapter?.kind === 'software' && !args.allowSoftware) {
+    throw new Error(`only a software adapter was chosen (${record.adapter.name}); pass --allow-software to measure it anyway`);
+  }
+  const genotype = builtin(args.genotype)!.genotype;
+  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
+  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
+  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
+  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
+  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const t0 = performance.now();
+  const losses: number[] = [await step(net, opt, x, y, nameOf)];
+  const firstStepSeconds = (performance.now() - t0) / 1000;
+  for (let i = 1; i < args.warmup; i++) losses.push(await step(net, opt, x, y, nameOf));
+  const tensorsBefore = tf.memory().numTensors;
+  encodeMs = 0;
+  const t1 = performance.now();
+  for (let i = 0; i < args.steps; i++) losses.push(await step(net, opt, x, y, nameOf));
+  const secondsPerStep = (performance.now() - t1) / 1000 / args.steps;
+  // Recording runs ahead of the GPU (TensorFlow.js submits every few kernels), so
+  // a recording time close to the step time means the CPU side bounds the step.
+  const encodeSecondsPerStep = encodeMs / 1000 / args.steps;
+  const tensorsAfter = tf.memory().numTensors;
+  const memory = webgpuMemory();
+
+  let profile: Array<{ kernel: string; count: number; ms: number; percent: number }> | undefined;
+  let profileKernelMs: number | undefined;
+  if (args.profile) {
+    const info = await tf.profile(async () => {
+      await step(net, opt, x, y, nameOf);
+    });
+    const byKernel = new Map<string, { count: number; ms: number }>();
+    for (const k of info.kernels) {
+      const t = await k.kernelTimeMs;
+      const ms = typeof t === 'number' ? t : 0;
+      const e = byKernel.get(k.name) ?? { count: 0, ms: 0 };
+      e.count++;
+      e.ms += ms;
+      byKernel.set(k.name, e);
+    }
+    profileKernelMs = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
+    profile = [...byKernel]
+      .map(([kernel, e]) => ({ kernel, count: e.count, ms: e.ms, percent: (100 * e.ms) / (profileKernelMs || 1) }))
+      .sort((a, b) => b.ms - a.ms);
+  }
+  const freed = releasePooledBuffers();
+  console.log(JSON.stringify({
+    engine: 'tfjs webgpu',
+    adapter: record.adapter,
+    genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
+    params: net.paramCount(),
+    warmup: args.warmup, steps: args.steps,
+    firstStepSeconds, secondsPerStep, encodeSecondsPerStep, imagesPerSecond: args.batch / secondsPerStep,
+    losses,
+    tensorsStable: tensorsAfter === tensorsBefore,
+    gpuBytesInUse: memory?.inUse, gpuBytesPooled: memory?.pooled, pooledBytesFreed: freed,
+    kernelLaunchesPerStep: profile?.reduce((s, k) => s + k.count, 0),
+    profileKernelMs, profile,
+    node: process.version,
+  }));
+  tf.dispose([x, y]);
+  opt.dispose();
+  net.dispose();
+}
+
+function torchJob(args: Args): void {
+  const genotype = builtin(args.genotype)!.genotype;
+  const cell = (c: typeof genotype.normal) => ({ edges: c.edges.map((e) => [e.op, e.input]), concat: [...c.concat] });
+  console.log(JSON.stringify({
+    genotype: { normal: cell(genotype.normal), reduce: cell(genotype.reduce) },
+    genotypeName: args.genotype, channels: args.channels, layers: args.layers, classes: 10,
+    batch: args.batch, inputSize: args.size, steps: args.steps, warmup: args.warmup,
+  }));
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'adapters') console.log(JSON.stringify(await probeAdapters()));
+  else if (command === 'train') await train(parseArgs(rest));
+  else if (command === 'torch-job') torchJob(parseArgs(rest));
+  else throw new Error('usage: webgpu-bench adapters | train [flags] | torch-job [flags]');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack ?? error.message : error);
+  process.exit(1);
+});
