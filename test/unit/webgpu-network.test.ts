@@ -16,7 +16,8 @@ import type { Cell, Genotype } from '../../src/genotype/model.js';
 import { selectBackend, type BackendRecord } from '../../src/train/backend.js';
 import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
-import { releasePooledBuffers, WebGpuDeviceError, webgpuMemory } from '../../src/train/webgpu/device.js';
+import { loadDawn } from '../../src/train/webgpu/dawn.js';
+import { registerWebGpuBackend, releasePooledBuffers, WebGpuDeviceError, webgpuMemory } from '../../src/train/webgpu/device.js';
 import { meanCrossEntropy, namedGrads, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 let webgpu: BackendRecord | undefined;
@@ -237,4 +238,21 @@ test('dataSync on webgpu throws an error that names the fix', async (t) => {
   assert.throws(() => x.dataSync(), /cannot read from the webgpu backend in Node.*await tensor\.data\(\)/);
   assert.equal((await x.data()).length, 4096);
   x.dispose();
+});
+
+test('the buffer pool is trimmed at reads past its limit, and training computes the same', async (t) => {
+  if (!(await needWebGpu(t))) return;
+  const unbounded = await train('webgpu', 1, 3);
+  // Re-open the adapter with no pool at all: every read frees what was pooled.
+  await registerWebGpuBackend(await loadDawn(), webgpu!.adapter!, { poolLimitBytes: 0 });
+  await tf.setBackend('webgpu');
+  const pooledAfterReads: number[] = [];
+  const bounded = await train('webgpu', 1, 3, () => pooledAfterReads.push(webgpuMemory()!.pooled));
+  assert.deepEqual(bounded.losses, unbounded.losses);
+  // Tensors disposed after a read go to the pool until the next read trims it.
+  const x = tf.square(tf.tensor1d(seeded(1024, 2)));
+  await x.data();
+  assert.equal(webgpuMemory()!.pooled, 0, 'nothing pooled right after a read');
+  x.dispose();
+  t.diagnostic(`pooled bytes after the epoch: ${pooledAfterReads.join(', ')}; unbounded run: ${unbounded.bytes.join(', ')} in use`);
 });

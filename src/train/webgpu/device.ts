@@ -100,7 +100,27 @@ export function webgpuSession(): WebGpuSession | undefined {
  * Opens `address` and registers it as the tfjs backend 'webgpu' (replacing
  * any earlier registration, whose device is destroyed). Does not activate it.
  */
-export async function registerWebGpuBackend(dawn: Dawn, address: AdapterAddress): Promise<GpuAdapter> {
+/** Default bound on the bytes TensorFlow.js keeps pooled for reuse (see poolLimitBytes). */
+export const DEFAULT_POOL_LIMIT_MIB = 2048;
+
+export interface WebGpuOptions {
+  /**
+   * Freed buffers TensorFlow.js pools for reuse beyond this many bytes are
+   * destroyed at the next read. Its pool never shrinks by itself: DARTS_V2
+   * at C=36, batch 96 left 30 GB pooled on an H200, more than a consumer GPU
+   * has. Default: CELLSCOPE_WEBGPU_POOL_MIB from the environment, else
+   * DEFAULT_POOL_LIMIT_MIB.
+   */
+  readonly poolLimitBytes?: number;
+}
+
+function poolLimitFromEnv(): number {
+  const mib = Number(process.env.CELLSCOPE_WEBGPU_POOL_MIB);
+  return (Number.isFinite(mib) && mib >= 0 && process.env.CELLSCOPE_WEBGPU_POOL_MIB !== '' ? mib : DEFAULT_POOL_LIMIT_MIB) * 2 ** 20;
+}
+
+export async function registerWebGpuBackend(dawn: Dawn, address: AdapterAddress, options: WebGpuOptions = {}): Promise<GpuAdapter> {
+  const poolLimit = options.poolLimitBytes ?? poolLimitFromEnv();
   const adapter: WgpuAdapter | null = await requestAddressed(dawn, address);
   if (adapter === null) throw new Error(`WebGPU adapter '${address.name}' (${address.backend}) is no longer available`);
   const described = describeAdapter(0, address, adapter);
@@ -147,6 +167,9 @@ export async function registerWebGpuBackend(dawn: Dawn, address: AdapterAddress)
         const values = await read(dataId);
         const error = opened.takeError();
         if (error !== undefined) throw error;
+        // A read is a point where the step's work is recorded and submitted: trim the pool here.
+        const manager = backend.bufferManager;
+        if (manager.numBytesAllocated - manager.numBytesUsed > poolLimit) releaseBuffersOf(backend);
         return values;
       };
       const originalDispose = backend.dispose.bind(backend);
@@ -192,7 +215,10 @@ export function webgpuMemory(): WebGpuMemory | undefined {
  */
 export function releasePooledBuffers(): number {
   const b = activeWebGpu();
-  if (b === undefined) return 0;
+  return b === undefined ? 0 : releaseBuffersOf(b);
+}
+
+function releaseBuffersOf(b: TfjsWebGpuBackend): number {
   // Recorded but unsubmitted commands may use pooled buffers: submit them first.
   if (b.commandEncoder !== null) {
     b.endComputePassEncoder();
