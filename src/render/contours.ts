@@ -86,6 +86,7 @@ export function renderContours(grid: LandscapeGrid, coordinates: readonly number
   const clipId = `${options.id ?? 'contours'}-clip`;
   const paths: string[] = [];
   const labels: string[] = [];
+  const placed: { x: number; y: number }[] = [];
   let drawn = 0;
   for (const line of lines) {
     if (line.rings.length === 0) continue;
@@ -93,20 +94,16 @@ export function renderContours(grid: LandscapeGrid, coordinates: readonly number
     const d = line.rings.map((ring) => `M${ring.map(([gx, gy]) => `${num(px(gx))} ${num(py(gy))}`).join('L')}Z`).join('');
     paths.push(el('path', { d, fill: 'none', stroke: colour, 'stroke-width': 1.3, 'data-level': formatTick(line.value) }));
     drawn++;
-    // The label sits on the ring point deepest inside the data square, so it is never clipped away.
-    let best: readonly [number, number] | undefined;
-    let depth = -Infinity;
-    for (const ring of line.rings) {
-      for (const p of ring) {
-        const inside = Math.min(p[0], p[1], n - 1 - p[0], n - 1 - p[1]);
-        if (inside > depth) {
-          depth = inside;
-          best = p;
-        }
-      }
-    }
-    if (best !== undefined && depth >= 0.3) {
-      labels.push(textEl('text', { x: px(best[0]), y: py(best[1]) + 3.5, 'text-anchor': 'middle', class: 'contour-label' }, formatTick(line.value)));
+    // The label sits on the ring point deepest inside the data square (never clipped away) that is not on top of
+    // an earlier label: crowded lines near a steep rim would otherwise stack their labels.
+    const candidates = line.rings
+      .flatMap((ring) => ring.map((p) => ({ p, inside: Math.min(p[0], p[1], n - 1 - p[0], n - 1 - p[1]) })))
+      .filter((c) => c.inside >= 0.3)
+      .sort((a, b) => b.inside - a.inside);
+    const spot = candidates.find((c) => placed.every((q) => Math.hypot(px(c.p[0]) - q.x, py(c.p[1]) - q.y) > 22));
+    if (spot !== undefined) {
+      placed.push({ x: px(spot.p[0]), y: py(spot.p[1]) });
+      labels.push(textEl('text', { x: px(spot.p[0]), y: py(spot.p[1]) + 3.5, 'text-anchor': 'middle', class: 'contour-label' }, formatTick(line.value)));
     }
   }
   const title = options.title ?? 'loss contours';
