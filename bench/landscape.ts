@@ -21,9 +21,9 @@ import { builtin } from '../src/genotype/library.js';
 import type { RunConfig } from '../src/shared/runTypes.js';
 import { selectBackend, type BackendChoice } from '../src/train/backend.js';
 import { startTraining } from '../src/train/loop.js';
-import { presetSettings } from '../src/train/presets.js';
+import { presetSettings } from '../src/runs/presets.js';
 import { openLandscapeContext, resolveSpec, runLandscape, type LandscapeProgressLine, type LandscapeRequest } from '../src/train/probes/landscape.js';
-import { readRunRecord } from '../src/train/runStore.js';
+import { readRunRecord } from '../src/runs/runStore.js';
 
 function flag(name: string, fallback: string): string {
   const k = process.argv.indexOf(`--${name}`);

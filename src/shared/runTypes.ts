@@ -8,8 +8,8 @@
  * Pure: no TensorFlow, no node modules, no vscode (the extension and the
  * webviews read these too).
  */
-import type { BackendRecord } from '../train/backend.js';
-import type { DatasetName } from '../train/data/types.js';
+import type { BackendRecord } from './backendTypes.js';
+import type { DatasetName } from './datasetTypes.js';
 
 /** Version of the run.json layout; bumped only for incompatible changes. */
 export const RUN_FORMAT = 1;

@@ -34,42 +34,15 @@ import { loadDawn } from './webgpu/dawn.js';
 import { registerWebGpuBackend } from './webgpu/device.js';
 import { probeAdapters } from './webgpu/probe.js';
 
-export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendChoice = BackendName | 'auto';
-
-/** The npm package that provided the active backend. */
-export type BackendPackage =
-  | '@tensorflow/tfjs-node-gpu'
-  | '@tensorflow/tfjs-node'
-  | '@tensorflow/tfjs-backend-webgpu'
-  | '@tensorflow/tfjs-backend-wasm'
-  | '@tensorflow/tfjs-backend-cpu';
-
-export interface CudaDevice {
-  readonly index: number;
-  readonly name: string;
-  /** Total memory in MiB, when reported. */
-  readonly memoryMiB?: number;
-}
-
-/** What the run records about its engine. */
-export interface BackendRecord {
-  readonly backend: BackendName;
-  readonly package: BackendPackage;
-  /**
-   * 'gpu' when TensorFlow reports that it placed work on a CUDA device, or
-   * when the WebGPU adapter is a hardware one; 'cpu' otherwise (a software
-   * WebGPU adapter included).
-   */
-  readonly device: 'gpu' | 'cpu';
-  /** The CUDA device made visible (CUDA_VISIBLE_DEVICES), when one was chosen. */
-  readonly gpu?: CudaDevice;
-  /** The WebGPU adapter (vendor, architecture, device, hardware or software), for `webgpu`. */
-  readonly adapter?: GpuAdapter;
-  /** Why faster engines were not used (empty when the first choice worked). */
-  readonly skipped: readonly string[];
-}
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+  type BackendPackage,
+  type CudaDevice,
+  type BackendRecord,
+} from '../shared/backendTypes.js';
+import type { BackendChoice, BackendName, BackendPackage, BackendRecord, CudaDevice } from '../shared/backendTypes.js';
 
 /**
  * The side effects of selection. Each `load*` imports a package (registering
@@ -108,6 +81,13 @@ export interface SelectOptions {
    * here before the import, because TensorFlow reads them only at start-up.
    */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Whether `auto` may pick a WebGPU adapter (default true). Callers whose
+   * code still reads tensors synchronously (`dataSync()`, which the WebGPU
+   * backend refuses in Node) pass false so that `auto` never hands them an
+   * engine they cannot use.
+   */
+  readonly autoWebGpu?: boolean;
 }
 
 /** Thrown when an explicitly requested backend cannot be used. */
@@ -280,8 +260,11 @@ async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipp
     if (record?.device === 'gpu') return record;
     nativeOnCpu = record;
   }
-  const webgpu = await tryWebGpu(options, loaders, skipped, false);
-  if (webgpu !== undefined) return webgpu;
+  if (options.autoWebGpu === false) skipped.push('webgpu: not offered to this caller (it reads tensors synchronously)');
+  else {
+    const webgpu = await tryWebGpu(options, loaders, skipped, false);
+    if (webgpu !== undefined) return webgpu;
+  }
   if (nativeOnCpu !== undefined) {
     if (await loaders.activate('tensorflow')) return { ...nativeOnCpu, skipped };
     skipped.push(`${nativeOnCpu.package} failed to re-initialise`);

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from '../runs/atomicFile.js';
 import type { NamedArray } from './optim.js';
 
 const MAGIC = Buffer.from('CELLSCOPE-CHECKPOINT-1\n', 'ascii');

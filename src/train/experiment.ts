@@ -28,13 +28,13 @@ import {
 } from '../shared/experimentTypes.js';
 import { effectiveStatus, parseProgressLine, type RunConfig } from '../shared/runTypes.js';
 import { renderReport } from '../render/report.js';
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from '../runs/atomicFile.js';
 import { resumeTraining, startTraining } from './loop.js';
 import { runLandscape } from './probes/landscape.js';
-import { ExperimentError, experimentReportInput, readExperiment, runsDirOfExperiment } from './reportRuns.js';
+import { ExperimentError, experimentReportInput, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
 
 export { ExperimentError, readExperiment, runsDirOfExperiment };
-import { readRunRecord, trainerAlive } from './runStore.js';
+import { readRunRecord, trainerAlive } from '../runs/runStore.js';
 import { stratifiedVariants } from './stratify.js';
 
 

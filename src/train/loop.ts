@@ -44,7 +44,7 @@ import { buildNetwork, type Network } from './network/network.js';
 import { clipGradNorm, cosineLr, countCorrect, crossEntropy, SgdMomentum, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
-import { createRun, openRun, processStartOf, type RunHandle } from './runStore.js';
+import { createRun, openRun, processStartOf, type RunHandle } from '../runs/runStore.js';
 
 /** The genotype a run trains, as the CLI resolved it. */
 export interface TrainGenotype {
@@ -266,9 +266,9 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     signals++;
     cancel.requested = true;
     run.log(`${signal} received: stopping at the next step`);
-    // A second signal means now: no checkpoint, the run stays resumable from the last one.
+    // A second signal means now: no new checkpoint; resume continues from the last one.
     if (signals > 1) {
-      run.update({ status: 'cancelled', reason: `${signal} received twice: stopped without a checkpoint`, finishedAt: new Date().toISOString() });
+      run.update({ status: 'cancelled', reason: `${signal} received twice: stopped at once (resume continues from the last checkpoint)`, finishedAt: new Date().toISOString() });
       process.exit(143);
     }
   };
@@ -308,7 +308,10 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
 
   async function trainInner(): Promise<TrainOutcome> {
     const config = run.record.config;
-    const backend = await selectBackend(backendChoice);
+    // The loop still reads losses and checkpoints with dataSync(), which the
+    // WebGPU backend refuses in Node: until it reads asynchronously, `auto`
+    // must not pick WebGPU for training (an explicit choice is not offered).
+    const backend = await selectBackend(backendChoice, { autoWebGpu: false });
     if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
       throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
     }
@@ -350,7 +353,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     optimizer = new SgdMomentum(net.params, { momentum: config.momentum, weightDecay: config.weightDecay });
     const opt = optimizer;
     const trainable = [...net.params.values()];
-    const nameOf = new Map(trainable.map((v) => [v.name, [...net.params.entries()].find(([, w]) => w === v)![0]]));
+    // tf.variableGrads answers by tf.Variable name; the optimiser works by parameter name.
+    const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
 
     const dataRng = new NumpyRandomState(streamSeed(config.seed, DATA_STREAM));
     const dropRng = new NumpyRandomState(streamSeed(config.seed, DROP_PATH_STREAM));

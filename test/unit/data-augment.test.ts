@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NumpyRandomState } from '../../src/genotype/numpyRandom.js';
 import { CROP_PADDING, cutoutBox, drawAugmentation, normalisationTable, writeAugmented, type AugmentParams } from '../../src/train/data/augment.js';
 import { batchCount, batches } from '../../src/train/data/batches.js';
-import type { ImageSet } from '../../src/train/data/types.js';
+import type { ImageSet } from '../../src/shared/datasetTypes.js';
 
 /** Images whose every value is distinct enough to identify its position. */
 function makeSet(count: number, height: number, width: number, channels: number): ImageSet {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CIFAR100_SPEC, CIFAR10_SPEC, loadCifar, type CifarSpec } from '../../src/train/data/cifar.js';
 import { DataFileError, DataUnavailableError } from '../../src/train/data/errors.js';
 import { loadDataset } from '../../src/train/data/registry.js';
-import type { Dataset, DownloadProgress } from '../../src/train/data/types.js';
+import type { Dataset, DownloadProgress } from '../../src/shared/datasetTypes.js';
 import { cifarPixel, deadUrl, makeCifar100Archive, makeCifar10Archive, makeCifarBatch, makeTarGz, md5, serveFiles, tempDir } from './data-helpers.js';
 
 /** The official specs, accepting the small generated files. */

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadFile } from '../../src/train/data/download.js';
 import { DataFileError, DataUnavailableError } from '../../src/train/data/errors.js';
-import type { DownloadProgress } from '../../src/train/data/types.js';
+import type { DownloadProgress } from '../../src/shared/datasetTypes.js';
 import { deadUrl, md5, serveFiles, tempDir } from './data-helpers.js';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 9)) & 0xff));

@@ -7,7 +7,7 @@ import { DataFileError, DataUnavailableError } from '../../src/train/data/errors
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_SPEC, loadFashionMnist, type FashionMnistSpec } from '../../src/train/data/fashionMnist.js';
 import { loadDataset } from '../../src/train/data/registry.js';
 import { channelStats } from '../../src/train/data/synthetic.js';
-import type { DownloadProgress } from '../../src/train/data/types.js';
+import type { DownloadProgress } from '../../src/shared/datasetTypes.js';
 import { fashionPixel, makeFashionFiles, makeIdx, md5, serveFiles, tempDir } from './data-helpers.js';
 
 const small: FashionMnistSpec = { ...FASHION_MNIST_SPEC, counts: null };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NumpyRandomState } from '../../src/genotype/numpyRandom.js';
 import { classBalancedOrder, takeSubset } from '../../src/train/data/subset.js';
-import type { ImageSet } from '../../src/train/data/types.js';
+import type { ImageSet } from '../../src/shared/datasetTypes.js';
 
 /** Unbalanced labels (class c has 5 + 3c images), image n filled with n % 256. */
 function unbalanced(classes: number): ImageSet {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SYNTHETIC_CLASS_NAMES, SYNTHETIC_DEFAULTS, channelStats, generateSynthetic, loadSynthetic } from '../../src/train/data/synthetic.js';
-import type { ImageSet } from '../../src/train/data/types.js';
+import type { ImageSet } from '../../src/shared/datasetTypes.js';
 
 const P = 32 * 32 * 3;
 const train = generateSynthetic(3000, 17);

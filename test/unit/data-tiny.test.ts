@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { DataFileError } from '../../src/train/data/errors.js';
 import { loadDataset } from '../../src/train/data/registry.js';
 import { TINY_IMAGENET_SPEC, loadTinyImagenet, type TinyImagenetSpec } from '../../src/train/data/tinyImagenet.js';
-import type { Dataset, DownloadProgress } from '../../src/train/data/types.js';
+import type { Dataset, DownloadProgress } from '../../src/shared/datasetTypes.js';
 import { encodeJpeg, makeTinyLayout, md5, serveFiles, tempDir, tinyColour, zipLayout } from './data-helpers.js';
 
 const WNIDS = ['n09999999', 'n01000001', 'n05555555']; // wnids.txt order is not sorted order

@@ -16,9 +16,9 @@ import { cellMetrics } from '../../src/genotype/metrics.js';
 import { randomConnections } from '../../src/genotype/samplers.js';
 import type { RunConfig } from '../../src/shared/runTypes.js';
 import { ExperimentError, planEntries, readExperiment, runExperiment, type ExperimentPlan } from '../../src/train/experiment.js';
-import { presetSettings } from '../../src/train/presets.js';
-import { readLandscape } from '../../src/train/reportRuns.js';
-import { readRunRecord } from '../../src/train/runStore.js';
+import { presetSettings } from '../../src/runs/presets.js';
+import { readLandscape } from '../../src/runs/reportRuns.js';
+import { readRunRecord } from '../../src/runs/runStore.js';
 import { frequentWidths, stratifiedVariants } from '../../src/train/stratify.js';
 
 const darts = builtin('DARTS_V2')!.genotype;

@@ -17,10 +17,10 @@ import { builtin } from '../../src/genotype/library.js';
 import { LANDSCAPE_POINTS_FILE, landscapeCoordinates } from '../../src/shared/landscapeTypes.js';
 import type { RunConfig } from '../../src/shared/runTypes.js';
 import { startTraining } from '../../src/train/loop.js';
-import { presetSettings } from '../../src/train/presets.js';
+import { presetSettings } from '../../src/runs/presets.js';
 import { gradientVariance } from '../../src/train/probes/gradVariance.js';
 import { LandscapeError, PerturbedWeights, readLandscape, runLandscape, type LandscapeEnvironment } from '../../src/train/probes/landscape.js';
-import { readMetricsFile } from '../../src/train/runStore.js';
+import { readMetricsFile } from '../../src/runs/runStore.js';
 
 const quiet: LandscapeEnvironment = { stdout: () => {}, stderr: () => {} };
 let runDir: string;

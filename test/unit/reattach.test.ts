@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MetricsTail, RunTracker } from '../../src/extension/runs/reattach.js';
 import { orphanReason, RUN_FORMAT, type MetricsLine, type RunRecord, type TrainerAliveCheck } from '../../src/shared/runTypes.js';
-import { presetSettings } from '../../src/train/presets.js';
-import { processStartOf, trainerAlive } from '../../src/train/runStore.js';
+import { presetSettings } from '../../src/runs/presets.js';
+import { processStartOf, trainerAlive } from '../../src/runs/runStore.js';
 
 function metrics(epoch: number): MetricsLine {
   return {

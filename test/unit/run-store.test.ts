@@ -9,9 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, append
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint } from '../../src/train/checkpoint.js';
-import { createRun, findRunDir, listRuns, processStartOf, readRunRecord, trainerAlive } from '../../src/train/runStore.js';
+import { createRun, findRunDir, listRuns, processStartOf, readRunRecord, trainerAlive } from '../../src/runs/runStore.js';
 import { effectiveStatus, parseMetricsLines, parseProgressLine, RUN_FORMAT, type MetricsLine, type RunRecord } from '../../src/shared/runTypes.js';
-import { presetSettings } from '../../src/train/presets.js';
+import { presetSettings } from '../../src/runs/presets.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'cellscope-runs-'));

@@ -199,6 +199,15 @@ test('auto on a machine without CUDA (a Mac, an AMD card) trains on its GPU thro
   assert.ok(!calls.includes('load:node'), 'native TensorFlow is not loaded when a GPU is usable');
 });
 
+test('auto with autoWebGpu false (callers that read synchronously) never probes WebGPU and says why', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { loaders, calls } = fakeLoaders({ devices: [], cpuPackage: true, adapters: [RADEON, LAVAPIPE] }, env);
+  const record = await selectBackend('auto', { loaders, env, autoWebGpu: false });
+  assert.equal(record.package, '@tensorflow/tfjs-node');
+  assert.ok(!calls.includes('adapters'), calls.join(' '));
+  assert.ok(record.skipped.some((s) => /webgpu: not offered/.test(s)), record.skipped.join('; '));
+});
+
 test('auto: a GPU package that runs on the CPU loses to a hardware WebGPU adapter, and is re-activated when there is none', async () => {
   const env: NodeJS.ProcessEnv = {};
   const withGpu = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: false, adapters: [H100] }, env);

@@ -14,8 +14,8 @@ import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { runCli } from '../../src/cli/main.js';
 import { parseProgressLine, RUN_FORMAT, type MetricsLine, type ProgressLine, type RunRecord } from '../../src/shared/runTypes.js';
-import { createRun, readRunRecord } from '../../src/train/runStore.js';
-import { presetSettings } from '../../src/train/presets.js';
+import { createRun, readRunRecord } from '../../src/runs/runStore.js';
+import { presetSettings } from '../../src/runs/presets.js';
 
 const root = join(__dirname, '..', '..');
 let bundle: string;

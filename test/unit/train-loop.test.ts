@@ -13,8 +13,8 @@ import { gzipSync } from 'node:zlib';
 import { builtin } from '../../src/genotype/library.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { resumeTraining, startTraining, type TrainGenotype } from '../../src/train/loop.js';
-import { presetSettings } from '../../src/train/presets.js';
-import { readRunRecord } from '../../src/train/runStore.js';
+import { presetSettings } from '../../src/runs/presets.js';
+import { readRunRecord } from '../../src/runs/runStore.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
 

@@ -4,7 +4,7 @@
  * continues it. Waits (up to --wait seconds) until run.json says so.
  */
 import { effectiveStatus } from '../../shared/runTypes.js';
-import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../train/runStore.js';
+import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
 import { flagNumber, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUNS_FLAG, runsDirOf } from './train.js';

@@ -8,7 +8,7 @@
  * Exit status: 0 done, 1 failed, 143 stopped.
  */
 import { resolve } from 'node:path';
-import { DATASET_NAMES } from '../../train/data/types.js';
+import { DATASET_NAMES } from '../../shared/datasetTypes.js';
 import { PRESET_NAMES } from '../../shared/runTypes.js';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';

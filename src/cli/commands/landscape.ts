@@ -6,7 +6,7 @@
  * 0 complete, 1 failed, 143 stopped.
  */
 import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from '../../shared/landscapeTypes.js';
-import { findRunDir, RunStoreError } from '../../train/runStore.js';
+import { findRunDir, RunStoreError } from '../../runs/runStore.js';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { CliIO, Command } from '../command.js';
 import { RUNS_FLAG, runsDirOf } from './train.js';

@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { renderReport } from '../../render/report.js';
-import { loadReportRuns } from '../../train/reportRuns.js';
-import { findRunDir, listRuns, RunStoreError } from '../../train/runStore.js';
+import { loadReportRuns } from '../../runs/reportRuns.js';
+import { findRunDir, listRuns, RunStoreError } from '../../runs/runStore.js';
 import { flagNumber, flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUNS_FLAG, runsDirOf } from './train.js';

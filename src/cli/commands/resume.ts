@@ -1,7 +1,7 @@
 /** `cellscope resume RUN`: continues a cancelled or failed run from its last checkpoint. */
 import { analyze, findGenotype } from '../../genotype/document.js';
 import { effectiveStatus } from '../../shared/runTypes.js';
-import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../train/runStore.js';
+import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
 import { parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';

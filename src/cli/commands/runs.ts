@@ -5,7 +5,7 @@
  */
 import { formatWidth } from '../../genotype/metrics.js';
 import type { EffectiveStatus, MetricsLine, RunRecord } from '../../shared/runTypes.js';
-import { listRuns, openRun } from '../../train/runStore.js';
+import { listRuns, openRun } from '../../runs/runStore.js';
 import { flagBoolean, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { printTable } from './metrics.js';

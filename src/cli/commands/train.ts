@@ -6,8 +6,8 @@
  */
 import { resolve } from 'node:path';
 import { DATASET_INFO } from '../../train/data/registry.js';
-import { DATASET_NAMES, type DatasetName } from '../../train/data/types.js';
-import { presetSettings } from '../../train/presets.js';
+import { DATASET_NAMES, type DatasetName } from '../../shared/datasetTypes.js';
+import { presetSettings } from '../../runs/presets.js';
 import { PRESET_NAMES, type PresetName, type RunConfig, type RunStatus } from '../../shared/runTypes.js';
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';

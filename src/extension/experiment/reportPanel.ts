@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { renderReportBody, REPORT_STYLE } from '../../render/report.js';
 import { escapeXml } from '../../render/svg.js';
-import { experimentReportInput, readExperiment } from '../../train/reportRuns.js';
+import { experimentReportInput, readExperiment } from '../../runs/reportRuns.js';
 
 export const REPORT_PANEL_VIEW_TYPE = 'cellscope.experimentReport';
 

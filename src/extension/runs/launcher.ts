@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { processStartOf } from '../../train/runStore.js';
+import { processStartOf } from '../../runs/runStore.js';
 import type { DeviceSlot, Launched, QueueEntry } from './queue.js';
 
 export const LAUNCH_DIR = '.launch';

@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../../train/atomicFile.js';
+import { writeFileAtomic } from '../../runs/atomicFile.js';
 
 export const QUEUE_FILE = 'queue.json';
 const QUEUE_FORMAT = 1;

@@ -25,7 +25,7 @@ import {
   type RunRecord,
   type TrainerAliveCheck,
 } from '../../shared/runTypes.js';
-import { METRICS_FILE, readRunRecord, RUN_FILE } from '../../train/runStore.js';
+import { METRICS_FILE, readRunRecord, RUN_FILE } from '../../runs/runStore.js';
 
 /**
  * Reads a growing JSON-lines file from where it stopped last time. A last line

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
-import { trainerAlive } from '../../train/runStore.js';
+import { trainerAlive } from '../../runs/runStore.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
 import { RunQueue, QUEUE_FILE, type DeviceSlot, type QueueEntry, type QueueFile, type QueueRequest } from './queue.js';
 import { RunTracker, type RunChange, type TrackedRun } from './reattach.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DataUnavailableError } from './errors.js';
 import { downloadFile, placeAdvice } from './download.js';
 import { exists, verifyMd5 } from './files.js';
-import type { LoadOptions } from './types.js';
+import type { LoadOptions } from '../../shared/datasetTypes.js';
 
 export interface ArchiveSpec {
   /** Human name for messages, e.g. 'CIFAR-10'. */

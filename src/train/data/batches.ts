@@ -10,7 +10,7 @@
  * trainer that checkpoints `rng.getState()` between epochs resumes the exact
  * stream.
  */
-import type { Batch, BatchOptions, Dataset, ImageSet } from './types.js';
+import type { Batch, BatchOptions, Dataset, ImageSet } from '../../shared/datasetTypes.js';
 import { IDENTITY_AUGMENT, drawAugmentation, normalisationTable, writeAugmented } from './augment.js';
 import { permutation } from './random.js';
 

@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import { DataFileError } from './errors.js';
 import { writeNewFile } from './files.js';
-import type { ImageSet } from './types.js';
+import type { ImageSet } from '../../shared/datasetTypes.js';
 
 const MAGIC = Buffer.from('CELLSCOPE-IMG\0\0\0', 'latin1');
 const VERSION = 1;

@@ -18,7 +18,7 @@ import { DataFileError } from './errors.js';
 import { exists, gunzipStream, resolveDataDir, writeNewFile } from './files.js';
 import { applySubsets } from './finish.js';
 import { readTar } from './tar.js';
-import type { Dataset, ImageSet, LoadOptions } from './types.js';
+import type { Dataset, ImageSet, LoadOptions } from '../../shared/datasetTypes.js';
 
 const SIDE = 32;
 const PIXELS = SIDE * SIDE * 3;

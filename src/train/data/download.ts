@@ -12,7 +12,7 @@ import * as https from 'node:https';
 import { basename, dirname } from 'node:path';
 import { DataFileError, DataUnavailableError } from './errors.js';
 import { fileSize, md5File } from './files.js';
-import type { DownloadProgress } from './types.js';
+import type { DownloadProgress } from '../../shared/datasetTypes.js';
 
 export interface DownloadRequest {
   /** Human name of the dataset for messages, e.g. 'CIFAR-10'. */

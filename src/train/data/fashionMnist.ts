@@ -23,7 +23,7 @@ import { downloadFile, placeAdvice } from './download.js';
 import { exists, gunzipFile, resolveDataDir } from './files.js';
 import { applySubsets } from './finish.js';
 import { parseIdx } from './idx.js';
-import type { Dataset, ImageSet, LoadOptions } from './types.js';
+import type { Dataset, ImageSet, LoadOptions } from '../../shared/datasetTypes.js';
 
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 

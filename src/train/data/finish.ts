@@ -1,7 +1,7 @@
 /** The last step every loader shares: optional seeded, class-balanced subsets. */
 import { NumpyRandomState } from '../../genotype/numpyRandom.js';
 import { takeSubset } from './subset.js';
-import type { Dataset, LoadOptions } from './types.js';
+import type { Dataset, LoadOptions } from '../../shared/datasetTypes.js';
 
 /**
  * Applies `trainSubset` / `testSubset`, each drawn by its own generator

@@ -1,5 +1,5 @@
 /** The data layer of the trainer: datasets as typed arrays, and batches. */
-export * from './types.js';
+export * from '../../shared/datasetTypes.js';
 export { loadDataset, DATASET_INFO, isDatasetName, type DatasetInfo } from './registry.js';
 export { batches, batchCount } from './batches.js';
 export { DataFileError, DataUnavailableError } from './errors.js';

@@ -6,7 +6,7 @@ import { CIFAR10_SPEC, CIFAR100_SPEC, loadCifar } from './cifar.js';
 import { FASHION_MNIST_SPEC, loadFashionMnist } from './fashionMnist.js';
 import { SYNTHETIC_CLASSES, SYNTHETIC_SIDE, loadSynthetic } from './synthetic.js';
 import { TINY_IMAGENET_SPEC, loadTinyImagenet } from './tinyImagenet.js';
-import { DATASET_NAMES, type Dataset, type DatasetName, type LoadOptions } from './types.js';
+import { DATASET_NAMES, type Dataset, type DatasetName, type LoadOptions } from '../../shared/datasetTypes.js';
 
 export interface DatasetInfo {
   readonly name: DatasetName;

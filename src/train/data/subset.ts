@@ -5,7 +5,7 @@
  * images left).
  */
 import type { NumpyRandomState } from '../../genotype/numpyRandom.js';
-import type { ImageSet } from './types.js';
+import type { ImageSet } from '../../shared/datasetTypes.js';
 import { shuffleInPlace } from './random.js';
 
 /**

@@ -20,7 +20,7 @@
 import { NumpyRandomState } from '../../genotype/numpyRandom.js';
 import { permutation, randomDouble } from './random.js';
 import { applySubsets } from './finish.js';
-import type { Dataset, ImageSet, LoadOptions } from './types.js';
+import type { Dataset, ImageSet, LoadOptions } from '../../shared/datasetTypes.js';
 
 export const SYNTHETIC_SIDE = 32;
 export const SYNTHETIC_PATTERNS = ['disc', 'ring', 'cross', 'horizontal stripes', 'vertical stripes'] as const;

@@ -23,7 +23,7 @@ import { readImageCache, writeImageCache } from './cache.js';
 import { DataFileError } from './errors.js';
 import { exists, resolveDataDir } from './files.js';
 import { applySubsets } from './finish.js';
-import type { Dataset, ImageSet, LoadOptions } from './types.js';
+import type { Dataset, ImageSet, LoadOptions } from '../../shared/datasetTypes.js';
 
 export interface TinyImagenetSpec extends ArchiveSpec {
   /** Folder at the top of the archive. */

@@ -35,15 +35,15 @@ import {
   type LandscapeSpec,
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
-import { writeFileAtomic } from '../atomicFile.js';
+import { writeFileAtomic } from '../../runs/atomicFile.js';
 import { selectBackend, type BackendChoice } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
 import { takeSubset } from '../data/subset.js';
 import { buildNetwork, type Network } from '../network/network.js';
 import { crossEntropy } from '../optim.js';
-import { readLandscape } from '../reportRuns.js';
-import { readRunRecord } from '../runStore.js';
+import { readLandscape } from '../../runs/reportRuns.js';
+import { readRunRecord } from '../../runs/runStore.js';
 import { randomDirection, type Direction, type WeightArray } from './directions.js';
 import { gradientVariance, type GradVarianceResult } from './gradVariance.js';
 
@@ -321,7 +321,8 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   let computed = 0;
   let backendName = existing?.backend ?? '';
   if (tasks.length > 0) {
-    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
+    // Like the training loop, the probes read with dataSync(): no WebGPU under `auto`.
+    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice), { autoWebGpu: false });
     backendName = backend.backend;
     computed = await computePoints();
   }

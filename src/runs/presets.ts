@@ -12,7 +12,7 @@
  * Command-line flags override any field.
  */
 import type { PresetName, RunConfig } from '../shared/runTypes.js';
-import type { DatasetName } from './data/types.js';
+import type { DatasetName } from '../shared/datasetTypes.js';
 
 export type PresetSettings = Pick<
   RunConfig,

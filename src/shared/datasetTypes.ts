@@ -4,7 +4,7 @@
  * this layer stays free of TensorFlow and is fast to test.
  */
 
-import type { NumpyRandomState } from '../../genotype/numpyRandom.js';
+import type { NumpyRandomState } from '../genotype/numpyRandom.js';
 
 export type DatasetName = 'synthetic' | 'cifar10' | 'cifar100' | 'tiny-imagenet' | 'fashion-mnist';
 
