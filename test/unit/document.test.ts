@@ -4,6 +4,7 @@ import type { Diagnostic, Span } from '../../src/genotype/ast.js';
 import { analyze, findGenotype } from '../../src/genotype/document.js';
 import { builtin } from '../../src/genotype/library.js';
 import type { Genotype } from '../../src/genotype/model.js';
+import { prng } from './prng.js';
 
 const TEXT = `# two genotypes and aliases
 TINY = Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('dil_conv_3x3', 2), ('max_pool_3x3', 0)], normal_concat=[2, 3], reduce=[('max_pool_3x3', 0), ('avg_pool_3x3', 1)], reduce_concat=range(2, 3))
@@ -133,17 +134,6 @@ test('syntax errors and semantic diagnostics come together, in document order', 
 
 // --- Fuzz: randomly damaged files never make analysis throw or point outside the text. ---
 
-/** mulberry32: a tiny seeded generator, so that every run damages the same way. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FUZZ_BASE = `from collections import namedtuple
 Genotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')

@@ -9,18 +9,8 @@ import assert from 'node:assert/strict';
 import { parse, genotypeOf } from '../../src/genotype/parser.js';
 import type { GenotypeDef, GenotypeFile, Statement } from '../../src/genotype/ast.js';
 import { sameGenotype, type Cell, type Genotype } from '../../src/genotype/model.js';
+import { prng } from './prng.js';
 
-/** mulberry32: a tiny seeded generator, so that any failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);

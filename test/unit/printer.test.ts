@@ -5,18 +5,8 @@ import { formatEdits, printAlias, printCell, printConcat, printGenotype } from '
 import type { GenotypeDef, GenotypeFile, Span } from '../../src/genotype/ast.js';
 import { LIBRARY, builtin } from '../../src/genotype/library.js';
 import { sameGenotype, type Cell, type Genotype } from '../../src/genotype/model.js';
+import { prng } from './prng.js';
 
-/** A tiny seeded generator (mulberry32), so that failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function defs(file: GenotypeFile): GenotypeDef[] {
   return file.statements.filter((s): s is GenotypeDef => s.kind === 'genotype');

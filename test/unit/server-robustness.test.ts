@@ -23,6 +23,7 @@ import {
   type Position,
 } from 'vscode-languageserver/node';
 import { Harness, startHarness } from './server-harness.js';
+import { prng } from './prng.js';
 
 const VALID = `# two cells and an alias
 PRIMITIVES = ['none', 'max_pool_3x3', 'skip_connect', 'sep_conv_3x3']
@@ -115,18 +116,6 @@ test('garbage text: binary junk, lone surrogates, CRLF and CR line ends, unclose
   assert.deepEqual(h.logs.filter((l) => /failed/.test(l)), []);
 });
 
-/** mulberry32: a small seeded generator, so a failing fuzz run can be replayed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FRAGMENTS = [
   "'", '"', '(', ')', '[', ']', ',', '=', ' ', '\n', '\n    ', '#', '0', '1', '7', '-1', '2.5', 'range(2, 6)', 'Genotype(',
   "('sep_conv_3x3', 0)", "'skip_connect'", 'normal=', 'normal_concat=', 'reduce=', 'reduce_concat=', 'DARTS_V2', 'A', 'B = A\n',
@@ -141,7 +130,7 @@ function positionAt(text: string, offset: number): Position {
 
 test('fuzz: seeded random edits and pipelined random requests never bring the server down', async () => {
   for (const seed of [1, 2, 3]) {
-    const random = generator(seed);
+    const random = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const uri = `file:///fuzz-${seed}.genotype`;
     let text = VALID.repeat(3);
