@@ -57,10 +57,12 @@ const PAPER: PresetSettings = Object.freeze({
   gradVarianceBatches: 10,
 });
 
+// The shape of the Fashion-MNIST learning test (test/unit/train-loop-learning):
+// 5 cells learn about twice as fast per image as 3, at 1.5× the cost per image.
 const QUICK: PresetSettings = Object.freeze({
   ...PAPER,
-  epochs: 4,
-  batchSize: 64,
+  epochs: 3,
+  batchSize: 32,
   lr: 0.05,
   layers: 5,
   channels: 8,
