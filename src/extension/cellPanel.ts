@@ -9,6 +9,7 @@
  * unions of src/shared/protocol.ts.
  */
 import * as vscode from 'vscode';
+import { panelHtml } from './webviewHtml.js';
 import { LineIndex, type Span } from '../genotype/ast.js';
 import { analyze, findGenotype, type AnalyzedDocument, type ResolvedGenotype } from '../genotype/document.js';
 import { LIBRARY, builtin } from '../genotype/library.js';
@@ -95,12 +96,6 @@ function sameSource(a: GenotypeSource, b: GenotypeSource): boolean {
   return a.kind === b.kind && a.name === b.name && (a.kind === 'builtin' || (b.kind === 'document' && a.uri === b.uri));
 }
 
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let out = '';
-  for (let i = 0; i < 32; i++) out += chars.charAt(Math.floor(Math.random() * chars.length));
-  return out;
-}
 
 // ---- one panel ---------------------------------------------------------------
 
@@ -274,38 +269,17 @@ class CellPanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'cellPanel.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'cellPanel.css'));
-    const n = nonce();
-    // No remote content: scripts only with the nonce, styles and images only from the extension
-    // (blob: images are the PNG export's rasterisation of the drawing).
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} blob: data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${n}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <link rel="stylesheet" href="${style.toString()}">
-  <title>Cellscope cells</title>
-</head>
-<body>
-  <div id="toolbar">
+    return panelHtml(this.panel.webview, this.extensionUri, {
+      script: 'cellPanel.js',
+      style: 'cellPanel.css',
+      title: 'Cellscope cells',
+      body: `  <div id="toolbar">
     <label id="follow-label"><input type="checkbox" id="follow"> Follow cursor</label>
     <span id="status" role="status" aria-live="polite"></span>
   </div>
   <div id="problem" role="alert" hidden></div>
-  <main id="views"><p class="placeholder">Drawing…</p></main>
-  <script nonce="${n}" src="${script.toString()}"></script>
-</body>
-</html>`;
+  <main id="views"><p class="placeholder">Drawing…</p></main>`,
+    });
   }
 
   dispose(): void {

@@ -8,6 +8,7 @@
  * come back after a window reload (WebviewPanelSerializer with the run ids).
  */
 import * as vscode from 'vscode';
+import { panelHtml } from '../webviewHtml.js';
 import { rowsToCsv, sortRows, tableRow, type ChartRun, type ChartRunInfo } from '../../shared/chartData.js';
 import {
   DEFAULT_RESULTS_STATE,
@@ -40,12 +41,6 @@ export function chartInfo(run: TrackedRun): ChartRunInfo | undefined {
   };
 }
 
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let out = '';
-  for (let i = 0; i < 32; i++) out += chars.charAt(Math.floor(Math.random() * chars.length));
-  return out;
-}
 
 class ResultsPanel {
   private state: ResultsPanelState;
@@ -168,30 +163,11 @@ class ResultsPanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'resultsPanel.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'resultsPanel.css'));
-    const n = nonce();
-    // As the cell panel: no remote content, scripts only with the nonce. Chart.js sets inline
-    // canvas sizes through the CSSOM, which style-src does not restrict.
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} blob: data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${n}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <link rel="stylesheet" href="${style.toString()}">
-  <title>Cellscope results</title>
-</head>
-<body>
-  <div id="toolbar">
+    return panelHtml(this.panel.webview, this.extensionUri, {
+      script: 'resultsPanel.js',
+      style: 'resultsPanel.css',
+      title: 'Cellscope results',
+      body: `  <div id="toolbar">
     <span id="summary"></span>
     <span id="status" role="status" aria-live="polite"></span>
   </div>
@@ -204,10 +180,8 @@ class ResultsPanel {
       </div>
       <table id="runs-table"><thead></thead><tbody></tbody></table>
     </section>
-  </main>
-  <script nonce="${n}" src="${script.toString()}"></script>
-</body>
-</html>`;
+  </main>`,
+    });
   }
 
   dispose(): void {
