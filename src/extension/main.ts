@@ -24,7 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Registrations go here, before the client starts, so the list below sees them.
   context.subscriptions.push(registerSampleVariants());
   registerCellPanel(context);
-  registerTraining(context);
+  registerTraining(context, output);
   registerExperiment(context, output);
 
   // Only advertise lens commands that exist: a lens naming a missing command fails when clicked.

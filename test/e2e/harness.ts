@@ -110,6 +110,8 @@ export interface SessionOptions {
   readonly name: string;
   /** The file to open first, relative to the workspace. */
   readonly open?: string;
+  /** Written to the workspace's .vscode/settings.json before the editor starts (settings written later are picked up only after a delay). */
+  readonly workspaceSettings?: Readonly<Record<string, unknown>>;
 }
 
 export class Session {
@@ -142,6 +144,10 @@ export class Session {
     await mkdir(extensionsDir, { recursive: true });
     await writeFile(join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
     await cp(FIXTURE_WORKSPACE, workspace, { recursive: true });
+    if (options.workspaceSettings) {
+      await mkdir(join(workspace, '.vscode'), { recursive: true });
+      await writeFile(join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.workspaceSettings, null, 2));
+    }
 
     const serverLog = join(outDir, 'code-server.log');
     let server: ChildProcess | undefined;
@@ -275,6 +281,30 @@ export class Session {
       await this.page.keyboard.press('ArrowDown');
     }
     throw new Error(`no code action "${label}" in the menu`);
+  }
+
+  /**
+   * Picks the entry `label` of the open context menu with the keyboard. A
+   * mouse click on a menu item was seen to be dropped now and then (the item
+   * highlighted, the menu left open, the command never run), so the item is
+   * focused with the arrow keys and chosen with Enter, then the menu must close.
+   */
+  async chooseMenuItem(label: string): Promise<void> {
+    const menu = this.page.locator('.monaco-menu').first();
+    const items = menu.locator('.action-item:not(.disabled) .action-menu-item');
+    await items.first().waitFor();
+    const count = await items.count();
+    for (let i = 0; i <= count; i++) {
+      // allTextContents does not wait: before the first arrow key no item is focused.
+      const [focused] = await menu.locator('.action-item.focused .action-label').allTextContents();
+      if (focused?.trim() === label) {
+        await this.page.keyboard.press('Enter');
+        await menu.waitFor({ state: 'detached' });
+        return;
+      }
+      await this.page.keyboard.press('ArrowDown');
+    }
+    throw new Error(`no menu item "${label}"`);
   }
 
   /** Runs a command by its palette label, e.g. `Cellscope: Sample Variants`. */

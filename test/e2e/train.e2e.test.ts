@@ -12,7 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
@@ -33,12 +32,11 @@ function s(): Session {
 }
 
 before(async () => {
-  session = await Session.start({ name: 'train', open: FILE });
-  await mkdir(join(s().workspace, '.vscode'), { recursive: true });
-  await writeFile(
-    join(s().workspace, '.vscode', 'settings.json'),
-    JSON.stringify({ 'cellscope.trainer.presets': { 'e2e-tiny': TINY, 'e2e-longer': LONGER } }, null, 2),
-  );
+  session = await Session.start({
+    name: 'train',
+    open: FILE,
+    workspaceSettings: { 'cellscope.trainer.presets': { 'e2e-tiny': TINY, 'e2e-longer': LONGER } },
+  });
 });
 
 after(async () => {
@@ -95,9 +93,7 @@ async function waitForStatus(label: string, status: RegExp, timeoutMs = RUN_TIME
 async function contextAction(row: Locator, action: string): Promise<void> {
   await s().dismissWidgets();
   await row.click({ button: 'right' });
-  const item = s().page.locator('.monaco-menu .action-item', { hasText: action }).first();
-  await item.waitFor();
-  await item.click();
+  await s().chooseMenuItem(action);
 }
 
 /** The content frame of the results webview. */
@@ -149,8 +145,16 @@ function runsOnDisk(): { id: string; genotype: string; status: string; epochsCom
     });
 }
 
-// Flaky in the last CI rehearsal (passed in the two before it): kept running, reported as todo until it is stable (issue 6).
-test('right-click → Train Variant… trains a sampled variant; the Runs view follows it; the results panel draws every epoch', { todo: 'flaky in CI (issue 6)' }, async () => {
+/** The queue file and the trainers' launch logs, for a failure message. */
+function queueReport(): string {
+  const runs = join(s().workspace, 'runs');
+  const parts = [`queue.json: ${existsSync(join(runs, 'queue.json')) ? readFileSync(join(runs, 'queue.json'), 'utf8') : '(none)'}`];
+  const launches = join(runs, '.launch');
+  for (const f of existsSync(launches) ? readdirSync(launches) : []) parts.push(`${f}: ${readFileSync(join(launches, f), 'utf8').slice(-600)}`);
+  return parts.join('\n');
+}
+
+test('right-click → Train Variant… trains a sampled variant; the Runs view follows it; the results panel draws every epoch', async () => {
   await s().goToText(FILE, 'DARTS_V2 = Genotype');
   await contextAction(s().activeEditor.locator('.view-line').nth(2), 'Train Variant…');
   await s().pick('Random-connection variants');
@@ -212,12 +216,8 @@ test('right-click → Train Variant… trains a sampled variant; the Runs view f
   await s().runCommand('View: Toggle Maximize Editor Group');
 });
 
-// Runs and reports, but does not fail the suite yet: since the run store moved to src/runs/ and the
-// quick preset changed, "Resume Run" from the Runs view leaves the cancelled run queued without
-// starting its trainer (the CLI's `cellscope resume` works; see issue 6). Remove `todo` once fixed.
 test(
   'a run is cancelled from the Runs view, resumed, found again after a window reload, and completes',
-  { todo: 'Resume Run from the Runs view does not start the trainer (issue 6)' },
   async () => {
   await s().dismissWidgets();
   // From the palette, with the cursor in DARTS_V2: that is the genotype it trains.
@@ -243,7 +243,10 @@ test(
   await s().shot('cancelled');
 
   await contextAction(runRow('DARTS_V2').first(), 'Resume Run');
-  await waitForStatus('DARTS_V2', /^running/, 60_000);
+  await s().shot('resume-clicked');
+  await waitForStatus('DARTS_V2', /^running/, 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${queueReport()}`);
+  });
   await runRow('DARTS_V2').first().click();
   const frame = await resultsFrame();
   await frame.locator(`#runs-table tr[data-run="${first.id}"]`).waitFor();

@@ -30,15 +30,16 @@ function report(error: unknown): void {
   void vscode.window.showErrorMessage(`Cellscope: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-export function registerTraining(context: vscode.ExtensionContext): RunsService {
+export function registerTraining(context: vscode.ExtensionContext, output: vscode.LogOutputChannel): RunsService {
   const trainerLog = vscode.window.createOutputChannel('Cellscope Trainer');
   const service = new RunsService(context.extensionUri, trainerLog);
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const panels = new ResultsPanels(context.extensionUri, service);
 
-  const onRun = (action: (runId: string) => void | Promise<void>) => async (node?: unknown, selection?: unknown) => {
+  const onRun = (name: string, action: (runId: string) => void | Promise<void>) => async (node?: unknown, selection?: unknown) => {
     const ids = runIdsOf(node, selection);
+    output.info(`${name}: ${ids.length > 0 ? ids.join(', ') : `no run (argument ${node === undefined ? 'undefined' : isNode(node) ? node.kind : typeof node})`}`);
     for (const id of ids) {
       try {
         await action(id);
@@ -63,8 +64,8 @@ export function registerTraining(context: vscode.ExtensionContext): RunsService 
       const ids = runIdsOf(node, selection ?? view.selection);
       if (ids.length > 0) panels.open(ids);
     }),
-    vscode.commands.registerCommand('cellscope.runs.cancel', onRun((id) => service.cancel(id))),
-    vscode.commands.registerCommand('cellscope.runs.resume', onRun((id) => void service.resume(id))),
+    vscode.commands.registerCommand('cellscope.runs.cancel', onRun('cancel', (id) => service.cancel(id))),
+    vscode.commands.registerCommand('cellscope.runs.resume', onRun('resume', (id) => void service.resume(id))),
     vscode.commands.registerCommand(
       'cellscope.runs.delete',
       async (node?: unknown, selection?: unknown) => {
@@ -84,14 +85,14 @@ export function registerTraining(context: vscode.ExtensionContext): RunsService 
     ),
     vscode.commands.registerCommand(
       'cellscope.runs.revealFolder',
-      onRun(async (id) => {
+      onRun('reveal folder', async (id) => {
         const run = service.run(id);
         if (run) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.dir));
       }),
     ),
     vscode.commands.registerCommand(
       'cellscope.runs.showLog',
-      onRun(async (id) => {
+      onRun('show log', async (id) => {
         const run = service.run(id);
         if (run) await vscode.window.showTextDocument(vscode.Uri.file(`${run.dir}/log.txt`), { preview: true, preserveFocus: false });
       }),
