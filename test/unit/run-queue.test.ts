@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import {
   entriesToLaunch,
@@ -225,4 +226,52 @@ test('launch: trainer arguments and environment (Electron as Node, one CUDA devi
   const plain = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, 'cpu', false);
   assert.equal(plain['ELECTRON_RUN_AS_NODE'], undefined, 'a configured Node must not inherit the Electron switch');
   assert.equal(plain['CUDA_VISIBLE_DEVICES'], undefined);
+});
+
+test('two processes enqueueing into one queue file at once lose nothing (the file is locked)', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
+  const queueModule = fileURLToPath(new URL('../../src/extension/runs/queue.ts', import.meta.url));
+  const perProcess = 120;
+  // Each writer adds its entries one action at a time, as a window does on every "Train".
+  const script = join(dir, 'writer.ts');
+  writeFileSync(
+    script,
+    `import { RunQueue } from ${JSON.stringify(queueModule)};
+const [file, name] = process.argv.slice(2);
+const q = new RunQueue(file, { launch() { throw new Error('no launches'); }, alive: () => true, concurrency: () => 1, readLog: () => '' });
+for (let i = 0; i < ${perProcess}; i++) q.enqueue(name, [{ kind: 'train', ref: 'DARTS_V2', name: name + '-' + i, args: [], device: 'gpu:9' }]);
+`,
+  );
+  const writer = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, join(dir, 'queue.json'), name], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${name} exited ${code}: ${err}`))));
+    });
+  await Promise.all([writer('a'), writer('b')]);
+  const names = parseQueue(readFileSync(join(dir, 'queue.json'), 'utf8')).entries.map((e) => e.request.name);
+  assert.equal(names.length, 2 * perProcess);
+  assert.equal(new Set(names).size, 2 * perProcess);
+  // Each writer's entries stay in the order it added them.
+  for (const w of ['a', 'b']) {
+    const mine = names.filter((n) => n.startsWith(`${w}-`));
+    assert.deepEqual(mine, [...Array(perProcess).keys()].map((i) => `${w}-${i}`));
+  }
+});
+
+test('a lock left by a dead process is taken over; one held by a live process times out naming the lock file', async () => {
+  const { withFileLock } = await import('../../src/runs/fileLock.js');
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-lock-'));
+  const file = join(dir, 'queue.json');
+  // A pid that cannot be running: beyond Linux's pid_max.
+  writeFileSync(`${file}.lock`, '99999999');
+  assert.equal(withFileLock(file, () => 'ran'), 'ran');
+  assert.throws(() => readFileSync(`${file}.lock`), /ENOENT/, 'released after the action');
+
+  writeFileSync(`${file}.lock`, String(process.ppid));
+  assert.throws(() => withFileLock(file, () => 'ran', { timeoutMs: 100 }), (e: Error) => e.message.includes(`${file}.lock`) && e.message.includes(`pid ${process.ppid}`));
+  // …unless it is older than the stale limit.
+  assert.equal(withFileLock(file, () => 'ran', { timeoutMs: 100, staleMs: 0 }), 'ran');
 });

@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
+import { withFileLock } from '../../runs/fileLock.js';
 
 export const QUEUE_FILE = 'queue.json';
 const QUEUE_FORMAT = 1;
@@ -175,9 +176,9 @@ export interface QueueDeps {
 
 /**
  * The queue over its file. Every operation reads the file, changes it and
- * writes it back whole, so two windows on one workspace see each other's
- * entries (a simultaneous change by both can still lose one of them: the
- * file is not locked).
+ * writes it back whole under a lock file (`queue.json.lock`), so two windows
+ * on one workspace see each other's entries and never lose one another's
+ * change.
  */
 export class RunQueue {
   private counter = 0;
@@ -205,8 +206,18 @@ export class RunQueue {
     return this.deps.now?.() ?? new Date();
   }
 
+  /** Runs a read-modify-write of the queue file with no other process doing one at the same time. */
+  private locked<T>(change: () => T): T {
+    mkdirSync(dirname(this.path), { recursive: true });
+    return withFileLock(this.path, change);
+  }
+
   /** Adds requests at the end of the queue under one experiment; returns their entries. */
   enqueue(experiment: string, requests: readonly QueueRequest[]): QueueEntry[] {
+    return this.locked(() => this.enqueueUnlocked(experiment, requests));
+  }
+
+  private enqueueUnlocked(experiment: string, requests: readonly QueueRequest[]): QueueEntry[] {
     const queue = this.read();
     const at = this.now();
     const added = requests.map((request) => ({
@@ -221,6 +232,10 @@ export class RunQueue {
 
   /** Removes a waiting entry (cancel before it started); false when it is not waiting. */
   remove(id: string): boolean {
+    return this.locked(() => this.removeUnlocked(id));
+  }
+
+  private removeUnlocked(id: string): boolean {
     const queue = this.read();
     const entry = queue.entries.find((e) => e.id === id);
     if (!entry || entry.launch) return false;
@@ -234,6 +249,13 @@ export class RunQueue {
    * their device slot has room. Returns the queue as written.
    */
   pump(): QueueFile {
+    const { next, finished } = this.locked(() => this.pumpUnlocked());
+    // Events run outside the lock: their handlers may read the queue again.
+    for (const e of finished) this.deps.events?.finished?.(e, e.launch?.runId);
+    return next;
+  }
+
+  private pumpUnlocked(): { next: QueueFile; finished: QueueEntry[] } {
     const queue = this.read();
     const experiments: Record<string, string> = { ...queue.experiments };
     let entries = queue.entries.map((e) => {
@@ -263,12 +285,15 @@ export class RunQueue {
     const next: QueueFile = { format: QUEUE_FORMAT, entries, experiments };
     const changed = finished.length > 0 || launchedNow.size > 0 || failed.size > 0 || JSON.stringify(next) !== JSON.stringify(queue);
     if (changed) this.write(next);
-    for (const e of finished) this.deps.events?.finished?.(e, e.launch?.runId);
-    return next;
+    return { next, finished };
   }
 
   /** Forgets a deleted run's experiment. */
   forgetRun(runId: string): void {
+    this.locked(() => this.forgetRunUnlocked(runId));
+  }
+
+  private forgetRunUnlocked(runId: string): void {
     const queue = this.read();
     if (!(runId in queue.experiments)) return;
     const experiments = { ...queue.experiments };
