@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import {
   entriesToLaunch,
@@ -231,7 +230,7 @@ test('launch: trainer arguments and environment (Electron as Node, one CUDA devi
 test('two processes enqueueing into one queue file at once lose nothing (the file is locked)', async () => {
   const { spawn } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'cellscope-queue-'));
-  const queueModule = fileURLToPath(new URL('../../src/extension/runs/queue.ts', import.meta.url));
+  const queueModule = join(__dirname, '..', '..', 'src', 'extension', 'runs', 'queue.ts');
   const perProcess = 120;
   // Each writer adds its entries one action at a time, as a window does on every "Train".
   const script = join(dir, 'writer.ts');
