@@ -206,10 +206,12 @@ test('queued flags: saved settings become trainer flags, reserved ones are dropp
     '--preset', 'quick', '--epochs', '2', '--augment=false', '--train-subset', '32',
   ]);
   assert.deepEqual(presetFlags({ kind: 'builtin', name: 'paper' }), ['--preset', 'paper']);
-  assert.deepEqual(backendFlags({ kind: 'auto' }, 0), { args: ['--backend', 'auto'], device: 'cpu' });
-  assert.deepEqual(backendFlags({ kind: 'auto' }, 2), { args: ['--backend', 'auto'], device: 'gpu:0' });
-  assert.deepEqual(backendFlags({ kind: 'gpu', index: 1 }, 2), { args: ['--backend', 'tensorflow'], device: 'gpu:1' });
-  assert.deepEqual(backendFlags({ kind: 'wasm' }, 2).device, 'cpu');
+  const none = { cudaDevices: 0, adapters: [] };
+  const twoCuda = { cudaDevices: 2, adapters: [] };
+  assert.deepEqual(backendFlags({ kind: 'auto' }, none), { args: ['--backend', 'auto'], device: 'cpu' });
+  assert.deepEqual(backendFlags({ kind: 'auto' }, twoCuda), { args: ['--backend', 'auto'], device: 'gpu:0' });
+  assert.deepEqual(backendFlags({ kind: 'gpu', index: 1 }, twoCuda), { args: ['--backend', 'tensorflow'], device: 'gpu:1' });
+  assert.deepEqual(backendFlags({ kind: 'wasm' }, twoCuda).device, 'cpu');
   assert.equal(experimentName('DARTS_V2', { what: 'stratified', widths: [2, 2.5], perWidth: 3 }, 'cifar10', 'paper'), 'DARTS_V2 · 3× at 2c/2.5c · cifar10/paper');
   assert.equal(experimentName('G', { what: 'variants', kind: 'connections', count: 1 }, 'synthetic', 'quick'), 'G · 1 random-connection variant · synthetic/quick');
 });
@@ -219,12 +221,64 @@ test('launch: trainer arguments and environment (Electron as Node, one CUDA devi
   const entry: QueueEntry = { id: 'q1', experiment: 'e', request: train('A', 'gpu:1'), queuedAt: '' };
   assert.deepEqual(trainerArgs(entry, '/w/runs'), ['train', '/w/g.genotype#A', '--dataset', 'synthetic', '--runs', '/w/runs']);
   assert.deepEqual(trainerArgs({ ...entry, request: { kind: 'resume', runId: 'r1', name: 'A', device: 'cpu' } }, '/w/runs'), ['resume', 'r1', '--runs', '/w/runs']);
-  const env = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, 'gpu:1', true);
+  const env = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, { device: 'gpu:1' }, true);
   assert.equal(env['ELECTRON_RUN_AS_NODE'], '1');
   assert.equal(env['CUDA_VISIBLE_DEVICES'], '1');
-  const plain = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' }, 'cpu', false);
+  const plain = trainerEnv({ PATH: '/bin', ELECTRON_RUN_AS_NODE: '1', CELLSCOPE_WEBGPU_ADAPTER: '3' }, { device: 'cpu' }, false);
   assert.equal(plain['ELECTRON_RUN_AS_NODE'], undefined, 'a configured Node must not inherit the Electron switch');
   assert.equal(plain['CUDA_VISIBLE_DEVICES'], undefined);
+  assert.equal(plain['CELLSCOPE_WEBGPU_ADAPTER'], undefined, 'a run that names no adapter must not inherit one');
+  assert.equal(trainerEnv({}, { device: 'webgpu:1', adapter: 1 }, false)['CELLSCOPE_WEBGPU_ADAPTER'], '1');
+});
+
+/** An adapter as `cellscope adapters --json` describes it. */
+function adapter(index: number, kind: 'hardware' | 'software', name: string) {
+  return { index, backend: 'vulkan', name, vendor: '', architecture: '', device: '', description: '', kind, maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 } as const;
+}
+
+test('WebGPU adapters: hardware ones get their own slot and are what auto queues on without CUDA; software ones share the CPU slot', async () => {
+  const { backendFlags, slotOfRecord } = await import('../../src/extension/runs/trainOptions.js');
+  const lavapipe = adapter(1, 'software', 'llvmpipe (LLVM 19)');
+  const radeon = adapter(0, 'hardware', 'AMD Radeon RX 7900');
+  const both = { cudaDevices: 0, adapters: [radeon, lavapipe] };
+  assert.deepEqual(backendFlags({ kind: 'webgpu', adapter: radeon }, both), { args: ['--backend', 'webgpu'], device: 'webgpu:0', adapter: 0 });
+  assert.deepEqual(backendFlags({ kind: 'webgpu', adapter: lavapipe }, both), { args: ['--backend', 'webgpu'], device: 'cpu', adapter: 1 });
+  assert.equal(backendFlags({ kind: 'auto' }, both).device, 'webgpu:0');
+  assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 0, adapters: [lavapipe] }).device, 'cpu', 'auto never trains on a software adapter');
+  assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 1, adapters: [radeon] }).device, 'gpu:0', 'CUDA first');
+  // Resume goes back where the run computed.
+  const base = { package: '@tensorflow/tfjs-backend-webgpu', skipped: [] } as const;
+  assert.deepEqual(slotOfRecord({ ...base, backend: 'webgpu', device: 'gpu', adapter: radeon }), { device: 'webgpu:0', adapter: 0 });
+  assert.deepEqual(slotOfRecord({ ...base, backend: 'webgpu', device: 'cpu', adapter: lavapipe }), { device: 'cpu', adapter: 1 });
+  assert.deepEqual(slotOfRecord({ backend: 'tensorflow', package: '@tensorflow/tfjs-node-gpu', device: 'gpu', gpu: { index: 2, name: 'A100' }, skipped: [] }), { device: 'gpu:2' });
+  assert.deepEqual(slotOfRecord({ backend: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', skipped: [] }), { device: 'cpu' });
+  assert.deepEqual(slotOfRecord(null), { device: 'cpu' });
+});
+
+test('the adapter probe runs the CLI in a child process; a success is cached, a failure is explained and retried', async () => {
+  const { AdapterCache, probeAdaptersInChild } = await import('../../src/extension/runs/adapterProbe.js');
+  const dir = mkdtempSync(join(tmpdir(), 'cellscope-probe-'));
+  const report = { schema: 1, dawn: true, adapters: [adapter(0, 'hardware', 'Apple M3')], problems: [], platform: 'darwin-arm64' };
+  // A stand-in CLI that answers `adapters --json` as the real one does, counting its calls.
+  const cli = join(dir, 'cli.js');
+  writeFileSync(cli, `require('fs').appendFileSync(${JSON.stringify(join(dir, 'calls'))}, process.argv.slice(2).join(' ') + '\\n'); process.stdout.write(${JSON.stringify(JSON.stringify(report))});`);
+  const config = { node: process.execPath, electron: false, cli, cwd: dir };
+  const cache = new AdapterCache(() => probeAdaptersInChild(config));
+  assert.deepEqual((await cache.get()).adapters.map((a) => a.name), ['Apple M3']);
+  await cache.get();
+  assert.deepEqual(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n'), ['adapters --json'], 'probed once');
+
+  const broken = join(dir, 'broken.js');
+  writeFileSync(broken, `process.stdout.write('{"schema": 99}');`);
+  let calls = 0;
+  const failing = new AdapterCache(() => (calls++, probeAdaptersInChild({ ...config, cli: broken })));
+  const first = await failing.get();
+  assert.deepEqual(first.adapters, []);
+  assert.match(first.problems.join(), /adapter probe failed: .*schema 99/);
+  await failing.get();
+  assert.equal(calls, 2, 'a failed probe is not cached');
+  const crashed = await probeAdaptersInChild({ ...config, node: join(dir, 'no-such-node') }).then(() => undefined, (e: Error) => e.message);
+  assert.match(crashed ?? '', /no-such-node|ENOENT/);
 });
 
 test('two processes enqueueing into one queue file at once lose nothing (the file is locked)', async () => {

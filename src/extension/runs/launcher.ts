@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartOf } from '../../runs/runStore.js';
-import type { DeviceSlot, Launched, QueueEntry } from './queue.js';
+import type { DeviceSlot, Launched, QueueEntry, QueueRequest } from './queue.js';
 
 export const LAUNCH_DIR = '.launch';
 
@@ -44,14 +44,17 @@ export function trainerArgs(entry: QueueEntry, runsDir: string): string[] {
 
 /**
  * The trainer's environment: the host's, plus Electron-as-Node and, for a GPU
- * slot, that device alone made visible (TensorFlow then numbers it 0).
+ * slot, that device alone made visible (TensorFlow then numbers it 0), and
+ * the WebGPU adapter the request names (CELLSCOPE_WEBGPU_ADAPTER).
  */
-export function trainerEnv(base: NodeJS.ProcessEnv, slot: DeviceSlot, electron: boolean): NodeJS.ProcessEnv {
+export function trainerEnv(base: NodeJS.ProcessEnv, request: Pick<QueueRequest, 'device' | 'adapter'>, electron: boolean): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   if (electron) env['ELECTRON_RUN_AS_NODE'] = '1';
   else delete env['ELECTRON_RUN_AS_NODE'];
-  const gpu = cudaIndex(slot);
+  const gpu = cudaIndex(request.device);
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = String(gpu);
+  if (request.adapter !== undefined) env['CELLSCOPE_WEBGPU_ADAPTER'] = String(request.adapter);
+  else delete env['CELLSCOPE_WEBGPU_ADAPTER'];
   return env;
 }
 
@@ -69,7 +72,7 @@ export function launchTrainer(entry: QueueEntry, config: LaunchConfig): Launched
       cwd: config.cwd,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: trainerEnv(process.env, entry.request.device, config.electron),
+      env: trainerEnv(process.env, entry.request, config.electron),
       windowsHide: true,
     });
     // A missing executable is reported asynchronously; the pid tells at once whether it started.

@@ -17,8 +17,12 @@ import { withFileLock } from '../../runs/fileLock.js';
 export const QUEUE_FILE = 'queue.json';
 const QUEUE_FORMAT = 1;
 
-/** Where a run computes: `cpu` (wasm / cpu / native CPU) or `gpu:N` (CUDA device N). */
-export type DeviceSlot = 'cpu' | `gpu:${number}`;
+/**
+ * Where a run computes: `cpu` (wasm / cpu / native CPU, and software WebGPU
+ * adapters, which compute on the CPU too), `gpu:N` (CUDA device N) or
+ * `webgpu:N` (WebGPU adapter N of `cellscope adapters`).
+ */
+export type DeviceSlot = 'cpu' | `gpu:${number}` | `webgpu:${number}`;
 
 export interface TrainRequest {
   readonly kind: 'train';
@@ -29,6 +33,8 @@ export interface TrainRequest {
   /** Flags after `train REF` (dataset, preset, epochs…; never --runs, which the launcher adds). */
   readonly args: readonly string[];
   readonly device: DeviceSlot;
+  /** The WebGPU adapter (index in `cellscope adapters`) for `--backend webgpu`. */
+  readonly adapter?: number;
 }
 
 export interface ResumeRequest {
@@ -36,6 +42,7 @@ export interface ResumeRequest {
   readonly runId: string;
   readonly name: string;
   readonly device: DeviceSlot;
+  readonly adapter?: number;
 }
 
 export type QueueRequest = TrainRequest | ResumeRequest;
@@ -81,6 +88,7 @@ function isEntry(value: unknown): value is QueueEntry {
   if (!isRecord(value) || typeof value['id'] !== 'string' || typeof value['experiment'] !== 'string') return false;
   const r = value['request'];
   if (!isRecord(r) || typeof r['name'] !== 'string' || typeof r['device'] !== 'string') return false;
+  if (r['adapter'] !== undefined && !(Number.isInteger(r['adapter']) && (r['adapter'] as number) >= 0)) return false;
   if (r['kind'] === 'train') {
     if (typeof r['ref'] !== 'string' || !Array.isArray(r['args']) || !r['args'].every((a) => typeof a === 'string')) return false;
   } else if (r['kind'] !== 'resume' || typeof r['runId'] !== 'string') {

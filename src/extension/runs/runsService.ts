@@ -12,9 +12,12 @@ import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
+import type { AdaptersReport } from '../../shared/adapters.js';
+import { AdapterCache, probeAdaptersInChild } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
 import { RunQueue, QUEUE_FILE, type DeviceSlot, type QueueEntry, type QueueFile, type QueueRequest } from './queue.js';
 import { RunTracker, type RunChange, type TrackedRun } from './reattach.js';
+import { slotOfRecord } from './trainOptions.js';
 
 const FAST_POLL_MS = 1000;
 const SLOW_POLL_MS = 5000;
@@ -46,6 +49,9 @@ export class RunsService implements vscode.Disposable {
   private disposed = false;
   private refreshing = false;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly adapterCache = new AdapterCache(() =>
+    probeAdaptersInChild({ ...this.launchConfig(), cwd: this.workspaceFolder?.fsPath ?? this.extensionUri.fsPath }),
+  );
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -108,10 +114,15 @@ export class RunsService implements vscode.Disposable {
     return Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
   }
 
+  /** The WebGPU adapters the trainer can use here (probed once in a child process). */
+  adapters(): Promise<AdaptersReport> {
+    return this.adapterCache.get();
+  }
+
   private launchConfig(): LaunchConfig {
     const configuredNode = config().get<string>('trainer.node', '').trim();
     const configuredCli = config().get<string>('trainer.cli', '').trim();
-    const runsDir = this.runsDir!;
+    const runsDir = this.runsDir ?? this.extensionUri.fsPath;
     return {
       node: configuredNode || process.execPath,
       // Electron's executable runs scripts only as Node with this variable; a configured Node ignores it.
@@ -273,8 +284,8 @@ export class RunsService implements vscode.Disposable {
     const status = run.status?.status;
     if (status !== 'cancelled' && status !== 'failed') throw new Error(`run ${runId} is ${status}; only cancelled or failed runs resume`);
     if (this.queueEntries().some((e) => e.request.kind === 'resume' && e.request.runId === runId)) throw new Error(`run ${runId} is already queued to resume`);
-    const device: DeviceSlot = run.record.backend?.device === 'gpu' ? 'gpu:0' : 'cpu';
-    const [entry] = this.enqueue(this.experimentOf(run), [{ kind: 'resume', runId, name: run.record.genotype.name, device }]);
+    const slot = slotOfRecord(run.record.backend);
+    const [entry] = this.enqueue(this.experimentOf(run), [{ kind: 'resume', runId, name: run.record.genotype.name, ...slot }]);
     return entry!;
   }
 

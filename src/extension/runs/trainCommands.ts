@@ -23,7 +23,7 @@ import { connectionWidthChoices, genotypeAt, variantInsertion } from '../variant
 import type { TrainRequest } from './queue.js';
 import type { RunsService } from './runsService.js';
 import { followInNotification } from './statusBar.js';
-import { backendFlags, experimentName, presetFlags, type BackendChoice, type PresetChoice, type SavedPresets, type TrainWhat } from './trainOptions.js';
+import { backendFlags, experimentName, presetFlags, type BackendChoice, type MachineDevices, type PresetChoice, type SavedPresets, type TrainWhat } from './trainOptions.js';
 
 const LANGUAGE_ID = 'genotype';
 const MAX_COUNT = 200;
@@ -259,17 +259,25 @@ function listGpus(): Promise<Gpu[]> {
   });
 }
 
-async function askBackend(title: string): Promise<{ args: string[]; device: TrainRequest['device'] }> {
-  const gpus = await listGpus();
+async function askBackend(service: RunsService, title: string): Promise<{ args: string[]; device: TrainRequest['device']; adapter?: number }> {
   type Item = vscode.QuickPickItem & { choice: BackendChoice };
-  const items: Item[] = [
-    { label: 'Auto', description: 'the fastest that works: GPU, native CPU, WebAssembly, JavaScript', choice: { kind: 'auto' } },
-    ...gpus.map((g) => ({ label: `GPU ${g.index}`, description: `${g.name} (TensorFlow native)`, choice: { kind: 'gpu', index: g.index } as BackendChoice })),
-    { label: 'WebAssembly (CPU)', description: 'wasm backend: no native libraries needed', choice: { kind: 'wasm' } },
-    { label: 'JavaScript (CPU)', description: 'cpu backend: the slow reference', choice: { kind: 'cpu' } },
-  ];
+  let devices: MachineDevices = { cudaDevices: 0, adapters: [] };
+  // A thenable of items: the pick opens at once and shows progress while the GPUs are probed.
+  const items = Promise.all([listGpus(), service.adapters()]).then(([gpus, report]): Item[] => {
+    devices = { cudaDevices: gpus.length, adapters: report.adapters };
+    const software = report.adapters.filter((a) => a.kind === 'software');
+    const hardware = report.adapters.filter((a) => a.kind === 'hardware');
+    return [
+      { label: 'Auto', description: 'the fastest that works: CUDA GPU, WebGPU GPU, WebAssembly', choice: { kind: 'auto' } },
+      ...gpus.map((g) => ({ label: `GPU ${g.index}`, description: `${g.name} (TensorFlow native, CUDA)`, choice: { kind: 'gpu', index: g.index } as BackendChoice })),
+      ...hardware.map((a) => ({ label: `GPU: ${a.name}`, description: `WebGPU over ${a.backend}`, detail: [a.vendor, a.architecture].filter(Boolean).join(' · ') || undefined, choice: { kind: 'webgpu', adapter: a } as BackendChoice })),
+      { label: 'WebAssembly (CPU)', description: 'wasm backend: no native libraries needed', choice: { kind: 'wasm' } },
+      { label: 'JavaScript (CPU)', description: 'cpu backend: the slow reference', choice: { kind: 'cpu' } },
+      ...software.map((a) => ({ label: `WebGPU software: ${a.name}`, description: `${a.backend}, computes on the CPU: slower than WebAssembly (for testing)`, choice: { kind: 'webgpu', adapter: a } as BackendChoice })),
+    ];
+  });
   const picked = need(await vscode.window.showQuickPick(items, { title: `${title}: backend` }));
-  return backendFlags(picked.choice, gpus.length);
+  return backendFlags(picked.choice, devices);
 }
 
 async function train(service: RunsService, uriArg: unknown, nameArg: unknown, variantsOnly: boolean): Promise<void> {
@@ -296,7 +304,7 @@ async function train(service: RunsService, uriArg: unknown, nameArg: unknown, va
   }
   const dataset = await askDataset(title);
   const preset = await askPreset(title, dataset);
-  const backend = await askBackend(title);
+  const backend = await askBackend(service, title);
 
   // Where the genotypes come from, as the CLI reads them: FILE#NAME (saved first), or a built-in's name.
   let refs: { ref: string; name: string }[];
@@ -312,7 +320,7 @@ async function train(service: RunsService, uriArg: unknown, nameArg: unknown, va
   if (source.document?.isDirty && !(await source.document.save())) throw new Error(`could not save ${vscode.workspace.asRelativePath(source.document.uri)}`);
 
   const args = ['--dataset', dataset, ...presetFlags(preset.choice), ...backend.args];
-  const requests: TrainRequest[] = refs.map((r) => ({ kind: 'train', ref: r.ref, name: r.name, args, device: backend.device }));
+  const requests: TrainRequest[] = refs.map((r) => ({ kind: 'train', ref: r.ref, name: r.name, args, device: backend.device, ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}) }));
   const experiment = experimentName(source.name, what, dataset, preset.label);
   const entries = service.enqueue(experiment, requests);
   followInNotification(service, `training ${experiment}`, entries);

@@ -5,6 +5,8 @@
  */
 import { formatWidth } from '../../genotype/metrics.js';
 import type { VariantKind } from '../../genotype/samplers.js';
+import type { GpuAdapter } from '../../shared/adapters.js';
+import type { BackendRecord } from '../../shared/backendTypes.js';
 import type { DeviceSlot } from './queue.js';
 
 /** `cellscope.trainer.presets`: name → flags without dashes and their values. */
@@ -35,21 +37,50 @@ export function presetFlags(choice: PresetChoice): string[] {
 export type BackendChoice =
   | { readonly kind: 'auto' }
   | { readonly kind: 'gpu'; readonly index: number }
+  | { readonly kind: 'webgpu'; readonly adapter: GpuAdapter }
   | { readonly kind: 'wasm' }
   | { readonly kind: 'cpu' };
 
-/** The backend flag and the device slot the run occupies in the queue. */
-export function backendFlags(choice: BackendChoice, gpuCount: number): { args: string[]; device: DeviceSlot } {
+/** What the machine offers, as the backend pick found it: CUDA devices and WebGPU adapters. */
+export interface MachineDevices {
+  readonly cudaDevices: number;
+  readonly adapters: readonly GpuAdapter[];
+}
+
+/** The slot a WebGPU adapter's runs share: its own for a GPU, the CPU's for a software renderer. */
+function adapterSlot(adapter: GpuAdapter): DeviceSlot {
+  return adapter.kind === 'hardware' ? `webgpu:${adapter.index}` : 'cpu';
+}
+
+/**
+ * The backend flag and the device slot the run occupies in the queue. `auto`
+ * takes the slot of what the trainer's auto picks: a CUDA device, else the
+ * first hardware WebGPU adapter, else the CPU.
+ */
+export function backendFlags(choice: BackendChoice, devices: MachineDevices): { args: string[]; device: DeviceSlot; adapter?: number } {
   switch (choice.kind) {
-    case 'auto':
-      return { args: ['--backend', 'auto'], device: gpuCount > 0 ? 'gpu:0' : 'cpu' };
+    case 'auto': {
+      const hardware = devices.adapters.find((a) => a.kind === 'hardware');
+      const device: DeviceSlot = devices.cudaDevices > 0 ? 'gpu:0' : hardware ? adapterSlot(hardware) : 'cpu';
+      return { args: ['--backend', 'auto'], device };
+    }
     case 'gpu':
       return { args: ['--backend', 'tensorflow'], device: `gpu:${choice.index}` };
+    case 'webgpu':
+      // The adapter reaches the trainer as CELLSCOPE_WEBGPU_ADAPTER (launcher.ts).
+      return { args: ['--backend', 'webgpu'], device: adapterSlot(choice.adapter), adapter: choice.adapter.index };
     case 'wasm':
       return { args: ['--backend', 'wasm'], device: 'cpu' };
     case 'cpu':
       return { args: ['--backend', 'cpu'], device: 'cpu' };
   }
+}
+
+/** The slot (and WebGPU adapter) a resumed run takes: where its record says it computed. */
+export function slotOfRecord(backend: BackendRecord | null | undefined): { device: DeviceSlot; adapter?: number } {
+  if (backend?.backend === 'webgpu' && backend.adapter) return { device: adapterSlot(backend.adapter), adapter: backend.adapter.index };
+  if (backend?.backend === 'tensorflow' && backend.device === 'gpu') return { device: `gpu:${backend.gpu?.index ?? 0}` };
+  return { device: 'cpu' };
 }
 
 export type TrainWhat =
