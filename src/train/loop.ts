@@ -18,6 +18,11 @@
  * Crash safety: a metrics line is appended before its epoch's checkpoint;
  * `resume` drops lines past the checkpoint, so a kill between the two costs
  * the epoch, never a duplicate or a gap.
+ *
+ * Reads from the device are asynchronous (`await t.data()`), as the WebGPU
+ * backend requires in Node; a step's reads (loss, predictions, gradient
+ * norm) are issued together, once per step. Tensors that must outlive a
+ * `tf.tidy` across an await are disposed explicitly, on every path.
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -41,7 +46,8 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { batchCount, batches, DATASET_INFO, loadDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
-import { clipGradNorm, cosineLr, countCorrect, crossEntropy, SgdMomentum, type NamedArray } from './optim.js';
+import { batchDoesNotFit } from './memory.js';
+import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
 import { createRun, openRun, processStartOf, type RunHandle } from '../runs/runStore.js';
@@ -66,6 +72,20 @@ export interface TrainEnvironment {
   /** Set `requested` to stop at the next step, as a signal would (tests, the editor in-process). */
   readonly cancel?: { requested: boolean };
   readonly progressIntervalMs?: number;
+  /** Called after every training step with that step's own loss (the progress lines carry the epoch's running mean). */
+  readonly onStep?: (step: StepReport) => void;
+}
+
+/** One training step, as `TrainEnvironment.onStep` sees it. */
+export interface StepReport {
+  /** 1-based epoch and step within it. */
+  readonly epoch: number;
+  readonly step: number;
+  /** The step's objective (cross-entropy plus the weighted auxiliary loss). */
+  readonly loss: number;
+  /** Images of the batch and how many of them the main head classified correctly. */
+  readonly size: number;
+  readonly correct: number;
 }
 
 export interface TrainOutcome {
@@ -186,12 +206,17 @@ export async function resumeTraining(dir: string, genotype: Genotype, env: Train
   return train(run, genotype, backend, env, true);
 }
 
-/** The network's trainable parameters, BN buffers and momentum as checkpoint arrays. */
-function snapshotArrays(network: Network, optimizer: SgdMomentum): Map<string, NamedArray> {
+/** The network's trainable parameters, BN buffers and momentum as checkpoint arrays (in that order). */
+async function snapshotArrays(network: Network, optimizer: SgdMomentum): Promise<Map<string, NamedArray>> {
+  const variables = [
+    ...[...network.params].map(([name, v]) => [`param:${name}`, v] as const),
+    ...[...network.buffers].map(([name, v]) => [`buffer:${name}`, v] as const),
+  ];
+  // All reads issued together: one wait for the device, not one per variable.
+  const [values, state] = await Promise.all([Promise.all(variables.map(([, v]) => v.data())), optimizer.getState()]);
   const arrays = new Map<string, NamedArray>();
-  for (const [name, v] of network.params) arrays.set(`param:${name}`, { shape: v.shape, data: v.dataSync().slice() as Float32Array });
-  for (const [name, v] of network.buffers) arrays.set(`buffer:${name}`, { shape: v.shape, data: v.dataSync().slice() as Float32Array });
-  for (const [name, a] of optimizer.getState().buffers) arrays.set(`momentum:${name}`, a);
+  variables.forEach(([key, v], i) => arrays.set(key, { shape: v.shape, data: (values[i] as Float32Array).slice() }));
+  for (const [name, a] of state.buffers) arrays.set(`momentum:${name}`, a);
   return arrays;
 }
 
@@ -233,17 +258,23 @@ function batchTensor(batch: Batch, dataset: Dataset): tf.Tensor4D {
 }
 
 /** Mean loss and accuracy of the network in evaluation mode. */
-function evaluate(network: Network, dataset: Dataset, batchSize: number, toTensor: (b: Batch) => tf.Tensor4D): { loss: number; acc: number } {
+async function evaluate(network: Network, dataset: Dataset, batchSize: number, toTensor: (b: Batch) => tf.Tensor4D): Promise<{ loss: number; acc: number }> {
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
   const stream = batches(dataset.test, dataset, { batchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) });
   for (const batch of stream) {
-    tf.tidy(() => {
+    const [loss, predicted] = tf.tidy(() => {
       const logits = network.forward(toTensor(batch), { training: false }).logits;
-      lossSum += crossEntropy(logits, tf.tensor1d(batch.y, 'int32')).dataSync()[0]! * batch.size;
-      correct += countCorrect(logits, batch.y);
+      return [crossEntropy(logits, tf.tensor1d(batch.y, 'int32')), tf.argMax(logits, -1)];
     });
+    try {
+      const [lossValues, classes] = await Promise.all([loss.data(), predicted.data()]);
+      lossSum += lossValues[0]! * batch.size;
+      correct += countMatches(classes, batch.y);
+    } finally {
+      tf.dispose([loss, predicted]);
+    }
     seen += batch.size;
   }
   return { loss: lossSum / seen, acc: correct / seen };
@@ -308,10 +339,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
 
   async function trainInner(): Promise<TrainOutcome> {
     const config = run.record.config;
-    // The loop still reads losses and checkpoints with dataSync(), which the
-    // WebGPU backend refuses in Node: until it reads asynchronously, `auto`
-    // must not pick WebGPU for training (an explicit choice is not offered).
-    const backend = await selectBackend(backendChoice, { autoWebGpu: false });
+    const backend = await selectBackend(backendChoice);
     if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
       throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
     }
@@ -395,7 +423,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     progress = new ProgressReporter(env.stdout, run.id, epochs, steps, env.progressIntervalMs !== undefined ? { minIntervalMs: env.progressIntervalMs } : {});
     progress.start(run.dir, startEpoch, startStep, resuming);
 
-    const saveCheckpoint = (epoch: number, step: number, epochStartRng: NumpyRandomStateSnapshot, sums: EpochSums) => {
+    const saveCheckpoint = async (epoch: number, step: number, epochStartRng: NumpyRandomStateSnapshot, sums: EpochSums) => {
       const meta: CheckpointMeta = {
         runId: run.id,
         epoch,
@@ -405,7 +433,16 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         partial: sums,
         backend: backend.backend,
       };
-      writeCheckpoint(run.checkpointPath, { meta, arrays: snapshotArrays(net, opt) });
+      writeCheckpoint(run.checkpointPath, { meta, arrays: await snapshotArrays(net, opt) });
+    };
+
+    /** Runs `work`, turning an engine's out-of-memory error into one that names the batch and the backend. */
+    const fitting = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        throw batchDoesNotFit(error, { batchSize: config.batchSize, backend, phase });
+      }
     };
 
     for (let e = startEpoch; e < epochs; e++) {
@@ -428,7 +465,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         s++;
         // Replaying the stream up to a mid-epoch checkpoint: the draws matter, the images do not.
         if (s <= skip) continue;
-        const loss = trainStep(batch);
+        const loss = await fitting('training', () => trainStep(batch));
+        env.onStep?.({ epoch: e + 1, step: s, loss: loss.value, size: batch.size, correct: loss.correct });
         if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
         sums.lossSum += loss.value * batch.size;
         sums.correct += loss.correct;
@@ -439,18 +477,20 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         await yieldToEvents();
         if (cancel.requested && s < steps) {
           const seconds = (performance.now() - epochStart) / 1000;
-          saveCheckpoint(e, s, epochStartRng, { ...sums, seconds: sums.seconds + seconds, trainSeconds: sums.trainSeconds + seconds });
+          await saveCheckpoint(e, s, epochStartRng, { ...sums, seconds: sums.seconds + seconds, trainSeconds: sums.trainSeconds + seconds });
           env.stderr(`run ${run.id} cancelled at epoch ${e + 1}, step ${s}; continue with: cellscope resume ${run.id}\n`);
           return finish('cancelled', `cancelled at epoch ${e + 1}, step ${s}`);
         }
       }
       const trainSecondsHere = (performance.now() - epochStart) / 1000;
-      const test = evaluate(net, dataset, config.batchSize, toTensor);
+      const test = await fitting('evaluation', () => evaluate(net, dataset, config.batchSize, toTensor));
       if (!Number.isFinite(test.loss)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${steps} (test loss ${test.loss})`);
       const probe =
         probeBatches.length > 0
-          ? gradientVariance(net.params, probeBatches, (batch) =>
-              objective(net.forward(toTensor(batch), { training: true, updateStats: false }), tf.tensor1d(batch.y, 'int32'), config.auxiliaryWeight),
+          ? await fitting('the gradient-variance probe', () =>
+              gradientVariance(net.params, probeBatches, (batch) =>
+                objective(net.forward(toTensor(batch), { training: true, updateStats: false }), tf.tensor1d(batch.y, 'int32'), config.auxiliaryWeight),
+              ),
             )
           : undefined;
       const seconds = sums.seconds + (performance.now() - epochStart) / 1000;
@@ -470,7 +510,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         steps,
       };
       run.appendMetrics(line);
-      saveCheckpoint(e + 1, 0, dataRng.getState(), { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 });
+      await saveCheckpoint(e + 1, 0, dataRng.getState(), { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 });
       run.update({ epochsCompleted: e + 1 });
       run.log(
         `epoch ${e + 1}/${epochs}: train loss ${formatNumber(line.trainLoss)} acc ${formatNumber(line.trainAcc * 100, 3)}%, ` +
@@ -485,26 +525,46 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         return finish('cancelled', `cancelled after epoch ${e + 1}`);
       }
 
-      function trainStep(batch: Batch): { value: number; correct: number } {
-        return tf.tidy(() => {
+      /**
+       * One SGD step. The loss, the predicted classes and the gradients'
+       * squared norm (clip_grad_norm_'s total) are computed in one tidy and
+       * read together; the clipped update follows on the device. The
+       * gradients outlive the tidy across the read, so they are disposed
+       * here on every path.
+       */
+      async function trainStep(batch: Batch): Promise<{ value: number; correct: number }> {
+        // Parameter names in the order of the gradients (tidy keeps the tensors of arrays, not of maps).
+        const names: string[] = [];
+        const { value, grads, predicted, squares } = tf.tidy(() => {
           const x = toTensor(batch);
           const y = tf.tensor1d(batch.y, 'int32');
           let logits: tf.Tensor2D | undefined;
-          const { value, grads } = tf.variableGrads(() => {
+          const result = tf.variableGrads(() => {
             const out = net.forward(x, { training: true, dropPathProb: dropProb, random: dropRandom });
             logits = tf.keep(out.logits);
             return objective(out, y, config.auxiliaryWeight);
           }, trainable);
-          const lossValue = value.dataSync()[0]!;
-          const correct = countCorrect(logits!, batch.y);
+          const classes = tf.argMax(logits!, -1);
           logits!.dispose();
-          if (!Number.isFinite(lossValue)) return { value: lossValue, correct };
-          const named = new Map<string, tf.Tensor>();
-          for (const [varName, g] of Object.entries(grads)) if (g != null) named.set(nameOf.get(varName)!, g);
-          const clipped = clipGradNorm(named, config.gradClip);
-          opt.step(clipped.grads, lr);
-          return { value: lossValue, correct };
+          const list: tf.Tensor[] = [];
+          for (const [varName, g] of Object.entries(result.grads)) {
+            if (g == null) continue;
+            names.push(nameOf.get(varName)!);
+            list.push(g);
+          }
+          return { value: result.value, grads: list, predicted: classes, squares: sumOfSquares(new Map(names.map((n, i) => [n, list[i]!]))) };
         });
+        try {
+          const [lossValues, classes, squareValues] = await Promise.all([value.data(), predicted.data(), squares.data()]);
+          const lossValue = lossValues[0]!;
+          const correct = countMatches(classes, batch.y);
+          if (!Number.isFinite(lossValue)) return { value: lossValue, correct };
+          const named = new Map(names.map((n, i) => [n, grads[i]!]));
+          tf.tidy(() => opt.step(scaleToNorm(named, Math.sqrt(squareValues[0]!), config.gradClip), lr));
+          return { value: lossValue, correct };
+        } finally {
+          tf.dispose([value, predicted, squares, ...grads]);
+        }
       }
     }
     env.stderr(`run ${run.id} completed\n`);

@@ -13,6 +13,9 @@
  *
  * Parameters and gradients are keyed by the network's parameter names (the
  * keys of its `params` map), never by tf.Variable names.
+ *
+ * Reads from the device are asynchronous (`await t.data()`): the WebGPU
+ * backend cannot read synchronously in Node.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -63,11 +66,13 @@ export class SgdMomentum {
     }
   }
 
-  getState(): SgdState {
+  /** Copies of the momentum buffers (read from the device). */
+  async getState(): Promise<SgdState> {
+    const entries = [...this.buffers];
+    // All reads issued together: one wait for the device, not one per buffer.
+    const values = await Promise.all(entries.map(([, buf]) => buf.data()));
     const buffers = new Map<string, NamedArray>();
-    for (const [name, buf] of this.buffers) {
-      buffers.set(name, { shape: buf.shape, data: buf.dataSync().slice() as Float32Array });
-    }
+    entries.forEach(([name, buf], i) => buffers.set(name, { shape: buf.shape, data: (values[i] as Float32Array).slice() }));
     return { buffers };
   }
 
@@ -103,25 +108,39 @@ export interface ClippedGradients {
   readonly totalNorm: number;
 }
 
+/** Σ‖g‖² over all gradients (in the map's order), on the device: clip_grad_norm_'s total norm, squared. */
+export function sumOfSquares(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
+}
+
+/**
+ * The clipping step of `clip_grad_norm_` once the total norm is known:
+ * scales all gradients by maxNorm / (totalNorm + 1e-6) when that is below 1.
+ * Returns new tensors (the inputs are not disposed). The coefficient is
+ * computed in float64 and multiplied in float32, as PyTorch does.
+ */
+export function scaleToNorm(grads: ReadonlyMap<string, tf.Tensor>, totalNorm: number, maxNorm: number): Map<string, tf.Tensor> {
+  const coefficient = maxNorm / (totalNorm + 1e-6);
+  const out = new Map<string, tf.Tensor>();
+  for (const [n, g] of grads) out.set(n, coefficient < 1 ? tf.mul(g, tf.scalar(coefficient, 'float32')) : g.clone());
+  return out;
+}
+
 /**
  * `clip_grad_norm_(params, maxNorm)`: scales all gradients by
  * maxNorm / (‖g‖ + 1e-6) when that is below 1. Returns new tensors (the
  * inputs are not disposed) and the norm before clipping, which is NaN or
  * infinite when a gradient is.
  */
-export function clipGradNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): ClippedGradients {
-  const names = [...grads.keys()];
-  const sumSquares = tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(grads.get(n)!)))));
-  const totalNorm = Math.sqrt(sumSquares.dataSync()[0]!);
-  sumSquares.dispose();
-  const coefficient = maxNorm / (totalNorm + 1e-6);
-  const out = new Map<string, tf.Tensor>();
-  for (const n of names) {
-    const g = grads.get(n)!;
-    // PyTorch multiplies in the gradient's dtype (float32); so does this.
-    out.set(n, coefficient < 1 ? tf.mul(g, tf.scalar(coefficient, 'float32')) : g.clone());
+export async function clipGradNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): Promise<ClippedGradients> {
+  const squares = sumOfSquares(grads);
+  let totalNorm: number;
+  try {
+    totalNorm = Math.sqrt((await squares.data())[0]!);
+  } finally {
+    squares.dispose();
   }
-  return { grads: out, totalNorm };
+  return { grads: scaleToNorm(grads, totalNorm, maxNorm), totalNorm };
 }
 
 /** Learning rate of epoch `epoch` (0-based) of `epochs` under per-epoch cosine annealing. */
@@ -141,8 +160,17 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
 }
 
 /** Number of rows of `logits` whose largest entry is at `labels` (first maximum wins, as argmax). */
-export function countCorrect(logits: tf.Tensor, labels: Int32Array): number {
-  const predicted = tf.tidy(() => tf.argMax(logits, -1).dataSync());
+export async function countCorrect(logits: tf.Tensor, labels: Int32Array): Promise<number> {
+  const predicted = tf.argMax(logits, -1);
+  try {
+    return countMatches(await predicted.data(), labels);
+  } finally {
+    predicted.dispose();
+  }
+}
+
+/** How many of `predicted` (class indices, as read from argMax) equal `labels`. */
+export function countMatches(predicted: ArrayLike<number>, labels: Int32Array): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
   return correct;

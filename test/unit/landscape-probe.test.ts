@@ -154,7 +154,7 @@ test('variance at a grid point is the gradient variance at w + α·d₁ + β·d�
     { x: [0, 1], t: 0 },
     { x: [1, 1], t: 4 },
   ];
-  const r = gradientVariance(params, samples, (s) => {
+  const r = await gradientVariance(params, samples, (s) => {
     const residual = tf.sub(tf.sum(tf.mul(tf.reshape(w, [2]), tf.tensor1d(s.x))), s.t);
     return tf.mul(0.5, tf.square(residual)) as tf.Scalar;
   });

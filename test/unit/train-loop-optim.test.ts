@@ -36,14 +36,14 @@ test('SGD with momentum and weight decay follows PyTorch: buf = d_p on the first
   p.dispose();
 });
 
-test('the optimiser state round-trips: a restored optimiser takes the same next step', () => {
+test('the optimiser state round-trips: a restored optimiser takes the same next step', async () => {
   const a = tf.variable(tf.tensor1d([0.3, 0.7, -1]), true, 'optim-test-a');
   const b = tf.variable(tf.tensor1d([0.3, 0.7, -1]), true, 'optim-test-b');
   const first = new SgdMomentum(new Map([['w', a]]), { momentum: 0.9, weightDecay: 3e-4 });
   first.step(new Map([['w', tf.tensor1d([1, 2, 3])]]), 0.025);
   const second = new SgdMomentum(new Map([['w', b]]), { momentum: 0.9, weightDecay: 3e-4 });
   b.assign(a);
-  second.setState(first.getState());
+  second.setState(await first.getState());
   first.step(new Map([['w', tf.tensor1d([-3, 0.5, 2])]]), 0.02);
   second.step(new Map([['w', tf.tensor1d([-3, 0.5, 2])]]), 0.02);
   assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
@@ -52,20 +52,20 @@ test('the optimiser state round-trips: a restored optimiser takes the same next 
   second.dispose();
 });
 
-test('gradient-norm clipping scales all gradients together by max/(‖g‖ + 1e-6), only when above the maximum', () => {
+test('gradient-norm clipping scales all gradients together by max/(‖g‖ + 1e-6), only when above the maximum', async () => {
   const grads = new Map<string, tf.Tensor>([
     ['a', tf.tensor1d([3])],
     ['b', tf.tensor2d([[4]])],
   ]);
-  const clipped = clipGradNorm(grads, 1);
+  const clipped = await clipGradNorm(grads, 1);
   assert.equal(clipped.totalNorm, 5);
   close(clipped.grads.get('a')!.dataSync(), [3 / (5 + 1e-6)]);
   close(clipped.grads.get('b')!.dataSync(), [4 / (5 + 1e-6)]);
   assert.deepEqual(clipped.grads.get('b')!.shape, [1, 1]);
-  const untouched = clipGradNorm(grads, 10);
+  const untouched = await clipGradNorm(grads, 10);
   close(untouched.grads.get('a')!.dataSync(), [3], 0);
   close(untouched.grads.get('b')!.dataSync(), [4], 0);
-  const nan = clipGradNorm(new Map([['a', tf.tensor1d([NaN, 1])]]), 5);
+  const nan = await clipGradNorm(new Map([['a', tf.tensor1d([NaN, 1])]]), 5);
   assert.ok(Number.isNaN(nan.totalNorm));
 });
 
@@ -78,7 +78,7 @@ test('cosine annealing per epoch: lr0 at epoch 0, the midpoint halfway, lr_min a
   assert.ok(Math.abs(cosineLr(150, 600, 0.025) - (0.025 * (1 + Math.SQRT1_2)) / 2) < 1e-12);
 });
 
-test('cross-entropy is the mean negative log-softmax at the label; accuracy counts argmax hits', () => {
+test('cross-entropy is the mean negative log-softmax at the label; accuracy counts argmax hits', async () => {
   // Row 1: softmax(0, ln 3) = (1/4, 3/4), label 1 → −ln(3/4). Row 2: label 0 → ln 4.
   const logits = tf.tensor2d([
     [0, Math.log(3)],
@@ -86,6 +86,6 @@ test('cross-entropy is the mean negative log-softmax at the label; accuracy coun
   ]);
   const loss = crossEntropy(logits, tf.tensor1d([1, 0], 'int32'));
   close(loss.dataSync(), [(-Math.log(3 / 4) + Math.log(4)) / 2], 1e-6);
-  assert.equal(countCorrect(logits, Int32Array.from([1, 0])), 1);
-  assert.equal(countCorrect(logits, Int32Array.from([1, 1])), 2);
+  assert.equal(await countCorrect(logits, Int32Array.from([1, 0])), 1);
+  assert.equal(await countCorrect(logits, Int32Array.from([1, 1])), 2);
 });

@@ -18,7 +18,7 @@ interface Sample {
   t: number;
 }
 
-test('variance = mean ‖g_k − ḡ‖² over parameters, ratio = variance / ‖ḡ‖², weights untouched', () => {
+test('variance = mean ‖g_k − ḡ‖² over parameters, ratio = variance / ‖ḡ‖², weights untouched', async () => {
   // Model r = w·x + b − t, loss ½r²: ∂/∂w = r·x, ∂/∂b = r. With w = (1, 2), b = 0.5:
   //   x=(1,0), t=1 → r = 0.5  → g = (0.5, 0, 0.5)
   //   x=(0,1), t=0 → r = 2.5  → g = (0, 2.5, 2.5)
@@ -39,7 +39,7 @@ test('variance = mean ‖g_k − ḡ‖² over parameters, ratio = variance / �
     { x: [0, 1], t: 0 },
     { x: [1, 1], t: 4 },
   ];
-  const result = gradientVariance(params, samples, (s) => {
+  const result = await gradientVariance(params, samples, (s) => {
     const r = tf.sub(tf.add(tf.sum(tf.mul(w, tf.tensor1d(s.x))), tf.sum(b)), s.t);
     return tf.mul(0.5, tf.square(r)) as tf.Scalar;
   });
@@ -51,12 +51,12 @@ test('variance = mean ‖g_k − ḡ‖² over parameters, ratio = variance / �
   assert.deepEqual(Array.from(b.dataSync()), [0.5]);
 });
 
-test('identical batches have zero variance; no batch is an error', () => {
+test('identical batches have zero variance; no batch is an error', async () => {
   const w = tf.variable(tf.tensor1d([3]), true, 'probe-test-w2');
   const params = new Map([['w', w]]);
-  const same = gradientVariance(params, [1, 1, 1, 1], (x) => tf.mul(tf.sum(w), x) as tf.Scalar);
+  const same = await gradientVariance(params, [1, 1, 1, 1], (x) => tf.mul(tf.sum(w), x) as tf.Scalar);
   assert.equal(same.variance, 0);
   assert.equal(same.meanGradNormSq, 1);
   assert.equal(same.ratio, 0);
-  assert.throws(() => gradientVariance(params, [], (x: number) => tf.mul(tf.sum(w), x) as tf.Scalar), /at least one batch/);
+  await assert.rejects(gradientVariance(params, [], (x: number) => tf.mul(tf.sum(w), x) as tf.Scalar), /at least one batch/);
 });

@@ -64,13 +64,32 @@ const FROM_TORCH: Record<ParamLayout, number[] | undefined> = {
   activation: [0, 2, 3, 1],
 };
 
-/** A tensor of the given layout, copied out in PyTorch layout. */
+/**
+ * A tensor of the given layout, copied out in PyTorch layout. Synchronous,
+ * so only on backends that read synchronously (cpu, wasm, tensorflow): the
+ * comparisons with PyTorch use it; code that may run on WebGPU uses
+ * `readTorch`.
+ */
 export function toTorch(t: tf.Tensor, layout: ParamLayout): TorchTensor {
-  const perm = TO_TORCH[layout];
-  const u = perm === undefined ? t : tf.transpose(t, perm);
+  const u = inTorchLayout(t, layout);
   const out = { shape: u.shape, data: u.dataSync().slice() as Float32Array };
   if (u !== t) u.dispose();
   return out;
+}
+
+/** `toTorch` on any backend: the copy is read with `await data()`. */
+export async function readTorch(t: tf.Tensor, layout: ParamLayout): Promise<TorchTensor> {
+  const u = inTorchLayout(t, layout);
+  try {
+    return { shape: u.shape, data: ((await u.data()) as Float32Array).slice() };
+  } finally {
+    if (u !== t) u.dispose();
+  }
+}
+
+function inTorchLayout(t: tf.Tensor, layout: ParamLayout): tf.Tensor {
+  const perm = TO_TORCH[layout];
+  return perm === undefined ? t : tf.transpose(t, perm);
 }
 
 /** Buffers are BatchNorm running statistics; they are vectors in both layouts. */
@@ -121,11 +140,18 @@ export class ParamStore {
     return n;
   }
 
-  /** Every parameter and buffer in PyTorch layout, by state-dict name. */
+  /** Every parameter and buffer in PyTorch layout, by state-dict name (synchronous: see `toTorch`). */
   exportTorch(): Map<string, TorchTensor> {
     const out = new Map<string, TorchTensor>();
     for (const [name, v] of [...this.params, ...this.buffers]) out.set(name, toTorch(v, this.info.get(name)!.layout));
     return out;
+  }
+
+  /** `exportTorch` on any backend (read with `await data()`). */
+  async readTorchState(): Promise<Map<string, TorchTensor>> {
+    const entries = [...this.params, ...this.buffers];
+    const values = await Promise.all(entries.map(([name, v]) => readTorch(v, this.info.get(name)!.layout)));
+    return new Map(entries.map(([name], i) => [name, values[i]!]));
   }
 
   /**

@@ -12,6 +12,9 @@
  * The sums are accumulated per element in float64 with Welford's update, so
  * the variance does not suffer the cancellation of E‖g‖² − ‖ḡ‖² when the
  * gradients agree closely.
+ *
+ * Each batch's gradient is concatenated on the device and read once with
+ * `await data()` (the WebGPU backend cannot read synchronously in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -31,11 +34,11 @@ export interface GradVarianceResult {
  * every trainable variable in `params`, and returns their variance.
  * `loss` runs inside a gradient tape; it must return a scalar.
  */
-export function gradientVariance<B>(
+export async function gradientVariance<B>(
   params: ReadonlyMap<string, tf.Variable>,
   batches: Iterable<B>,
   loss: (batch: B) => tf.Scalar,
-): GradVarianceResult {
+): Promise<GradVarianceResult> {
   const variables = [...params.values()].filter((v) => v.trainable);
   if (variables.length === 0) throw new Error('gradient variance needs at least one trainable parameter');
   const sizes = variables.map((v) => v.size);
@@ -45,7 +48,7 @@ export function gradientVariance<B>(
   let k = 0;
   for (const batch of batches) {
     k++;
-    const flat = gradientVector(variables, () => loss(batch));
+    const flat = await gradientVector(variables, () => loss(batch));
     for (let i = 0; i < total; i++) {
       const g = flat[i]!;
       const delta = g - mean[i]!;
@@ -65,19 +68,17 @@ export function gradientVariance<B>(
 }
 
 /** The gradient of `f` for `variables`, concatenated in their order (zeros where a variable is unused). */
-function gradientVector(variables: tf.Variable[], f: () => tf.Scalar): Float32Array {
-  const { value, grads } = tf.variableGrads(f, variables);
-  value.dispose();
-  const total = variables.reduce((a, v) => a + v.size, 0);
-  const out = new Float32Array(total);
-  let offset = 0;
-  for (const v of variables) {
-    const g = grads[v.name];
-    if (g != null) {
-      out.set(g.dataSync() as Float32Array, offset);
-      g.dispose();
-    }
-    offset += v.size;
+async function gradientVector(variables: tf.Variable[], f: () => tf.Scalar): Promise<Float32Array> {
+  const flat = tf.tidy(() => {
+    const { grads } = tf.variableGrads(f, variables);
+    return tf.concat(variables.map((v) => {
+      const g = grads[v.name];
+      return g != null ? tf.reshape(g, [-1]) : tf.zeros([v.size], 'float32');
+    }));
+  });
+  try {
+    return (await flat.data()) as Float32Array;
+  } finally {
+    flat.dispose();
   }
-  return out;
 }

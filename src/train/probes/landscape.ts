@@ -144,13 +144,24 @@ export class PerturbedWeights {
   }
 }
 
-/** The parameters' values and layouts, for drawing directions. */
+/**
+ * The parameters' values and layouts, for drawing directions. Synchronous,
+ * so only on backends that read synchronously (cpu, wasm, tensorflow); the
+ * landscape job uses `readWeightArrays`.
+ */
 export function weightArrays(network: Network): Map<string, WeightArray> {
   const out = new Map<string, WeightArray>();
   for (const [name, v] of network.params) {
     out.set(name, { shape: v.shape, layout: network.store.info.get(name)!.layout, data: v.dataSync() as Float32Array });
   }
   return out;
+}
+
+/** `weightArrays` on any backend: the values are read with `await data()`. */
+export async function readWeightArrays(network: Network): Promise<Map<string, WeightArray>> {
+  const entries = [...network.params];
+  const values = await Promise.all(entries.map(([, v]) => v.data()));
+  return new Map(entries.map(([name, v], i) => [name, { shape: v.shape, layout: network.store.info.get(name)!.layout, data: values[i] as Float32Array }]));
 }
 
 // ---- evaluating a point ------------------------------------------------------
@@ -163,8 +174,8 @@ export interface EvalBatches {
 }
 
 /** Mean cross-entropy and accuracy in evaluation mode, summed on the device with one read at the end. */
-export function evaluateLoss(network: Network, data: EvalBatches): { loss: number; accuracy: number } {
-  const [lossSum, correct] = tf.tidy(() => {
+export async function evaluateLoss(network: Network, data: EvalBatches): Promise<{ loss: number; accuracy: number }> {
+  const sums = tf.tidy(() => {
     let loss: tf.Tensor = tf.scalar(0);
     let hits: tf.Tensor = tf.scalar(0);
     data.x.forEach((x, k) => {
@@ -173,9 +184,14 @@ export function evaluateLoss(network: Network, data: EvalBatches): { loss: numbe
       loss = tf.add(loss, tf.mul(crossEntropy(logits, y), x.shape[0]));
       hits = tf.add(hits, tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), y), 'float32')));
     });
-    return [loss.dataSync()[0]!, hits.dataSync()[0]!];
+    return [loss, hits];
   });
-  return { loss: lossSum / data.count, accuracy: correct / data.count };
+  try {
+    const [lossSum, correct] = await Promise.all(sums.map(async (t) => (await t.data())[0]!));
+    return { loss: lossSum! / data.count, accuracy: correct! / data.count };
+  } finally {
+    tf.dispose(sums);
+  }
 }
 
 /** The probe's objective, as in training: cross-entropy plus the weighted auxiliary loss when the head exists. */
@@ -321,8 +337,7 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   let computed = 0;
   let backendName = existing?.backend ?? '';
   if (tasks.length > 0) {
-    // Like the training loop, the probes read with dataSync(): no WebGPU under `auto`.
-    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice), { autoWebGpu: false });
+    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
     backendName = backend.backend;
     computed = await computePoints();
   }
@@ -383,10 +398,10 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
         }
         let line: PointLine;
         if (task.q === 'loss') {
-          const r = context.loss();
+          const r = await context.loss();
           line = { q: 'loss', i: task.i, j: task.j, loss: finiteOrNull(r.loss), accuracy: finiteOrNull(r.accuracy) };
         } else {
-          const r = context.variance();
+          const r = await context.variance();
           line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
         }
         // Written before the next point starts: a kill loses at most the point in progress.
@@ -416,9 +431,9 @@ export interface LandscapeContext {
   readonly weights: PerturbedWeights;
   readonly evalData: EvalBatches;
   /** Test loss and accuracy at the current weights. */
-  loss(): { loss: number; accuracy: number };
+  loss(): Promise<{ loss: number; accuracy: number }>;
   /** The gradient-variance probe at the current weights (needs `variance` when opened). */
-  variance(): GradVarianceResult;
+  variance(): Promise<GradVarianceResult>;
   dispose(): void;
 }
 
@@ -464,7 +479,7 @@ export async function openLandscapeContext(
         }
       }
     });
-    const arrays = weightArrays(network);
+    const arrays = await readWeightArrays(network);
     weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
     const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
     // Grey images are repeated on the stem's channels, as in training.
@@ -498,7 +513,7 @@ export async function openLandscapeContext(
       weights: moved,
       evalData,
       loss: () => evaluateLoss(network, evalData),
-      variance: () => {
+      variance: async () => {
         if (probe.length === 0) throw new LandscapeError('this landscape context was opened without the variance probe');
         return gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight));
       },
