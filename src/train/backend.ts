@@ -23,6 +23,10 @@
  * Everything that touches the outside world (imports, nvidia-smi, tf.setBackend)
  * goes through `BackendLoaders`, so the selection logic is tested with
  * injected loaders; `defaultLoaders()` is the real path.
+ *
+ * Every caller (trainer, landscape, experiment) reads tensors with
+ * `await data()`, so any engine may be handed to any of them: the WebGPU
+ * backend cannot read synchronously in Node.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -81,13 +85,6 @@ export interface SelectOptions {
    * here before the import, because TensorFlow reads them only at start-up.
    */
   readonly env?: NodeJS.ProcessEnv;
-  /**
-   * Whether `auto` may pick a WebGPU adapter (default true). Callers whose
-   * code still reads tensors synchronously (`dataSync()`, which the WebGPU
-   * backend refuses in Node) pass false so that `auto` never hands them an
-   * engine they cannot use.
-   */
-  readonly autoWebGpu?: boolean;
 }
 
 /** Thrown when an explicitly requested backend cannot be used. */
@@ -260,11 +257,8 @@ async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipp
     if (record?.device === 'gpu') return record;
     nativeOnCpu = record;
   }
-  if (options.autoWebGpu === false) skipped.push('webgpu: not offered to this caller (it reads tensors synchronously)');
-  else {
-    const webgpu = await tryWebGpu(options, loaders, skipped, false);
-    if (webgpu !== undefined) return webgpu;
-  }
+  const webgpu = await tryWebGpu(options, loaders, skipped, false);
+  if (webgpu !== undefined) return webgpu;
   if (nativeOnCpu !== undefined) {
     if (await loaders.activate('tensorflow')) return { ...nativeOnCpu, skipped };
     skipped.push(`${nativeOnCpu.package} failed to re-initialise`);

@@ -339,7 +339,10 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
 
   async function trainInner(): Promise<TrainOutcome> {
     const config = run.record.config;
-    const backend = await selectBackend(backendChoice);
+    // A resumed WebGPU run continues on the adapter it was trained on, unless the environment names another.
+    const recorded = resuming ? run.record.backend : null;
+    const pinned = recorded?.adapter !== undefined && !process.env.CELLSCOPE_WEBGPU_ADAPTER ? recorded.adapter.name : undefined;
+    const backend = await selectBackend(backendChoice, pinned !== undefined ? { adapter: pinned } : {});
     if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
       throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
     }

@@ -199,13 +199,23 @@ test('auto on a machine without CUDA (a Mac, an AMD card) trains on its GPU thro
   assert.ok(!calls.includes('load:node'), 'native TensorFlow is not loaded when a GPU is usable');
 });
 
-test('auto with autoWebGpu false (callers that read synchronously) never probes WebGPU and says why', async () => {
+test('auto: TensorFlow on a CUDA device comes before a hardware WebGPU adapter, which comes before wasm; software adapters are skipped', async () => {
   const env: NodeJS.ProcessEnv = {};
-  const { loaders, calls } = fakeLoaders({ devices: [], cpuPackage: true, adapters: [RADEON, LAVAPIPE] }, env);
-  const record = await selectBackend('auto', { loaders, env, autoWebGpu: false });
-  assert.equal(record.package, '@tensorflow/tfjs-node');
-  assert.ok(!calls.includes('adapters'), calls.join(' '));
-  assert.ok(record.skipped.some((s) => /webgpu: not offered/.test(s)), record.skipped.join('; '));
+  // A CUDA device TensorFlow uses: WebGPU is not even probed.
+  const cuda = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: true, adapters: [H100, LAVAPIPE] }, env);
+  assert.equal((await selectBackend('auto', { loaders: cuda.loaders, env })).backend, 'tensorflow');
+  assert.ok(!cuda.calls.includes('adapters'), cuda.calls.join(' '));
+  // No TensorFlow: the hardware adapter, even where Dawn lists a software one first.
+  const gpu = fakeLoaders({ devices: [], adapters: [LAVAPIPE, RADEON] }, env);
+  const record = await selectBackend('auto', { loaders: gpu.loaders, env });
+  assert.deepEqual([record.backend, record.device, record.adapter?.name], ['webgpu', 'gpu', RADEON.name]);
+  assert.ok(!gpu.calls.includes(`load:webgpu:${LAVAPIPE.name}`));
+  assert.ok(!gpu.calls.includes('load:wasm'));
+  // Only software adapters: wasm, saying why WebGPU was passed over.
+  const soft = fakeLoaders({ devices: [], adapters: [LAVAPIPE] }, env);
+  const fallback = await selectBackend('auto', { loaders: soft.loaders, env });
+  assert.equal(fallback.backend, 'wasm');
+  assert.ok(fallback.skipped.some((s) => /only a software WebGPU adapter .*backend 'webgpu'/.test(s)), fallback.skipped.join('; '));
 });
 
 test('auto: a GPU package that runs on the CPU loses to a hardware WebGPU adapter, and is re-activated when there is none', async () => {
