@@ -2,7 +2,7 @@
 // extension host, the language server, the CLI (also the trainer process) and
 // the browser code of the webview panels. Type checking is `tsc --noEmit`.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -60,4 +60,21 @@ const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs
 mkdirSync('dist', { recursive: true });
 for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
   copyFileSync(join(wasmDir, file), join('dist', file));
+}
+
+// `--dawn=<platform>-<arch>`: also ship Dawn's prebuilt binary for that
+// platform (from the optional `webgpu` package) as dist/node_modules/webgpu,
+// where the bundled CLI's import('webgpu') finds it. Only with it can an
+// installed extension list WebGPU adapters and train on them; it makes the
+// package platform-specific (scripts/package.mjs passes vsce --target).
+const dawnFlag = process.argv.find((a) => a.startsWith('--dawn='));
+if (dawnFlag) {
+  const [platform, arch] = dawnFlag.slice('--dawn='.length).split('-');
+  const source = dirname(require.resolve('webgpu/package.json'));
+  const binaries = platform === 'darwin' ? 'darwin-universal' : `${platform}-${arch}`;
+  if (!existsSync(join(source, 'dist', binaries))) throw new Error(`webgpu has no binaries for ${binaries} (${join(source, 'dist')})`);
+  const target = join('dist', 'node_modules', 'webgpu');
+  rmSync(target, { recursive: true, force: true });
+  cpSync(join(source, 'dist', binaries), join(target, 'dist', binaries), { recursive: true });
+  for (const file of ['package.json', 'index.js', 'LICENSE.md']) copyFileSync(join(source, file), join(target, file));
 }

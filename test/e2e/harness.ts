@@ -329,8 +329,16 @@ export class Session {
   async answerInput(value: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
+    const title = this.page.locator('.quick-input-widget .quick-input-title');
+    const asked = await title.textContent();
     await input.fill(value);
     await this.page.keyboard.press('Enter');
+    // The widget is reused by the next question: wait until this one is answered, or a
+    // following answerInput types into the same box before it changes.
+    await this.until(`"${asked}" to be answered`, async () => {
+      const visible = await this.page.locator('.quick-input-widget:visible').count();
+      return visible === 0 || (await title.textContent()) !== asked ? true : undefined;
+    }, 10_000);
   }
 
   /** The text of the visible lines of the active editor (enough for the small fixture files). */
