@@ -1,8 +1,9 @@
 /**
  * The page every Cellscope webview panel starts from: a strict
  * Content-Security-Policy (no remote content; scripts only with this page's
- * nonce; styles, fonts and images only from the extension), the panel's
- * stylesheet from media/ and its bundled script from dist/webview/.
+ * nonce; styles, fonts and images only from the extension), the shared
+ * media/panel.css, the panel's own stylesheet from media/ and its bundled
+ * script from dist/webview/.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -24,6 +25,7 @@ export function nonce(): string {
 
 export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: PanelPage): string {
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', page.script));
+  const shared = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', page.style));
   const n = nonce();
   // blob:/data: images are the PNG exports' rasterisations. Chart.js sets canvas
@@ -41,6 +43,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pag
   <meta charset="utf-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" href="${shared.toString()}">
   <link rel="stylesheet" href="${style.toString()}">
   <title>${page.title}</title>
 </head>
