@@ -3,21 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 import { parse, genotypeOf } from '../../src/genotype/parser.js';
 import { builtin } from '../../src/genotype/library.js';
 import { printGenotype } from '../../src/genotype/printer.js';
 import { cellWidth, cellDepth } from '../../src/genotype/metrics.js';
 import { sameGenotype } from '../../src/genotype/model.js';
-
-interface Result { code: number; out: string; err: string }
-
-async function cli(argv: string[], cwd: string): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd });
-  return { code, out, err };
-}
 
 function workspace(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'cellscope-cli-'));

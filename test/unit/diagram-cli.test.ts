@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 import { LIBRARY } from '../../src/genotype/library.js';
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(argv: string[], cwd: string): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd });
-  return { code, out, err };
-}
 
 function workspace(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'cellscope-diagram-'));

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { runCli } from '../../src/cli/main.js';
+import { cli, type CliResult } from './cli-helpers.js';
 import { parseProgressLine, RUN_FORMAT, type MetricsLine, type ProgressLine, type RunRecord } from '../../src/shared/runTypes.js';
 import { createRun, readRunRecord } from '../../src/runs/runStore.js';
 import { presetSettings } from '../../src/runs/presets.js';
@@ -39,19 +39,6 @@ before(async () => {
   for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDir, file), join(bundle, file));
 });
 after(() => rmSync(bundle, { recursive: true, force: true }));
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(argv: string[], cwd: string): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd });
-  return { code, out, err };
-}
 
 const TINY_FLAGS = ['--dataset', 'synthetic', '--preset', 'quick', '--epochs', '2', '--channels', '4', '--layers', '3', '--batch', '16', '--train-subset', '48', '--test-subset', '16', '--grad-variance-batches', '2', '--backend', 'wasm', '--seed', '5'];
 
@@ -185,7 +172,7 @@ test('SIGTERM after the first progress line: checkpoint, status cancelled, exit 
 
 test('cellscope cancel stops a running trainer; SIGKILL loses at most the epoch in progress', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'cellscope-cancel-'));
-  let cancelled: Promise<Result> | undefined;
+  let cancelled: Promise<CliResult> | undefined;
   const running = spawnCli(['train', 'DARTS_V2', ...TINY_FLAGS], cwd, (line) => {
     if (line.type === 'step' && cancelled === undefined) cancelled = cli(['cancel', line.runId, '--wait', '120'], cwd);
   });
