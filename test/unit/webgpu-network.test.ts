@@ -2,9 +2,11 @@
  * The network on the WebGPU backend (Dawn; lavapipe on machines without a
  * GPU, see scripts/setup-lavapipe.sh) against the cpu reference, as
  * train-network.test.ts checks wasm: every operation of the library forward
- * and backward, a short training whose losses match wasm's, tensors and GPU
- * memory stable across epochs, and the errors a user meets (a batch that does
- * not fit, dataSync). Skipped, saying why, where Dawn finds no adapter.
+ * and backward, tensors and GPU memory stable across epochs of a hand-written
+ * training step (with the buffer pool released or bounded), and the errors a
+ * user meets (a tensor that does not fit, dataSync). The real training loop
+ * on webgpu against wasm is webgpu-train.test.ts. Skipped, saying why, where
+ * Dawn finds no adapter.
  *
  * Reads go through `await data()`: dataSync() cannot work on this backend in
  * Node. Shapes are tiny because lavapipe runs the shaders on the CPU.
@@ -176,19 +178,6 @@ async function train(backend: string, epochs: number, stepsPerEpoch: number, aft
   net.dispose();
   return { losses, tensors, bytes };
 }
-
-test('a short DARTS_V2 training on webgpu gives wasm\'s loss sequence within 1e-3 relative', async (t) => {
-  if (!(await needWebGpu(t))) return;
-  const wasm = await train('wasm', 1, 6);
-  const gpu = await train('webgpu', 1, 6);
-  t.diagnostic(`wasm ${wasm.losses.map((l) => l.toFixed(5)).join(' ')}; webgpu ${gpu.losses.map((l) => l.toFixed(5)).join(' ')}`);
-  // The run learns (else equal sequences would prove little): the loss moves.
-  assert.ok(Math.abs(wasm.losses[5]! - wasm.losses[0]!) > 1e-3);
-  for (let i = 0; i < wasm.losses.length; i++) {
-    const rel = Math.abs(gpu.losses[i]! - wasm.losses[i]!) / Math.abs(wasm.losses[i]!);
-    assert.ok(rel < 1e-3, `step ${i}: webgpu ${gpu.losses[i]} vs wasm ${wasm.losses[i]} (relative ${rel})`);
-  }
-});
 
 test('no tensor or GPU buffer leaks across epochs; freeing the buffer pool keeps training correct', async (t) => {
   if (!(await needWebGpu(t))) return;

@@ -14,7 +14,7 @@ import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, t
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
-import { configFromArgs } from './train.js';
+import { BACKEND_FLAG, BACKEND_HELP, configFromArgs } from './train.js';
 
 /** The training flags an experiment passes on to every run (see `cellscope train`). */
 const TRAIN_FLAGS: Record<string, FlagSpec> = {
@@ -32,7 +32,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'train-subset': { type: 'int', min: 1 },
   'test-subset': { type: 'int', min: 1 },
   'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
-  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
 };
 
 export const experimentCommand: Command = {
@@ -46,6 +46,7 @@ export const experimentCommand: Command = {
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
     'then each gets a landscape; the report is DIR/report.html. The same command continues a stopped experiment.',
+    BACKEND_HELP,
   ].join('\n'),
   async run(argv, io) {
     const args = parseArgs(argv, {

@@ -6,10 +6,11 @@
  * 0 complete, 1 failed, 143 stopped.
  */
 import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from '../../shared/landscapeTypes.js';
+import type { BackendChoice } from '../../shared/backendTypes.js';
 import { findRunDir, RunStoreError } from '../../runs/runStore.js';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { CliIO, Command } from '../command.js';
-import { RUNS_FLAG, runsDirOf } from './train.js';
+import { BACKEND_FLAG, BACKEND_USAGE, RUNS_FLAG, runsDirOf } from './train.js';
 
 /** The landscape flags, shared with `cellscope experiment`. */
 export const LANDSCAPE_FLAGS: Record<string, FlagSpec> = {
@@ -53,17 +54,18 @@ export const landscapeCommand: Command = {
   summary: 'loss landscape and gradient-variance surface of a trained run (resumable)',
   usage: [
     'cellscope landscape RUN [--grid 51] [--range 1] [--seed 0] [--subset N] [--what loss,variance]',
-    '  [--variance-batches K] [--batch N] [--restart] [--backend auto|tensorflow|wasm|cpu] [--runs DIR]',
+    `  [--variance-batches K] [--batch N] [--restart] [${BACKEND_USAGE}] [--runs DIR]`,
     'RUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
     'Writes RUN/landscape.json: loss and accuracy (and with --what variance the gradient variance) on a grid×grid',
     'grid over [-range, range]² of two seeded filter-normalised directions, centred on the trained weights.',
     'Interrupted, the same command continues; --restart discards points computed with other settings.',
+    'Backend: the one the run was trained on, unless --backend says otherwise (the choices as for cellscope train).',
   ].join('\n'),
   async run(argv, io) {
     const args = parseArgs(argv, {
       ...LANDSCAPE_FLAGS,
       restart: { type: 'boolean' },
-      backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] },
+      backend: BACKEND_FLAG,
       runs: RUNS_FLAG,
     });
     if (args.positional.length !== 1) throw new UsageError('landscape needs exactly one RUN');
@@ -98,7 +100,7 @@ export const landscapeCommand: Command = {
             ...(what !== undefined ? { what } : {}),
             ...(varianceBatches !== undefined ? { varianceBatches } : {}),
             ...(batch !== undefined ? { evalBatchSize: batch } : {}),
-            ...(backend !== undefined ? { backend: backend as 'auto' } : {}),
+            ...(backend !== undefined ? { backend: backend as BackendChoice } : {}),
             restart: flagBoolean(args, 'restart'),
           },
           { stdout: io.stdout, stderr: io.stderr, cancel },

@@ -8,12 +8,22 @@ import { resolve } from 'node:path';
 import { DATASET_INFO } from '../../train/data/registry.js';
 import { DATASET_NAMES, type DatasetName } from '../../shared/datasetTypes.js';
 import { presetSettings } from '../../runs/presets.js';
+import { BACKEND_NAMES, type BackendChoice } from '../../shared/backendTypes.js';
 import { PRESET_NAMES, type PresetName, type RunConfig, type RunStatus } from '../../shared/runTypes.js';
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
 
 export const RUNS_FLAG: FlagSpec = { type: 'string' };
+
+/** `--backend` of the commands that compute (train, landscape, experiment): `auto` or an engine. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+export const BACKEND_FLAG: FlagSpec = { type: 'string', choices: BACKEND_CHOICES };
+/** The flag in usage lines, and what it means. */
+export const BACKEND_USAGE = `--backend ${BACKEND_CHOICES.join('|')}`;
+export const BACKEND_HELP =
+  'Backend: auto takes TensorFlow on a CUDA GPU, else a hardware WebGPU adapter (`cellscope adapters`), else wasm;\n' +
+  'webgpu on a software adapter (lavapipe) only when asked for. CELLSCOPE_WEBGPU_ADAPTER=<# or name> picks the adapter.';
 
 /** Where runs live: --runs, else ./runs. */
 export function runsDirOf(args: ParsedArgs, cwd: string): string {
@@ -55,7 +65,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'train-subset': { type: 'int', min: 1 },
   'test-subset': { type: 'int', min: 1 },
   'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
-  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
   runs: RUNS_FLAG,
 };
 
@@ -113,8 +123,9 @@ export const trainCommand: Command = {
     '  [--preset quick|paper] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--momentum X] [--weight-decay X] [--grad-clip X]',
     '  [--layers N] [--channels C] [--auxiliary] [--auxiliary-weight X] [--augment=false] [--cutout] [--cutout-length N]',
     '  [--drop-path P] [--seed N] [--train-subset N] [--test-subset N] [--grad-variance-batches K]',
-    '  [--backend auto|tensorflow|wasm|cpu] [--runs DIR]',
+    `  [${BACKEND_USAGE}] [--runs DIR]`,
     'GENOTYPE: FILE#NAME, a built-in NAME, or a variant spec such as DARTS_V2~connections:3.',
+    BACKEND_HELP,
     'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
   ].join('\n'),
   async run(argv, io) {

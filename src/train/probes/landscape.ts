@@ -36,11 +36,12 @@ import {
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
-import { selectBackend, type BackendChoice } from '../backend.js';
+import { selectBackend, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
 import { takeSubset } from '../data/subset.js';
 import { buildNetwork, type Network } from '../network/network.js';
+import { batchDoesNotFit } from '../memory.js';
 import { crossEntropy } from '../optim.js';
 import { readLandscape } from '../../runs/reportRuns.js';
 import { readRunRecord } from '../../runs/runStore.js';
@@ -339,7 +340,7 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   if (tasks.length > 0) {
     const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
     backendName = backend.backend;
-    computed = await computePoints();
+    computed = await computePoints(backend);
   }
   if (computed < tasks.length) {
     env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: reused + computed, total, pointsPerSecond: null, etaSeconds: null, status: 'cancelled' } satisfies LandscapeProgressLine)}\n`);
@@ -382,7 +383,16 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: total, total, pointsPerSecond: null, etaSeconds: 0, status: 'completed' } satisfies LandscapeProgressLine)}\n`);
   return { status: 'completed', file: path, computed, reused };
 
-  async function computePoints(): Promise<number> {
+  async function computePoints(backend: BackendRecord): Promise<number> {
+    /** An engine's out-of-memory, said with the batch size and backend (memory.ts). */
+    const fitting = async <T>(batchSize: number, phase: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        throw batchDoesNotFit(error, { batchSize, backend, phase });
+      }
+    };
+    const evalBatchSize = request.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize;
     const context = await openLandscapeContext(runDir, spec, { evalBatchSize: request.evalBatchSize, variance: what.includes('variance') });
     try {
       const started = performance.now();
@@ -398,10 +408,10 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
         }
         let line: PointLine;
         if (task.q === 'loss') {
-          const r = await context.loss();
+          const r = await fitting(evalBatchSize, 'the landscape\'s loss evaluation', () => context.loss());
           line = { q: 'loss', i: task.i, j: task.j, loss: finiteOrNull(r.loss), accuracy: finiteOrNull(r.accuracy) };
         } else {
-          const r = await context.variance();
+          const r = await fitting(spec.varianceBatchSize, 'the landscape\'s gradient-variance probe', () => context.variance());
           line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
         }
         // Written before the next point starts: a kill loses at most the point in progress.
