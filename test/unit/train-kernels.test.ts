@@ -1,7 +1,7 @@
 /**
  * The kernels registered on the wasm backend (src/train/kernels: the missing
- * conv/depthwise gradients, a faster Conv2DBackpropInput and Slice, a
- * correct MaxPoolGrad) against the
+ * conv/depthwise gradients, faster Conv2DBackpropInput, Slice, SplitV,
+ * Concat, Sum/Mean and Identity, a correct MaxPoolGrad) against the
  * cpu backend, on many small shapes. Where the cpu backend is itself no
  * reference (it ignores dilation in the depthwise gradients), a direct
  * evaluation of the defining sums is, and it is checked against cpu first.
@@ -144,6 +144,8 @@ function depthwiseGradsByDefinition(
 }
 
 interface DepthwiseCase {
+  /** Channels; 3 unless given (more than 8 exercises the blocked accumulation). */
+  c?: number;
   k: number;
   s: number;
   pad: Pad;
@@ -159,23 +161,30 @@ function depthwiseCases(): DepthwiseCase[] {
     for (const s of [1, 2])
       for (const pad of PADS)
         for (const mult of [1, 2]) cases.push({ k, s, pad, d: 1, mult, h: 9, w: 8 });
+  // Channel counts around the eight-channel blocks of the filter gradient.
+  for (const c of [8, 13, 16]) for (const s of [1, 2]) cases.push({ c, k: 3, s, pad: 1, d: 1, mult: 1, h: 9, w: 8 });
+  cases.push({ c: 16, k: 3, s: 1, pad: 2, d: 2, mult: 1, h: 11, w: 10 }, { c: 13, k: 5, s: 2, pad: 4, d: 2, mult: 1, h: 11, w: 10 });
   // Dilated, as dil_conv uses it (dilation 2, padding 2 or 4) and more.
   for (const [k, pad] of [[3, 2], [5, 4], [3, 'same'], [3, 'valid'], [3, 1]] as const)
     for (const d of [2, 3]) for (const mult of [1, 2]) cases.push({ k, s: 1, pad, d, mult, h: 11, w: 10 });
+  // Stride and dilation together (dil_conv in a reduction cell), odd and even sides, and 16 channels' worth of blocks.
+  for (const [k, pad] of [[3, 2], [5, 4], [3, 'valid']] as const)
+    for (const [h, w] of [[11, 10], [8, 8]] as const) for (const mult of [1, 2]) cases.push({ k, s: 2, pad, d: 2, mult, h, w });
   return cases;
 }
 
 function depthwiseData(c: DepthwiseCase, seed: number) {
-  const xShape = [2, c.h, c.w, 3];
-  const fShape = [c.k, c.k, 3, c.mult];
+  const ch = c.c ?? 3;
+  const xShape = [2, c.h, c.w, ch];
+  const fShape = [c.k, c.k, ch, c.mult];
   const info = outInfo(xShape, fShape, c.s, c.d, c.pad, true);
   assert.ok(info.outHeight > 0 && info.outWidth > 0, `empty output for ${JSON.stringify(c)}`);
   return {
     xShape, fShape, info,
-    x: seeded(2 * c.h * c.w * 3, seed),
-    w: seeded(c.k * c.k * 3 * c.mult, seed + 1),
-    dy: seeded(2 * info.outHeight * info.outWidth * 3 * c.mult, seed + 2),
-    dyShape: [2, info.outHeight, info.outWidth, 3 * c.mult],
+    x: seeded(2 * c.h * c.w * ch, seed),
+    w: seeded(c.k * c.k * ch * c.mult, seed + 1),
+    dy: seeded(2 * info.outHeight * info.outWidth * ch * c.mult, seed + 2),
+    dyShape: [2, info.outHeight, info.outWidth, ch * c.mult],
   };
 }
 
@@ -211,7 +220,7 @@ test('depthwise gradients on wasm equal cpu at dilation 1 (kernels 3/5/7, stride
   }
 });
 
-test('depthwise gradients on wasm equal the defining sums at dilation 2 and 3', async () => {
+test('depthwise gradients on wasm equal the defining sums at dilation 2 and 3 (strides 1 and 2)', async () => {
   let seed = 500;
   for (const c of depthwiseCases().filter((c) => c.d > 1)) {
     const data = depthwiseData(c, (seed += 3));
@@ -261,6 +270,71 @@ test('Slice on wasm equals cpu (ranks 1–5, partial and whole axes, int32)', as
       await compare('int32 slice', () => tf.slice(tf.tensor(Int32Array.from(values, (v) => Math.round(v * 100)), shape, 'int32'), begin, size), 0);
     }
   }
+});
+
+test('Concat and SplitV on wasm equal cpu (every axis, 2–4 parts, short and long runs, int32)', async () => {
+  const shapes = [[2, 3, 4, 5], [2, 16, 16, 3], [3, 7], [300]];
+  let seed = 1500;
+  for (const shape of shapes) {
+    for (let axis = 0; axis < shape.length; axis++) {
+      for (const parts of [2, 3, 4]) {
+        const pieces = Array.from({ length: parts }, (_, i) => {
+          const s = [...shape];
+          s[axis] = shape[axis]! + i; // unequal sizes
+          return { s, v: seeded(s.reduce((a, b) => a * b, 1), ++seed) };
+        });
+        const label = `${JSON.stringify(shape)} axis ${axis} parts ${parts}`;
+        await compare(`concat ${label}`, () => tf.concat(pieces.map((p) => tf.tensor(p.v, p.s)), axis), 0);
+        await compare(`concat int32 ${label}`, () => tf.concat(pieces.map((p) => tf.tensor(Int32Array.from(p.v, (x) => Math.round(x * 100)), p.s, 'int32')), axis), 0);
+        const sizes = pieces.map((p) => p.s[axis]!);
+        const whole = shape.map((d, i) => (i === axis ? sizes.reduce((a, b) => a + b, 0) : d));
+        const wv = seeded(whole.reduce((a, b) => a * b, 1), ++seed);
+        const [cpuParts, wasmParts] = [await onBackend('cpu', () => tf.split(tf.tensor(wv, whole), sizes, axis)), await onBackend('wasm', () => tf.split(tf.tensor(wv, whole), sizes, axis))];
+        assert.equal(wasmParts.length, parts);
+        for (let i = 0; i < parts; i++) {
+          assert.deepEqual(wasmParts[i]!.shape, cpuParts[i]!.shape, `split ${label}`);
+          assert.deepEqual(Array.from(wasmParts[i]!.values), Array.from(cpuParts[i]!.values), `split ${label} part ${i}`);
+        }
+      }
+    }
+  }
+});
+
+test('Sum and Mean on wasm equal cpu over leading axes (eight-column blocks and remainders), and fall back elsewhere', async () => {
+  const cases: Array<{ shape: number[]; axis: number | number[]; keepDims?: boolean }> = [
+    { shape: [4, 5, 6, 16], axis: [0, 1, 2] }, { shape: [4, 5, 6, 13], axis: [0, 1, 2], keepDims: true },
+    { shape: [3, 7, 24], axis: [1, 0] }, { shape: [50, 3], axis: 0 }, { shape: [2, 3, 4, 5], axis: [0] },
+    { shape: [2, 3, 4, 5], axis: [1, 2] }, { shape: [2, 3, 4, 5], axis: [0, 1, 2, 3] }, { shape: [6, 10], axis: 1 }, { shape: [6, 10], axis: -1 },
+  ];
+  let seed = 1700;
+  for (const { shape, axis, keepDims } of cases) {
+    // An offset makes float32 accumulation error visible next to float64 sums.
+    const v = seeded(shape.reduce((a, b) => a * b, 1), ++seed, 2, 4);
+    const label = `${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keepDims ${keepDims ?? false}`;
+    await compare(`sum ${label}`, () => tf.sum(tf.tensor(v, shape), axis, keepDims), 1e-6);
+    await compare(`mean ${label}`, () => tf.mean(tf.tensor(v, shape), axis, keepDims), 1e-6);
+  }
+  // int32 sums stay exact (the stock kernel).
+  await compare('int32 sum', () => tf.sum(tf.tensor([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0), 0);
+});
+
+test('Identity on wasm shares the data: a clone reads the same values and outlives its source', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const before = backend.numDataIds();
+  const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const b = tf.clone(a);
+  assert.equal(backend.numDataIds(), before + 1, 'no copy made');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3, 4]);
+  b.dispose();
+  assert.equal(backend.numDataIds(), before, 'freed with the last reference');
+  // A variable assigned after cloning keeps the clone unchanged.
+  const v = tf.variable(tf.tensor([5, 6]));
+  const snapshot = tf.clone(v);
+  v.assign(tf.tensor([7, 8]));
+  assert.deepEqual(Array.from(snapshot.dataSync()), [5, 6]);
+  tf.dispose([v, snapshot]);
 });
 
 test('composed kernels release every intermediate', async () => {

@@ -84,7 +84,7 @@ test('parameters carry PyTorch state-dict names and shapes in tfjs layout', asyn
   net.dispose();
 });
 
-test('dilated depthwise through space-to-batch equals the dilated convolution (strides 1 and 2, odd and even sides)', async () => {
+test('dilated depthwise (space-to-batch on cpu, dilated kernels on wasm) equals the dilated convolution (strides 1 and 2, odd and even sides)', async () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     await tf.setBackend(backend);
     for (const [k, side] of [[3, 8], [3, 7], [5, 9], [5, 10]] as const) {
@@ -103,6 +103,32 @@ test('dilated depthwise through space-to-batch equals the dilated convolution (s
         assert.deepEqual(strided.shape, [2, Math.ceil(side / 2), Math.ceil(side / 2), 3]);
         assert.ok(relativeMaxError(every2.dataSync() as Float32Array, strided.dataSync() as Float32Array) < 1e-5);
       });
+    }
+  }
+});
+
+test('dilated depthwise gradients: wasm (dilated kernels) equal cpu (space-to-batch), strides 1 and 2, k 3 and 5', async () => {
+  for (const [k, side, stride] of [[3, 8, 1], [3, 7, 2], [5, 9, 1], [5, 10, 2], [3, 16, 2]] as const) {
+    const p = 2 * Math.floor(k / 2);
+    const xv = seeded(2 * side * side * 5, 40 + k * side);
+    const wv = seeded(k * k * 5, 50 + k);
+    const make = (): tf.Tensor[] => {
+      const x = tf.tensor4d(xv, [2, side, side, 5]);
+      const w = tf.tensor4d(wv, [k, k, 5, 1]);
+      // Distinct weights per output cell, so every position's gradient matters.
+      const f = (a: tf.Tensor, b: tf.Tensor) => {
+        const y = dilatedDepthwise(a as tf.Tensor4D, b, stride, p, 2);
+        return tf.sum(tf.mul(y, tf.reshape(tf.range(1, 1 + y.size), y.shape)));
+      };
+      const { value, grads } = tf.valueAndGrads(f as (...a: tf.Tensor[]) => tf.Scalar)([x, w]);
+      return [value, ...grads];
+    };
+    const cpu = await onBackend('cpu', make);
+    const wasm = await onBackend('wasm', make);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(wasm[i]!.shape, cpu[i]!.shape);
+      const err = relativeMaxError(cpu[i]!.values, wasm[i]!.values);
+      assert.ok(err < 1e-5, `k=${k} side=${side} stride=${stride} output ${i}: ${err}`);
     }
   }
 });

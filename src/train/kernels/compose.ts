@@ -32,6 +32,12 @@ export class KernelScope {
     return out as TensorInfo;
   }
 
+  /** Takes over an intermediate made outside `run` (e.g. written on the heap directly). */
+  track(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }

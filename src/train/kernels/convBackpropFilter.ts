@@ -1,18 +1,20 @@
 /**
  * Conv2DBackpropFilter for the wasm backend (it has none), composed from
- * PadV2, StridedSlice, Reshape, Concat and BatchMatMul.
+ * Transpose, BatchMatMul and copies on the heap.
  *
- * dW[i, j, :, :] = Σ_{n, oh, ow} x_pad[n, oh·s + i·d, ow·s + j·d, :]ᵀ · dy[n, oh, ow, :]
+ * dW[i, j, :, :] = Σ_{n, oh, ow} win_ij[n, oh, ow, :]ᵀ · dy[n, oh, ow, :]
  *
- * so each kernel offset (i, j) is one strided slice of the padded input and
- * one matrix product over the M = N·OH·OW positions. The slices of a kernel
- * row are concatenated on the channel axis first, so that a k×k filter costs
- * k products of [M, k·Cin]ᵀ × [M, Cout] rather than k² small ones; a 1×1
- * stride-1 filter (the dominant case in the DARTS network) is one transpose
- * and one product.
+ * where win_ij is the input window of filter tap (i, j) (tapWindow.ts). With
+ * the M = N·OH·OW positions as the inner dimension, each tap is one matrix
+ * product dyᵀ [Cout, M] × win_ij [M, Cin] → [Cout, Cin]: dy is transposed
+ * once for all taps (XNNPACK's products need the summed axis innermost in the
+ * left operand; BatchMatMul's transposeA path is ~8× slower), and the small
+ * [taps, Cout, Cin] result is transposed to the filter layout at the end. A
+ * 1×1 stride-1 unpadded filter (most of a DARTS cell) reads x itself.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './compose.js';
+import { tapWindow } from './tapWindow.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -23,25 +25,11 @@ interface Conv2DBackpropFilterAttrs {
   dilations?: [number, number] | number;
 }
 
-/**
- * The slice of the padded input that filter offset (i, j) multiplies, as an
- * [M, C] matrix.
- */
-function offsetSlice(scope: KernelScope, xPad: TensorInfo, info: backend_util.Conv2DInfo, i: number, j: number): TensorInfo {
-  const { batchSize, outHeight, outWidth, inChannels, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const sliced = scope.stridedSlice(
-    xPad,
-    [0, i * dilationHeight, j * dilationWidth, 0],
-    [batchSize, outHeight, outWidth, inChannels],
-    [1, strideHeight, strideWidth, 1],
-  );
-  return scope.reshape(sliced, [batchSize * outHeight * outWidth, inChannels]);
-}
-
-/** The input padded as the convolution's padInfo says (zeros). */
-export function paddedInput(scope: KernelScope, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+/** Whether tap (0, 0) of this convolution reads x itself (1×1, stride 1, no padding). */
+function readsInputAsIs(info: backend_util.Conv2DInfo): boolean {
   const { top, bottom, left, right } = info.padInfo;
-  return scope.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    top === 0 && bottom === 0 && left === 0 && right === 0;
 }
 
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -54,20 +42,17 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const scope = new KernelScope(backend as WasmBackendLike);
   const [kh, kw, cIn, cOut] = filterShape;
   const m = info.batchSize * info.outHeight * info.outWidth;
-  const dy2 = scope.reshape(dy, [m, cOut]);
-  const xPad = paddedInput(scope, x, info);
-  const rows: TensorInfo[] = [];
+  const dyT = scope.run('Transpose', { x: scope.reshape(dy, [m, cOut]) }, { perm: [1, 0] });
+  const perTap: TensorInfo[] = [];
   for (let i = 0; i < kh; i++) {
-    const cols: TensorInfo[] = [];
-    for (let j = 0; j < kw; j++) cols.push(offsetSlice(scope, xPad, info, i, j));
-    // [M, kw·Cin]ᵀ × [M, Cout] → [kw·Cin, Cout]: row i of the filter, (j, c) major to minor.
-    // An explicit transpose and a plain product run 4× faster on wasm than
-    // BatchMatMul's transposeA (measured at M = 65536, 64 channels).
-    const patchT = scope.run('Transpose', { x: scope.concat(cols, 1) }, { perm: [1, 0] });
-    rows.push(scope.run('BatchMatMul', { a: patchT, b: dy2 }, { transposeA: false, transposeB: false }));
+    for (let j = 0; j < kw; j++) {
+      const win = readsInputAsIs(info) ? x : scope.track(tapWindow(scope.backend, x, info, i, j));
+      perTap.push(scope.run('BatchMatMul', { a: dyT, b: scope.reshape(win, [m, cIn]) }, { transposeA: false, transposeB: false }));
+    }
   }
-  const all = scope.concat(rows, 0);
-  return scope.finish(scope.reshape(all, [kh, kw, cIn, cOut]));
+  const all = scope.reshape(scope.concat(perTap, 0), [kh * kw, cOut, cIn]);
+  const filter = scope.run('Transpose', { x: all }, { perm: [0, 2, 1] });
+  return scope.finish(scope.reshape(filter, [kh, kw, cIn, cOut]));
 };
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

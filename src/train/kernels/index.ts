@@ -1,15 +1,36 @@
 /**
  * The kernels this project registers on the wasm backend so that the whole
- * DARTS network trains there: the three gradients it lacks, a correct
- * MaxPoolGrad in place of its own (see maxPoolGrad.ts), and a faster
- * Conv2DBackpropInput and Slice (see convBackpropInput.ts, slice.ts).
+ * DARTS network trains there, and trains fast: the three gradients it lacks
+ * (convBackpropFilter.ts, depthwiseBackprop.ts), a correct MaxPoolGrad
+ * (maxPoolGrad.ts), and faster replacements for kernels a training step runs
+ * hundreds of times: Conv2DBackpropInput, Slice, SplitV, Concat, Sum and Mean
+ * over leading axes, and a copy-free Identity (one file each).
+ *
+ * A replacement that handles only some cases hands the rest to the stock
+ * kernel it replaced, kept at registration; the stock kernel's setup (the
+ * binding of its wasm function) stays on the registered config, since the
+ * backend runs setups of the kernels registered when it initialises.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { concatConfig, setStockConcat } from './concat.js';
 import { conv2DBackpropFilterConfig } from './convBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './convBackpropInput.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwiseBackprop.js';
+import { identityConfig, setStockIdentity } from './identity.js';
+import { meanConfig, setStockMean, setStockSum, sumConfig } from './leadingReduce.js';
 import { maxPoolGradConfig } from './maxPoolGrad.js';
 import { setStockSlice, sliceConfig } from './slice.js';
+import { setStockSplitV, splitVConfig } from './splitV.js';
+
+/** Replacements that fall back on the stock kernel, with where to keep it. */
+const KEEPS_STOCK = new Map<KernelConfig, (stock: KernelFunc | undefined) => void>([
+  [sliceConfig, setStockSlice],
+  [splitVConfig, setStockSplitV],
+  [identityConfig, setStockIdentity],
+  [concatConfig, setStockConcat],
+  [sumConfig, setStockSum],
+  [meanConfig, setStockMean],
+]);
 
 export const WASM_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -17,7 +38,7 @@ export const WASM_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
-  sliceConfig,
+  ...KEEPS_STOCK.keys(),
 ];
 
 /**
@@ -29,8 +50,8 @@ export function registerWasmKernels(): void {
   for (const config of WASM_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;
-    if (config === sliceConfig) setStockSlice(existing?.kernelFunc);
+    KEEPS_STOCK.get(config)?.(existing?.kernelFunc);
     if (existing !== undefined) unregisterKernel(config.kernelName, config.backendName);
-    registerKernel(config);
+    registerKernel(existing?.setupFunc === undefined ? config : { ...config, setupFunc: existing.setupFunc });
   }
 }

@@ -8,6 +8,7 @@
  */
 import { slice_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './compose.js';
+import { copyRun } from './heapCopy.js';
 
 let stockSlice: KernelFunc | undefined;
 
@@ -25,12 +26,19 @@ export const slice: KernelFunc = (args) => {
   }
   const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [b, s] = slice_util.parseSliceParams(x, begin, size);
-  const wasm = backend as WasmBackendLike;
+  return copySlice(backend as WasmBackendLike, x, b, s);
+};
+
+/**
+ * x[begin : begin + size] (float32 or int32) into a new tensor, copying the
+ * contiguous runs of the slice from heap to heap. Shared with SplitV.
+ */
+export function copySlice(wasm: WasmBackendLike, x: TensorInfo, b: number[], s: number[]): TensorInfo {
   const out = wasm.makeOutput(s, x.dtype as 'float32');
   if (util.sizeFromShape(s) === 0) return out;
   // Views after the allocation: growing the heap detaches older ones.
-  const src = wasm.typedArrayFromHeap(x);
-  const dst = wasm.typedArrayFromHeap(out);
+  const src = wasm.typedArrayFromHeap(x) as Float32Array | Int32Array;
+  const dst = wasm.typedArrayFromHeap(out) as Float32Array | Int32Array;
   const shape = x.shape;
   const rank = shape.length;
   // Innermost axes taken whole merge into one contiguous run.
@@ -48,7 +56,7 @@ export const slice: KernelFunc = (args) => {
   for (let n = 0; n < count; n++) {
     let offset = b[inner]! * (inner < rank - 1 ? strides[inner]! : 1);
     for (let d = 0; d < inner; d++) offset += (b[d]! + index[d]!) * strides[d]!;
-    dst.set(src.subarray(offset, offset + run), o);
+    copyRun(dst, o, src, offset, run);
     o += run;
     for (let d = inner - 1; d >= 0; d--) {
       if (++index[d]! < outer[d]!) break;
@@ -56,7 +64,7 @@ export const slice: KernelFunc = (args) => {
     }
   }
   return out;
-};
+}
 
 export const sliceConfig: KernelConfig = {
   kernelName: 'Slice',

@@ -11,9 +11,10 @@
  *   gradient divides by the full window, so the pool here is a 'valid' pool
  *   of the zero-padded input rescaled by the fraction of real cells.
  * - dil_conv: TensorFlow.js has no depthwise gradient at dilation > 1, so the
- *   dilated depthwise convolution is space-to-batch → undilated depthwise →
- *   batch-to-space (the same sums, exactly), or at stride 2 the one phase
- *   that stride keeps.
+ *   dilated depthwise convolution has its own gradient on wasm (whose
+ *   kernels take dilation), and elsewhere is space-to-batch → undilated
+ *   depthwise → batch-to-space (the same sums, exactly), or at stride 2 the
+ *   one phase that stride keeps.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm, type BatchNormMode, type BatchNormParams } from './batchNorm.js';
@@ -78,11 +79,47 @@ export function depthwise(x: tf.Tensor4D, w: tf.Tensor, stride: number, padding:
 
 /**
  * Depthwise k×k convolution at dilation d with symmetric padding p, as
- * PyTorch computes it, through space-to-batch: output row y at stride 1
- * reads padded rows y + d·i, i.e. phase y mod d at row ⌊y/d⌋ + i, an
- * undilated convolution of that phase. At stride s = d only phase 0 is read.
+ * PyTorch computes it. On wasm it is the dilated convolution itself (XNNPACK
+ * computes it forward; the gradient kernels of src/train/kernels take any
+ * dilation and stride), through a custom gradient because TensorFlow.js's
+ * own depthwise gradient refuses dilation > 1 and its op refuses stride and
+ * dilation both > 1. Elsewhere it goes through space-to-batch
+ * (dilatedDepthwiseBySpaceToBatch), which wasm also ran but at ~0.1–0.4 s
+ * per call (its SpaceToBatchND/BatchToSpaceND are generic 6-D transposes):
+ * a quarter of a DARTS step.
  */
 export function dilatedDepthwise(x: tf.Tensor4D, w: tf.Tensor, stride: number, padding: number, dilation: number): tf.Tensor4D {
+  if (tf.getBackend() === 'wasm') return dilatedDepthwiseDirect(x, w as tf.Tensor4D, stride, padding, dilation);
+  return dilatedDepthwiseBySpaceToBatch(x, w, stride, padding, dilation);
+}
+
+function dilatedDepthwiseDirect(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: number, dilation: number): tf.Tensor4D {
+  const common = { strides: [stride, stride], dilations: [dilation, dilation], pad: explicitPadding(padding, padding) };
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor =>
+    tf.engine().runKernel(name, inputs, { ...common, ...attrs } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, wIn, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: run('DepthwiseConv2dNative', { x: xIn, filter: wIn }, { dataFormat: 'NHWC' }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        return [
+          run('DepthwiseConv2dNativeBackpropInput', { dy, filter: ws }, { inputShape: xs.shape }),
+          run('DepthwiseConv2dNativeBackpropFilter', { x: xs, dy }, { filterShape: ws.shape }),
+        ];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
+
+/**
+ * The dilated depthwise convolution through space-to-batch: output row y at
+ * stride 1 reads padded rows y + d·i, i.e. phase y mod d at row ⌊y/d⌋ + i, an
+ * undilated convolution of that phase. At stride s = d only phase 0 is read.
+ */
+export function dilatedDepthwiseBySpaceToBatch(x: tf.Tensor4D, w: tf.Tensor, stride: number, padding: number, dilation: number): tf.Tensor4D {
   const [n, h, wd, c] = x.shape;
   const k = w.shape[0]!;
   if (stride !== 1 && stride !== dilation) throw new Error(`dilated depthwise: stride ${stride} with dilation ${dilation} is not supported`);
