@@ -9,7 +9,7 @@ import { builtin, type LibraryEntry } from './library.js';
 import type { Genotype } from './model.js';
 import type { NamedDef } from './names.js';
 import { genotypeOf, parse } from './parser.js';
-import { checkFile, type ValidationOptions } from './validate.js';
+import { checkFile, type GenotypeCheck, type ValidationOptions } from './validate.js';
 
 export interface ResolvedGenotype {
   readonly name: string;
@@ -68,13 +68,48 @@ function defsWithSyntaxErrors(defs: readonly NamedDef[], diagnostics: readonly D
 
 /** parse + resolve aliases (chains, cycles reported) + validate. */
 export function analyze(text: string, options?: ValidationOptions): AnalyzedDocument {
-  const file = parse(text);
-  const check = checkFile(file, options);
+  return analyzeParsed(parse(text), options).doc;
+}
+
+/** What analysis learnt about one genotype definition on its own: kept by incremental analysis while the definition is unchanged. */
+export interface DefinitionResult {
+  readonly check: GenotypeCheck;
+  /** genotypeOf(def.call), whether or not the definition turns out broken. */
+  readonly model: Genotype | undefined;
+}
+
+/**
+ * `analyze` of a parsed file. `reuse` may answer a genotype definition's
+ * result from an earlier analysis (valid while the definition's text and the
+ * known operations are unchanged; incremental.ts keeps them).
+ */
+export function analyzeParsed(
+  file: GenotypeFile,
+  options?: ValidationOptions,
+  reuse?: (def: GenotypeDef) => DefinitionResult | undefined,
+): { readonly doc: AnalyzedDocument; readonly results: ReadonlyMap<GenotypeDef, DefinitionResult> } {
+  const reused = new Map<GenotypeDef, DefinitionResult>();
+  const check = checkFile(
+    file,
+    options,
+    reuse &&
+      ((def) => {
+        const result = reuse(def);
+        if (result) reused.set(def, result);
+        return result?.check;
+      }),
+  );
   const broken = defsWithSyntaxErrors(check.names.defs, file.diagnostics);
   for (const def of check.defsWithErrors) broken.add(def);
 
+  const results = new Map<GenotypeDef, DefinitionResult>();
   const own = new Map<GenotypeDef, Genotype | undefined>();
-  for (const def of check.names.defs) if (def.kind === 'genotype') own.set(def, broken.has(def) ? undefined : genotypeOf(def.call));
+  for (const def of check.names.defs) {
+    if (def.kind !== 'genotype') continue;
+    const result = reused.get(def) ?? { check: check.genotypeChecks.get(def)!, model: genotypeOf(def.call) };
+    results.set(def, result);
+    own.set(def, broken.has(def) ? undefined : result.model);
+  }
 
   const genotypes: ResolvedGenotype[] = check.names.defs.map((def): ResolvedGenotype => {
     const name = def.name.text;
@@ -97,7 +132,7 @@ export function analyze(text: string, options?: ValidationOptions): AnalyzedDocu
   });
 
   const diagnostics = [...file.diagnostics, ...check.diagnostics].sort((a, b) => a.span.start - b.span.start);
-  return { file, genotypes, byName, knownOps: check.knownOps, diagnostics };
+  return { doc: { file, genotypes, byName, knownOps: check.knownOps, diagnostics }, results };
 }
 
 /** Leaves `genotype` out, rather than present and undefined, when there is none. */

@@ -46,8 +46,11 @@ export class Tokens {
   a: Int32Array;
   /** Strings: offset where the content ends. */
   b: Int32Array;
-  constructor(readonly text: string) {
-    const capacity = 64 + (text.length >> 2);
+  /** `capacity`: tokens expected; by default enough for a whole text (printed genotype files run about one token per 3.9 characters, so growing is rare). */
+  constructor(
+    readonly text: string,
+    capacity = 64 + Math.ceil(text.length / 3),
+  ) {
     this.kind = new Uint8Array(capacity);
     this.flags = new Uint8Array(capacity);
     this.start = new Int32Array(capacity);
@@ -101,7 +104,7 @@ export class Tokens {
 }
 
 export interface LexResult {
-  /** Always ends with one TK_EOF token. */
+  /** From lex(): always ends with one TK_EOF token. */
   readonly tokens: Tokens;
   readonly comments: Comment[];
   readonly diagnostics: Diagnostic[];
@@ -216,21 +219,64 @@ function decodeEscapes(text: string, from: number, to: number): string {
   return out + text.slice(run, to);
 }
 
+/**
+ * Where the scanner stands between two tokens. Outside strings the scanner
+ * keeps no other state, so scanning can stop at any token and resume there,
+ * or start fresh at any line start with a known line number: incremental
+ * analysis (incremental.ts) re-scans only the edited statements this way.
+ */
+export interface LexState {
+  /** Offset of the next character to read. */
+  offset: number;
+  /** Zero-based line of `offset`. */
+  line: number;
+  /** Offset where the current physical line starts (a token there is at column 0). */
+  lineStartOffset: number;
+  /** F_LINE_START when the next token begins a logical line, else 0. */
+  lineStartFlag: number;
+}
+
+/** The state at the start of a text (a byte-order mark is skipped: it is not text). */
+export function initialLexState(text: string): LexState {
+  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  return { offset: bom, line: 0, lineStartOffset: bom, lineStartFlag: F_LINE_START };
+}
+
+/** The state at the start of line `line`, which begins at `offset`. */
+export function lineStartLexState(offset: number, line: number): LexState {
+  return { offset, line, lineStartOffset: offset, lineStartFlag: F_LINE_START };
+}
+
 export function lex(text: string): LexResult {
-  const tokens = new Tokens(text);
-  const comments: Comment[] = [];
-  const diagnostics: Diagnostic[] = [];
+  const out: LexResult = { tokens: new Tokens(text), comments: [], diagnostics: [] };
+  const state = initialLexState(text);
+  lexInto(out, state, Infinity, Infinity);
+  pushEof(out.tokens, state);
+  return out;
+}
+
+/** Ends a token stream at the end of the text (call once the state has reached it). */
+export function pushEof(tokens: Tokens, state: LexState): void {
+  const n = tokens.text.length;
+  tokens.push(TK_EOF, n, n, state.line, F_LINE_START | (n === state.lineStartOffset ? F_COL0 : 0));
+}
+
+/**
+ * Scans from `state` into `out` (appending), up to the end of the text, or
+ * until the next token would start at or after `stopAt`, or `out` holds
+ * `maxCount` tokens; `state` is left where scanning stopped. Pushes no EOF token.
+ */
+export function lexInto(out: LexResult, state: LexState, stopAt: number, maxCount: number): void {
+  const tokens = out.tokens;
+  const comments = out.comments;
+  const diagnostics = out.diagnostics;
+  const text = tokens.text;
   const n = text.length;
-  let i = 0;
-  let line = 0;
-  let lineStartOffset = 0;
+  let i = state.offset;
+  let line = state.line;
+  let lineStartOffset = state.lineStartOffset;
   /** The next token begins a logical line. */
-  let lineStartFlag = F_LINE_START;
-  if (text.charCodeAt(0) === 0xfeff) {
-    // A byte-order mark (files saved by some Windows editors) is not text.
-    i = 1;
-    lineStartOffset = 1;
-  }
+  let lineStartFlag = state.lineStartFlag;
 
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -269,6 +315,9 @@ export function lex(text: string): LexResult {
       }
     }
     const start = i;
+    // Stop only between tokens, with whitespace and comments before the token consumed:
+    // the state then describes the scanner exactly at `start`.
+    if (start >= stopAt || tokens.count >= maxCount) break;
     const flags = lineStartFlag | (start === lineStartOffset ? F_COL0 : 0);
     lineStartFlag = 0;
     let stringPrefixEnd = -1;
@@ -370,6 +419,9 @@ export function lex(text: string): LexResult {
     tokens.push(TK_STRING, start, end, tokenLine, stringFlags, contentStart, contentEnd);
     i = end;
   }
-  tokens.push(TK_EOF, n, n, line, F_LINE_START | (n === lineStartOffset ? F_COL0 : 0));
-  return { tokens, comments, diagnostics };
+  state.offset = i;
+  state.line = line;
+  state.lineStartOffset = lineStartOffset;
+  state.lineStartFlag = lineStartFlag;
 }
+

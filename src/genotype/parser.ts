@@ -53,7 +53,7 @@ import {
 } from './ast.js';
 import type { Cell, Genotype } from './model.js';
 import * as lexer from './lexer.js';
-import { lex, punctCode, type Tokens } from './lexer.js';
+import { lex, punctCode, type LexResult, type Tokens } from './lexer.js';
 
 // Local copies: a CommonJS build reads imported bindings through accessors, on every use.
 const TK_NAME = lexer.TK_NAME;
@@ -109,6 +109,32 @@ const MAX_RANGE_ITEMS = 4096;
 
 /** Nodes with a syntax error inside them: genotypeOf refuses to read a model from them. */
 const incompleteNodes = new WeakSet<object>();
+
+/** A copy of a syntax node (e.g. moved by an edit above it) is as incomplete as its original. */
+export function copyCompleteness(original: object, copy: object): void {
+  if (incompleteNodes.has(original)) incompleteNodes.add(copy);
+}
+
+/**
+ * Whether token `i` starts a statement that no recovery of the parser runs
+ * past: `NAME =` at column 0 of a new logical line, NAME not a Genotype field
+ * (a column-0 `normal=` inside an unclosed Genotype( continues the call). The
+ * parser is at top level, with nothing carried over but the callees, at every
+ * such token: incremental analysis cuts files into parts there.
+ */
+export function isStatementBoundary(tokens: Tokens, i: number): boolean {
+  return (
+    tokens.kind[i] === TK_NAME &&
+    (tokens.flags[i]! & (F_LINE_START | F_COL0)) === (F_LINE_START | F_COL0) &&
+    i + 1 < tokens.count &&
+    tokens.kind[i + 1] === TK_PUNCT &&
+    tokens.a[i + 1] === EQUALS &&
+    !isField(tokens.text.slice(tokens.start[i], tokens.end[i]))
+  );
+}
+
+/** The names that build genotypes before a file declares any with namedtuple. */
+export const DEFAULT_CALLEES: readonly string[] = ['Genotype'];
 
 const FIELD_SET: ReadonlySet<string> = new Set(GENOTYPE_FIELDS);
 
@@ -170,7 +196,7 @@ class Parser {
   private readonly frameIsCall: boolean[] = [];
   private lastSyntaxErrorAt = -1;
   /** Names that construct genotypes: Genotype, plus whatever the file declares with namedtuple. */
-  private readonly callees = new Set(['Genotype']);
+  readonly callees: Set<string>;
   private readonly kind: Uint8Array;
   private readonly flags: Uint8Array;
   private readonly start: Int32Array;
@@ -184,7 +210,11 @@ class Parser {
     private readonly text: string,
     private readonly tokens: Tokens,
     private readonly lexDiagnostics: readonly Diagnostic[],
+    /** Token index where parsing stops (a statement start), or -1 to parse to the end. */
+    private readonly stop = -1,
+    callees: Iterable<string> = DEFAULT_CALLEES,
   ) {
+    this.callees = new Set(callees);
     this.last = tokens.count - 1;
     this.kind = tokens.kind;
     this.flags = tokens.flags;
@@ -763,7 +793,7 @@ class Parser {
   // ---- statements ---------------------------------------------------------------
 
   parseFile(): void {
-    while (this.kind[this.peek()] !== TK_EOF) {
+    while (this.pos !== this.stop && this.kind[this.peek()] !== TK_EOF) {
       const t = this.peek();
       if (!this.lineStart(t)) {
         this.expected('end of line', t);
@@ -894,11 +924,33 @@ function byStart(a: { span: Span }, b: { span: Span }): number {
 /** Parses a `.genotype` file or a DARTS-family `genotypes.py`. Never throws. */
 export function parse(text: string): GenotypeFile {
   const lexed = lex(text);
-  const parser = new Parser(text, lexed.tokens, lexed.diagnostics);
+  const parsed = parseTokens(lexed, -1, DEFAULT_CALLEES);
+  return { text, statements: parsed.statements, comments: parsed.comments, diagnostics: parsed.diagnostics };
+}
+
+export interface ParsedRange {
+  readonly statements: Statement[];
+  /** Comments and docstrings, in document order. */
+  readonly comments: Comment[];
+  /** Scanner and parser diagnostics, in document order. */
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * Parses scanned tokens, which may cover only part of a text (incremental
+ * analysis): from the first token up to token `stop` (-1: to the end), which
+ * must start a statement at column 0 (`NAME =`, NAME not a Genotype field);
+ * every recovery of the parser halts at such a token, so parsing up to it
+ * gives exactly what a parse of the whole text gives there. `callees` are the
+ * names that build genotypes at the first token (namedtuple declarations above
+ * add to Genotype).
+ */
+export function parseTokens(lexed: LexResult, stop: number, callees: Iterable<string>): ParsedRange {
+  const parser = new Parser(lexed.tokens.text, lexed.tokens, lexed.diagnostics, stop, callees);
   parser.parseFile();
   const comments = parser.docstrings.length > 0 ? [...lexed.comments, ...parser.docstrings].sort(byStart) : lexed.comments;
-  const diagnostics = [...lexed.diagnostics, ...parser.diagnostics].sort(byStart);
-  return { text, statements: parser.statements, comments, diagnostics };
+  const diagnostics = lexed.diagnostics.length > 0 || parser.diagnostics.length > 0 ? [...lexed.diagnostics, ...parser.diagnostics].sort(byStart) : [];
+  return { statements: parser.statements, comments, diagnostics };
 }
 
 function cellFrom(list: CellListNode | undefined, concat: ConcatNode | undefined): Cell | undefined {

@@ -76,6 +76,19 @@ export interface FileCheck {
   readonly knownOps: ReadonlySet<string>;
   /** Definitions carrying at least one semantic error. */
   readonly defsWithErrors: ReadonlySet<NamedDef>;
+  /** The checks of each genotype definition on its own, for incremental analysis to keep. */
+  readonly genotypeChecks: ReadonlyMap<GenotypeDef, GenotypeCheck>;
+}
+
+/**
+ * What the checks of one Genotype(...) definition found. It depends only on
+ * the definition's own text (syntax errors inside it included) and on the
+ * known operations, so it stays valid while other statements change.
+ */
+export interface GenotypeCheck {
+  /** In the order the checks report them (checkFile sorts the whole file's). */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly hasError: boolean;
 }
 
 /** Semantic diagnostics of a parsed file (syntax diagnostics stay in file.diagnostics). Never throws. */
@@ -91,19 +104,31 @@ export function knownOperations(file: GenotypeFile, options?: ValidationOptions)
   return known;
 }
 
-export function checkFile(file: GenotypeFile, options?: ValidationOptions): FileCheck {
+/**
+ * Validates a parsed file. `reuse` may answer a genotype definition's checks
+ * from an earlier run (incremental analysis, which knows the definition and the
+ * known operations are unchanged); the rest is checked here. Cross-statement
+ * checks (names, aliases) always run: they are cheap.
+ */
+export function checkFile(file: GenotypeFile, options?: ValidationOptions, reuse?: (def: GenotypeDef) => GenotypeCheck | undefined): FileCheck {
   const names = nameTable(file);
   const aliases = resolveAliases(names);
   const checker = new Checker(file, knownOperations(file, options), names, aliases);
+  const genotypeChecks = new Map<GenotypeDef, GenotypeCheck>();
   for (const def of names.defs) {
-    checker.current = def;
-    if (def.kind === 'genotype') checker.genotype(def);
-    else checker.alias(def);
+    if (def.kind === 'genotype') {
+      const check = reuse?.(def) ?? checker.checkGenotype(def);
+      genotypeChecks.set(def, check);
+      checker.add(def, check);
+    } else {
+      checker.current = def;
+      checker.alias(def);
+    }
   }
   checker.current = undefined;
   for (const { def, first } of names.duplicates) checker.duplicate(def, first);
   const diagnostics = checker.diagnostics.sort((a, b) => a.span.start - b.span.start);
-  return { diagnostics, names, aliases, knownOps: checker.knownOps, defsWithErrors: checker.defsWithErrors };
+  return { diagnostics, names, aliases, knownOps: checker.knownOps, defsWithErrors: checker.defsWithErrors, genotypeChecks };
 }
 
 /** What node `node` may read, e.g. "c_{k-2}=0, c_{k-1}=1 or nodes 2–3". */
@@ -161,9 +186,34 @@ class Checker {
     return lo < starts.length && starts[lo]! < Math.max(span.end, span.start + 1);
   }
 
+  /** Where `report` collects: the file's list, or one genotype definition's while it is checked. */
+  private sink: Diagnostic[] = this.diagnostics;
+  private sinkHasError = false;
+
   private report(diagnostic: Diagnostic): void {
-    this.diagnostics.push(diagnostic);
-    if (diagnostic.severity === 'error' && this.current) this.defsWithErrors.add(this.current);
+    this.sink.push(diagnostic);
+    if (diagnostic.severity === 'error') {
+      this.sinkHasError = true;
+      if (this.current) this.defsWithErrors.add(this.current);
+    }
+  }
+
+  /** The checks of one genotype definition, collected apart from the file's. */
+  checkGenotype(def: GenotypeDef): GenotypeCheck {
+    const diagnostics: Diagnostic[] = [];
+    this.sink = diagnostics;
+    this.sinkHasError = false;
+    this.current = undefined;
+    this.genotype(def);
+    const check: GenotypeCheck = { diagnostics, hasError: this.sinkHasError };
+    this.sink = this.diagnostics;
+    return check;
+  }
+
+  /** Adds a genotype definition's checks (made now or earlier) to the file's. */
+  add(def: GenotypeDef, check: GenotypeCheck): void {
+    for (const diagnostic of check.diagnostics) this.diagnostics.push(diagnostic);
+    if (check.hasError) this.defsWithErrors.add(def);
   }
 
   private lineOf(offset: number): number {
@@ -171,7 +221,7 @@ class Checker {
     return this.lines.positionAt(offset).line + 1;
   }
 
-  genotype(def: GenotypeDef): void {
+  private genotype(def: GenotypeDef): void {
     const call = def.call;
     const written = (field: string) => call.args.some((arg) => arg.field === field);
     for (const kind of CELL_KINDS) {
