@@ -4,8 +4,9 @@
  * same per-step loss sequence within 1e-3 relative with every random part of
  * the recipe on (augmentation, cutout, drop path, auxiliary head), the
  * adapter recorded in the run, tensors (and GPU bytes) stable across epochs
- * on both engines, and a batch that does not fit failing the run with an
- * error that names the batch size and the backend.
+ * on both engines, an interrupted webgpu run resuming exactly, the landscape
+ * job on webgpu equal to wasm's, and a batch that does not fit failing the
+ * run with an error that names the batch size and the backend.
  *
  * The webgpu tests skip, saying why, where Dawn finds no adapter; the wasm
  * halves run everywhere.
@@ -18,13 +19,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { builtin } from '../../src/genotype/library.js';
 import { presetSettings } from '../../src/runs/presets.js';
-import { readRunRecord } from '../../src/runs/runStore.js';
+import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 import type { LandscapeFile } from '../../src/shared/landscapeTypes.js';
-import { parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
+import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { readLandscape } from '../../src/runs/reportRuns.js';
 import { selectBackend } from '../../src/train/backend.js';
 import { runLandscape } from '../../src/train/probes/landscape.js';
-import { startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
+import { resumeTraining, startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
 import { explainDeviceError, webgpuMemory, webgpuSession } from '../../src/train/webgpu/device.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
@@ -68,35 +69,41 @@ interface Trained {
   readonly gpuBytes: Array<number | undefined>;
 }
 
-/** Trains TINY on `backend` through startTraining; `onStep` may interfere (inject a failure). */
-async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport) => void): Promise<Trained> {
-  const steps: StepReport[] = [];
-  const metrics: MetricsLine[] = [];
-  const tensors: number[] = [];
-  const gpuBytes: Array<number | undefined> = [];
-  const outcome = await startTraining(DARTS_V2, { ...TINY, ...config, backend }, mkdtempSync(join(tmpdir(), `cellscope-${backend}-`)), {
-    stdout: (text) => {
+function environment(captured: Omit<Trained, 'outcome'>, onStep?: (s: StepReport) => void) {
+  const cancel = { requested: false };
+  return {
+    stdout: (text: string) => {
       for (const raw of text.split('\n')) {
         const line = parseProgressLine(raw);
         if (line?.type !== 'epoch') continue;
-        metrics.push(line.metrics);
-        tensors.push(tf.memory().numTensors);
-        gpuBytes.push(webgpuMemory()?.inUse);
+        captured.metrics.push(line.metrics);
+        captured.tensors.push(tf.memory().numTensors);
+        captured.gpuBytes.push(webgpuMemory()?.inUse);
       }
     },
     stderr: () => {},
     handleSignals: false,
     progressIntervalMs: 0,
-    onStep: (s) => {
-      steps.push(s);
+    cancel,
+    onStep: (s: StepReport) => {
+      captured.steps.push(s);
       onStep?.(s);
     },
-  });
-  return { outcome, steps, metrics, tensors, gpuBytes };
+  };
+}
+
+/** Trains TINY on `backend` through startTraining; `onStep` may interfere (inject a failure, cancel). */
+async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
+  const captured = { steps: [], metrics: [], tensors: [], gpuBytes: [] };
+  const env = environment(captured, (s) => onStep?.(s, env.cancel));
+  const outcome = await startTraining(DARTS_V2, { ...TINY, ...config, backend }, mkdtempSync(join(tmpdir(), `cellscope-${backend}-`)), env);
+  return { outcome, ...captured };
 }
 
 let unavailable: string | undefined;
 let wasm: Trained;
+/** The uninterrupted webgpu run, once trained. */
+let webgpu: Trained | undefined;
 
 before(async () => {
   try {
@@ -121,6 +128,7 @@ test('webgpu through the real loop: wasm\'s per-step losses within 1e-3 relative
   }
   const gpu = await train('webgpu');
   assert.equal(gpu.outcome.status, 'completed', gpu.outcome.reason);
+  webgpu = gpu;
   t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')}; webgpu ${gpu.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
   assert.equal(gpu.steps.length, 6);
   assert.equal(wasm.steps.length, 6);
@@ -145,6 +153,29 @@ test('webgpu through the real loop: wasm\'s per-step losses within 1e-3 relative
   assert.ok(record.backend?.adapter !== undefined, 'the adapter is recorded');
   assert.equal(record.backend.device, record.backend.adapter.kind === 'hardware' ? 'gpu' : 'cpu');
   assert.ok(record.backend.adapter.vendor !== undefined && record.backend.adapter.architecture !== undefined);
+});
+
+test('webgpu: a run cancelled mid-epoch resumes (checkpoint read back from the GPU) to the losses and metrics of the uninterrupted run, on its adapter', async (t) => {
+  if (unavailable !== undefined || webgpu === undefined) {
+    t.skip(unavailable ?? 'needs the uninterrupted webgpu run');
+    return;
+  }
+  const first = await train('webgpu', {}, (s, cancel) => {
+    if (s.epoch === 2 && s.step === 1) cancel.requested = true;
+  });
+  assert.equal(first.outcome.status, 'cancelled', first.outcome.reason);
+  const captured = { steps: [] as StepReport[], metrics: [] as MetricsLine[], tensors: [] as number[], gpuBytes: [] as Array<number | undefined> };
+  const resumed = await resumeTraining(first.outcome.dir, DARTS_V2.genotype, environment(captured));
+  assert.equal(resumed.status, 'completed', resumed.reason);
+  assert.deepEqual([...first.steps, ...captured.steps].map((s) => s.loss), webgpu.steps.map((s) => s.loss));
+  const untimed = (m: MetricsLine) => {
+    const copy: Record<string, unknown> = { ...m };
+    for (const key of METRICS_TIME_FIELDS) delete copy[key];
+    return copy;
+  };
+  assert.deepEqual(readMetricsFile(first.outcome.dir).map(untimed), webgpu.metrics.map(untimed));
+  const record = readRunRecord(first.outcome.dir);
+  assert.equal(record.backend?.adapter?.name, readRunRecord(webgpu.outcome.dir).backend?.adapter?.name);
 });
 
 test('the landscape of a run (loss, accuracy, gradient variance) on webgpu equals wasm\'s', async (t) => {
