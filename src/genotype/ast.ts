@@ -142,17 +142,45 @@ export interface Position {
   readonly character: number;
 }
 
+/** An edit of a text: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
+export interface TextChange {
+  readonly start: number;
+  readonly oldEnd: number;
+  readonly newEnd: number;
+}
+
 /** Offset ↔ line/character conversion for one text. */
 export class LineIndex {
   private readonly lineStarts: number[];
 
-  constructor(private readonly text: string) {
-    this.lineStarts = [0];
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      if (ch === 10 /* \n */) this.lineStarts.push(i + 1);
-      else if (ch === 13 /* \r */ && text.charCodeAt(i + 1) !== 10) this.lineStarts.push(i + 1);
+  constructor(
+    private readonly text: string,
+    lineStarts?: number[],
+  ) {
+    if (lineStarts) {
+      this.lineStarts = lineStarts;
+      return;
     }
+    this.lineStarts = [0];
+    pushLineStarts(text, 0, text.length, this.lineStarts);
+  }
+
+  /**
+   * The index of `text`, an edit of `previous`'s text: only the edited range is
+   * read again, the other line starts are copied (moved behind the edit).
+   */
+  static afterEdit(previous: LineIndex, text: string, change: TextChange): LineIndex {
+    const old = previous.lineStarts;
+    const delta = change.newEnd - change.oldEnd;
+    // A line start s depends on the characters at s - 1 and s (a '\r' there may be half of '\r\n'):
+    // starts before the edit are kept, the breaks from just before it to its end read again.
+    const starts = [0];
+    let i = 1;
+    while (i < old.length && old[i]! < change.start) starts.push(old[i++]!);
+    pushLineStarts(text, Math.max(0, change.start - 1), change.newEnd, starts);
+    while (i < old.length && old[i]! <= change.oldEnd) i++;
+    while (i < old.length) starts.push(old[i++]! + delta);
+    return new LineIndex(text, starts);
   }
 
   positionAt(offset: number): Position {
@@ -177,5 +205,14 @@ export class LineIndex {
 
   get lineCount(): number {
     return this.lineStarts.length;
+  }
+}
+
+/** Appends the starts of the lines broken by characters [from, to) of `text` ('\n', '\r\n' or a lone '\r'). */
+function pushLineStarts(text: string, from: number, to: number, out: number[]): void {
+  for (let i = from; i < to; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10 /* \n */) out.push(i + 1);
+    else if (ch === 13 /* \r */ && text.charCodeAt(i + 1) !== 10) out.push(i + 1);
   }
 }

@@ -88,26 +88,25 @@ export function analyzeParsed(
   options?: ValidationOptions,
   reuse?: (def: GenotypeDef) => DefinitionResult | undefined,
 ): { readonly doc: AnalyzedDocument; readonly results: ReadonlyMap<GenotypeDef, DefinitionResult> } {
-  const reused = new Map<GenotypeDef, DefinitionResult>();
+  const results = new Map<GenotypeDef, DefinitionResult>();
   const check = checkFile(
     file,
     options,
     reuse &&
       ((def) => {
         const result = reuse(def);
-        if (result) reused.set(def, result);
+        if (result) results.set(def, result);
         return result?.check;
       }),
   );
   const broken = defsWithSyntaxErrors(check.names.defs, file.diagnostics);
   for (const def of check.defsWithErrors) broken.add(def);
 
-  const results = new Map<GenotypeDef, DefinitionResult>();
   const own = new Map<GenotypeDef, Genotype | undefined>();
   for (const def of check.names.defs) {
     if (def.kind !== 'genotype') continue;
-    const result = reused.get(def) ?? { check: check.genotypeChecks.get(def)!, model: genotypeOf(def.call) };
-    results.set(def, result);
+    let result = results.get(def);
+    if (!result) results.set(def, (result = { check: check.genotypeChecks.get(def)!, model: genotypeOf(def.call) }));
     own.set(def, broken.has(def) ? undefined : result.model);
   }
 
@@ -127,17 +126,18 @@ export function analyzeParsed(
   });
 
   const byName = new Map<string, ResolvedGenotype>();
-  genotypes.forEach((resolved) => {
-    if (check.names.first.get(resolved.name) === resolved.def) byName.set(resolved.name, resolved);
-  });
+  for (const resolved of genotypes) if (check.names.first.get(resolved.name) === resolved.def) byName.set(resolved.name, resolved);
 
   const diagnostics = [...file.diagnostics, ...check.diagnostics].sort((a, b) => a.span.start - b.span.start);
   return { doc: { file, genotypes, byName, knownOps: check.knownOps, diagnostics }, results };
 }
 
-/** Leaves `genotype` out, rather than present and undefined, when there is none. */
+/** Leaves `genotype` out, rather than present and undefined, when there is none (written out: object spread is slow here, once per definition). */
 function withGenotype(base: ResolvedGenotype, genotype: Genotype | undefined): ResolvedGenotype {
-  return genotype ? { ...base, genotype } : base;
+  if (!genotype) return base;
+  if (base.builtin) return { name: base.name, def: base.def, aliasOf: base.aliasOf, builtin: base.builtin, genotype };
+  if (base.aliasOf !== undefined) return { name: base.name, def: base.def, aliasOf: base.aliasOf, genotype };
+  return { name: base.name, def: base.def, genotype };
 }
 
 const NOWHERE: Span = { start: 0, end: 0 };

@@ -1,11 +1,17 @@
 /**
- * One analysis per document version: `analyze()` runs once per edit (and per
- * change of the extra operations), and every request on that version —
- * diagnostics, hover, lenses, symbols, completion — reads the cached result.
+ * One analysis per document version: computed once per edit (and per change
+ * of the extra operations), and every request on that version — diagnostics,
+ * hover, lenses, symbols, completion — reads the cached result.
+ *
+ * After an edit the analysis is updated incrementally from the previous
+ * version's (genotype/incremental.ts: only the statements the edit touched are
+ * parsed and checked again), and so is the line index; the edited range is
+ * found once, by diffing the two texts, and serves both.
  */
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { LineIndex } from '../genotype/ast.js';
-import { analyze, type AnalyzedDocument } from '../genotype/document.js';
+import type { AnalyzedDocument } from '../genotype/document.js';
+import { IncrementalAnalysis, textChange } from '../genotype/incremental.js';
 
 export interface Analysis {
   readonly uri: string;
@@ -17,6 +23,7 @@ export interface Analysis {
 
 interface Entry {
   readonly analysis: Analysis;
+  readonly state: IncrementalAnalysis;
   readonly opsKey: string;
 }
 
@@ -32,14 +39,19 @@ export class AnalysisCache {
     const cached = this.entries.get(document.uri);
     if (cached && cached.analysis.version === document.version && cached.opsKey === opsKey) return cached.analysis;
     const text = document.getText();
-    const analysis: Analysis = {
-      uri: document.uri,
-      version: document.version,
-      text,
-      doc: analyze(text, { extraOps: ops }),
-      lines: new LineIndex(text),
-    };
-    this.entries.set(document.uri, { analysis, opsKey });
+    const options = { extraOps: ops };
+    let state: IncrementalAnalysis;
+    let lines: LineIndex;
+    if (cached) {
+      const change = textChange(cached.state.text, text);
+      state = cached.state.update(text, options, change);
+      lines = LineIndex.afterEdit(cached.analysis.lines, text, change);
+    } else {
+      state = IncrementalAnalysis.of(text, options);
+      lines = new LineIndex(text);
+    }
+    const analysis: Analysis = { uri: document.uri, version: document.version, text, doc: state.doc, lines };
+    this.entries.set(document.uri, { analysis, state, opsKey });
     return analysis;
   }
 

@@ -34,7 +34,11 @@ import { DEFAULT_SETTINGS, SETTINGS_SECTION, readSettings, sameValidation, type 
 import { documentSymbols, symbolInformation } from './symbols.js';
 
 export interface ServerOptions {
-  /** Quiet time after the last keystroke before a document is re-validated (ms). */
+  /**
+   * Quiet time after the last keystroke before a document is re-validated (ms),
+   * while keystrokes come faster than that; the first change after a quiet
+   * spell of this length is validated at once.
+   */
   readonly diagnosticsDelayMs?: number;
 }
 
@@ -77,6 +81,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** uri → the version and settings generation last published, to skip identical re-publishing. */
   const published = new Map<string, string>();
+  /** uri → when it was last validated (performance.now()), to tell a burst of keystrokes from a first one. */
+  const validatedAt = new Map<string, number>();
   let generation = 0;
 
   const log = (what: string, error: unknown): void => {
@@ -106,6 +112,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     timers.delete(uri);
     const document = documents.get(uri);
     if (!document) return;
+    validatedAt.set(uri, performance.now());
     const key = `${document.version}/${generation}`;
     if (published.get(uri) === key) return;
     try {
@@ -184,11 +191,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     void applySettings(readSettings(all?.[SETTINGS_SECTION] ?? all));
   });
 
-  // TextDocuments fires onDidChangeContent for an open too: a document with nothing published or
-  // pending yet is validated at once, every later change after the debounce.
+  // TextDocuments fires onDidChangeContent for an open too. A change is validated at once (on the
+  // next turn, so that changes already received coalesce) when nothing is pending and the last
+  // validation is at least `delay` old: the first keystroke after a pause, and an open. Within a
+  // burst each change restarts the debounce. Incremental analysis keeps either cheap.
   documents.onDidChangeContent((event) => {
     const uri = event.document.uri;
-    schedule(uri, published.has(uri) || timers.has(uri) ? delay : 0);
+    const last = validatedAt.get(uri);
+    const quiet = !timers.has(uri) && (last === undefined || performance.now() - last >= delay);
+    schedule(uri, quiet ? 0 : delay);
   });
   documents.onDidClose((event) => {
     const uri = event.document.uri;
@@ -197,6 +208,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     timers.delete(uri);
     cache.delete(uri);
     published.delete(uri);
+    validatedAt.delete(uri);
     void connection.sendDiagnostics({ uri, diagnostics: [] });
   });
 

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LineIndex } from '../../src/genotype/ast.js';
 import { analyze, type AnalyzedDocument } from '../../src/genotype/document.js';
 import { IncrementalAnalysis, textChange } from '../../src/genotype/incremental.js';
 import { LIBRARY } from '../../src/genotype/library.js';
@@ -153,4 +154,16 @@ test('an edit inside one statement keeps every other statement as parsed, moved'
   for (let i = 0; i < touched; i++) assert.equal(after[i], before[i]);
   for (let i = touched + 1; i < after.length; i++) assert.equal(after[i]!.span.start, before[i]!.span.start + 2);
   assert.ok(edited.doc.diagnostics.some((d) => d.code === 'unknown-op' && d.span.start < at && at < d.span.end));
+});
+
+test('LineIndex.afterEdit = a fresh LineIndex after random edits, line endings mixed and split', () => {
+  const rand = prng(6);
+  let text = FIXTURE.slice(0, 3000).replace(/\n/g, (nl) => pick(rand, [nl, '\r\n', '\r']));
+  let lines = new LineIndex(text);
+  for (let n = 0; n < 3000; n++) {
+    const next = rand() < 0.3 ? text.slice(0, position(rand, text)) + pick(rand, ['\r', '\n', '\r\n', 'a', '']) + text.slice(position(rand, text)) : randomEdit(rand, text);
+    lines = LineIndex.afterEdit(lines, next, textChange(text, next));
+    text = next;
+    assert.deepStrictEqual(lines, new LineIndex(text), `edit ${n + 1}`);
+  }
 });
