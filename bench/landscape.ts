@@ -89,10 +89,10 @@ async function main(): Promise<void> {
     for (const evalBatchSize of [50, subset]) {
       const spec = resolveSpec(record, { grid, subset });
       const context = await openLandscapeContext(runDir, spec, { evalBatchSize, variance: false });
-      context.loss(); // warm-up: kernels compiled, memory allocated
+      await context.loss(); // warm-up: kernels compiled, memory allocated
       const repeats = 5;
       const t = performance.now();
-      for (let k = 0; k < repeats; k++) context.loss();
+      for (let k = 0; k < repeats; k++) await context.loss();
       const floor = repeats / ((performance.now() - t) / 1000);
       context.dispose();
       const copy = join(root, `copy-${evalBatchSize}`);
@@ -106,9 +106,9 @@ async function main(): Promise<void> {
     if (variance) {
       const spec = resolveSpec(record, { grid, subset });
       const context = await openLandscapeContext(runDir, spec, { variance: true });
-      context.variance();
+      await context.variance();
       const t = performance.now();
-      context.variance();
+      await context.variance();
       const floor = 1 / ((performance.now() - t) / 1000);
       context.dispose();
       const copy = join(root, 'copy-variance');
