@@ -496,12 +496,22 @@ class Parser {
     };
   }
 
+  /** The value of an integer token, read off its digits (no substring per number; long ones as Number() reads them). */
+  private integerValue(i: number): number {
+    const start = this.start[i]!;
+    const end = this.end[i]!;
+    if (end - start > 15) return Number(this.value(i));
+    let value = 0;
+    for (let k = start; k < end; k++) value = value * 10 + (this.text.charCodeAt(k) - 48);
+    return value;
+  }
+
   /** A non-negative decimal integer; reports and returns undefined otherwise (consuming a bad number). */
   private parseInteger(what: string): NumberLit | undefined {
     const i = this.peek();
     if (this.kind[i] === TK_NUMBER) {
       this.next();
-      if (this.flags[i]! & F_INTEGER) return { value: Number(this.value(i)), span: this.tokenSpan(i) };
+      if (this.flags[i]! & F_INTEGER) return { value: this.integerValue(i), span: this.tokenSpan(i) };
       this.report(this.tokenSpan(i), `expected ${what} (a whole number), found '${this.value(i)}'`);
       return undefined;
     }
