@@ -8,15 +8,18 @@
  *   parameter (hundreds in DARTS), and the pipeline fails validation. This
  *   one sums in groups that fit, then sums the partial sums. (Concat already
  *   splits its inputs this way.)
+ * - Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter: 94 % of a
+ *   DARTS step's GPU time with the stock programs (bench/RESULTS.md); see
+ *   convFilterGrad.ts and depthwiseFilterGrad.ts.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { convFilterGradKernel } from './convFilterGrad.js';
+import { depthwiseFilterGradKernel } from './depthwiseFilterGrad.js';
 
 interface WebGpuBackendLike {
   readonly device: { readonly limits: { readonly maxStorageBuffersPerShaderStage: number } };
   disposeData(dataId: object, force?: boolean): boolean;
 }
-
-let stockAddN: KernelFunc | undefined;
 
 const addNConfig: KernelConfig = {
   kernelName: 'AddN',
@@ -24,7 +27,7 @@ const addNConfig: KernelConfig = {
   kernelFunc: (args) => {
     const inputs = args.inputs as unknown as TensorInfo[];
     const backend = args.backend as unknown as WebGpuBackendLike;
-    const stock = stockAddN!;
+    const stockAddN = stockKernel('AddN');
     // One binding is the output.
     const group = Math.max(2, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
     let terms = inputs;
@@ -37,29 +40,77 @@ const addNConfig: KernelConfig = {
           partial.push(chunk[0]!);
           continue;
         }
-        const sum = stock({ ...args, inputs: chunk as unknown as typeof args.inputs }) as TensorInfo;
+        const sum = stockAddN({ ...args, inputs: chunk as unknown as typeof args.inputs }) as TensorInfo;
         temps.push(sum);
         partial.push(sum);
       }
       terms = partial;
     }
-    const result = stock({ ...args, inputs: terms as unknown as typeof args.inputs }) as TensorInfo;
+    const result = stockAddN({ ...args, inputs: terms as unknown as typeof args.inputs }) as TensorInfo;
     for (const t of temps) backend.disposeData(t.dataId);
     return result;
   },
 };
 
-export const WEBGPU_KERNELS: readonly KernelConfig[] = [addNConfig];
+/** TensorFlow.js's own kernels that WEBGPU_KERNELS replaced, by name. */
+const stock = new Map<string, KernelFunc>();
+
+function stockKernel(name: string): KernelFunc {
+  const f = stock.get(name);
+  if (f === undefined) throw new Error(`registerWebGpuKernels() has not run: no stock ${name}`);
+  return f;
+}
+
+const convFilterGradConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  backendName: 'webgpu',
+  kernelFunc: convFilterGradKernel(() => stockKernel('Conv2DBackpropFilter')),
+};
+
+const depthwiseFilterGradConfig: KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  backendName: 'webgpu',
+  kernelFunc: depthwiseFilterGradKernel,
+};
+
+export const WEBGPU_KERNELS: readonly KernelConfig[] = [addNConfig, convFilterGradConfig, depthwiseFilterGradConfig];
+
+/** The kernels whose stock versions the GPU bench compares against. */
+export const FILTER_GRAD_KERNELS: readonly string[] = [convFilterGradConfig.kernelName, depthwiseFilterGradConfig.kernelName];
+
+function replace(name: string, kernelFunc: KernelFunc): void {
+  unregisterKernel(name, 'webgpu');
+  registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
+}
 
 /**
  * Registers WEBGPU_KERNELS for the webgpu backend, replacing the stock ones
- * (kept to be called on the pieces). Idempotent; call it after importing
- * @tensorflow/tfjs-backend-webgpu, whose import registers its kernels.
+ * (kept to be called on the pieces, or where an override does not apply).
+ * Idempotent; call it after importing @tensorflow/tfjs-backend-webgpu, whose
+ * import registers its kernels.
  */
 export function registerWebGpuKernels(): void {
-  const existing = getKernel('AddN', 'webgpu');
-  if (existing === undefined || existing.kernelFunc === addNConfig.kernelFunc) return;
-  stockAddN = existing.kernelFunc;
-  unregisterKernel('AddN', 'webgpu');
-  registerKernel(addNConfig);
+  for (const config of WEBGPU_KERNELS) {
+    const existing = getKernel(config.kernelName, 'webgpu');
+    if (existing === undefined || existing.kernelFunc === config.kernelFunc) continue;
+    if (!stock.has(config.kernelName)) stock.set(config.kernelName, existing.kernelFunc);
+    replace(config.kernelName, config.kernelFunc);
+  }
+}
+
+/** Whether kernel `name` of webgpu is this project's override (false: TensorFlow.js's own, or unknown). */
+export function isWebGpuOverride(name: string): boolean {
+  const config = WEBGPU_KERNELS.find((c) => c.kernelName === name);
+  return config !== undefined && getKernel(name, 'webgpu')?.kernelFunc === config.kernelFunc;
+}
+
+/**
+ * Puts TensorFlow.js's own kernel `name` back on webgpu (`useStock` true) or
+ * this project's override (false): for benchmarks and tests that compare
+ * the two. Needs registerWebGpuKernels() to have run.
+ */
+export function useStockWebGpuKernel(name: string, useStock: boolean): void {
+  const config = WEBGPU_KERNELS.find((c) => c.kernelName === name);
+  if (config === undefined) throw new Error(`no webgpu override named ${name}`);
+  replace(name, useStock ? stockKernel(name) : config.kernelFunc);
 }
