@@ -11,7 +11,8 @@
  * The cpu backend is left out unless named: at C=16, 8 cells, batch 64 it
  * takes about ten minutes a step (it is the correctness reference for tiny
  * shapes). --profile prints the kernels that took the most time on each
- * backend. PyTorch runs through test/reference/darts_torch.py (Debian's
+ * backend (tf.profile: a composed kernel's time includes the kernels it
+ * calls; bench/wasm-kernel-profile.ts gives exclusive times on wasm). PyTorch runs through test/reference/darts_torch.py (Debian's
  * python3-torch), with one thread (as the wasm backend in Node) and with
  * every core.
  */
