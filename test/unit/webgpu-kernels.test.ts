@@ -11,7 +11,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectBackend } from '../../src/train/backend.js';
-import { convFilterGradPath, planPointwiseChunks } from '../../src/train/webgpu/convFilterGrad.js';
+import { convFilterGradPath, forcePointwisePath, planPointwiseChunks, POINTWISE_MATMUL_MIN_CHANNELS } from '../../src/train/webgpu/convFilterGrad.js';
 import { isWebGpuOverride, useStockWebGpuKernel } from '../../src/train/webgpu/kernels.js';
 import { MAX_PARTIAL_ELEMENTS, planRowChunks } from '../../src/train/webgpu/partialSums.js';
 import { relativeMaxError, seeded, tf } from './train-helpers.js';
@@ -101,19 +101,29 @@ test('chunk plans cover every position once, within the partial-sum bound', () =
   assert.ok(planPointwiseChunks(96 * 32 * 32, 36, 36).chunks >= 96);
 });
 
-test('Conv2DBackpropFilter, 1×1 stride 1 (the batched-matmul path), equals cpu', async (t) => {
+test('Conv2DBackpropFilter, 1×1 stride 1, as a batched matmul and as the direct program, equals cpu', async (t) => {
   if (!needWebGpu(t)) return;
   const cases: ConvCase[] = [
     { n: 1, h: 4, w: 4, cIn: 3, cOut: 5, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
     { n: 2, h: 8, w: 8, cIn: 16, cOut: 16, kh: 1, kw: 1, stride: [1, 1], pad: 0 },
     { n: 7, h: 5, w: 5, cIn: 13, cOut: 6, kh: 1, kw: 1, stride: [1, 1], pad: 'same' },
-    { n: 8, h: 16, w: 16, cIn: 24, cOut: 8, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
+    { n: 8, h: 16, w: 16, cIn: 24, cOut: 24, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
     { n: 4, h: 8, w: 8, cIn: 48, cOut: 36, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
     { n: 3, h: 2, w: 2, cIn: 33, cOut: 65, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
+    { n: 5, h: 7, w: 7, cIn: 37, cOut: 19, kh: 1, kw: 1, stride: [1, 1], pad: 0 },
   ];
-  for (const [i, c] of cases.entries()) {
-    assert.equal(convFilterGradPath(convInfo(c)), 'matmul');
-    await checkConv(c, 10 + i);
+  try {
+    for (const [i, c] of cases.entries()) {
+      assert.equal(convFilterGradPath(convInfo(c)), c.cIn * c.cOut >= POINTWISE_MATMUL_MIN_CHANNELS ? 'matmul' : 'direct');
+      for (const path of ['matmul', 'direct'] as const) {
+        forcePointwisePath(path);
+        assert.equal(convFilterGradPath(convInfo(c)), path);
+        await checkConv(c, 10 + i);
+      }
+      forcePointwisePath(undefined);
+    }
+  } finally {
+    forcePointwisePath(undefined);
   }
 });
 

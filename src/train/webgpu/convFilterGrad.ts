@@ -4,7 +4,8 @@
  * positions: 53 % of a DARTS step's GPU time on an H200).
  *
  * - 1×1, stride 1, no padding (the ReLU-Conv-BN preprocessing and the
- *   pointwise halves of sep_conv and dil_conv: nearly every call in DARTS):
+ *   pointwise halves of sep_conv and dil_conv: nearly every call in DARTS),
+ *   Cin·Cout ≥ POINTWISE_MATMUL_MIN_CHANNELS:
  *   dW = xᵀ·dy over the N·H·W positions, as a batched matrix product over
  *   chunks of positions, x [chunks, L, Cin]ᵀ · dy [chunks, L, Cout] →
  *   [chunks, Cin, Cout] (TensorFlow.js's tiled matmul then runs chunks× the
@@ -21,13 +22,36 @@ import { callKernel, flatProgram, type WebGpuKernelBackend } from './program.js'
 
 export type ConvFilterGradPath = 'matmul' | 'direct' | 'stock';
 
+/**
+ * Below this Cin·Cout a pointwise gradient takes the direct program: the
+ * matmul's 32×32 tiles would be mostly idle lanes (on lavapipe, 4→4 and
+ * 12→8 ran 3–10× slower as matmuls than directly; 32→16 and up faster).
+ */
+export const POINTWISE_MATMUL_MIN_CHANNELS = 512;
+
+let forcedPointwisePath: 'matmul' | 'direct' | undefined;
+
+/**
+ * Makes every pointwise gradient take `path` (undefined: back to choosing by
+ * POINTWISE_MATMUL_MIN_CHANNELS): for the GPU bench, which times both.
+ */
+export function forcePointwisePath(path: 'matmul' | 'direct' | undefined): void {
+  forcedPointwisePath = path;
+}
+
+/** Whether a convolution is 1×1, stride 1, unpadded: dW = xᵀ·dy over positions. */
+export function isPointwise(info: backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight && info.outWidth === info.inWidth
+  );
+}
+
 /** Which computation the override uses for a convolution. */
 export function convFilterGradPath(info: backend_util.Conv2DInfo): ConvFilterGradPath {
   if (info.dataFormat !== 'channelsLast') return 'stock';
-  const pointwise =
-    info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight && info.outWidth === info.inWidth;
-  return pointwise ? 'matmul' : 'direct';
+  if (!isPointwise(info)) return 'direct';
+  return forcedPointwisePath ?? (info.inChannels * info.outChannels >= POINTWISE_MATMUL_MIN_CHANNELS ? 'matmul' : 'direct');
 }
 
 /** Tiles of TensorFlow.js's packed matmul are 32×32 outputs; about this many workgroups keep a large GPU busy. */
