@@ -7,13 +7,16 @@
 #
 #   bash bench/gpu/run.sh
 #
+# Then the filter-gradient kernels of one training step, each shape timed
+# with TensorFlow.js's kernel and with src/train/webgpu's override.
 # Results land in $OUT (the device tool's folder; /tmp/gpu-bench-out
-# elsewhere): summary.md, webgpu.json, torch.json, adapters.json,
-# nvidia-smi.txt and the logs. Knobs, for trying it on lavapipe here:
+# elsewhere): summary.md, webgpu.json, kernels.json, torch.json,
+# adapters.json, nvidia-smi.txt and the logs. Knobs, for trying it on lavapipe here:
 #   BENCH_ARGS  network and batch flags (default: the measurement above)
 #   ADAPTER     WebGPU adapter, index or part of its name (default: nvidia)
 #   ALLOW_SOFTWARE=1  measure a software adapter
 #   STEPS, WARMUP     timed and untimed steps (default 5 and 2)
+#   REPEATS     timed runs of each filter-gradient kernel (default 3)
 #   PYTHON      the Python with PyTorch (default python3)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -100,5 +103,10 @@ timeout 270 "$NODE" "$W/webgpu-bench.cjs" train $BENCH_ARGS --adapter "$ADAPTER"
   >"$OUT/webgpu.json" 2>"$W/webgpu.stderr" || log "WebGPU failed (exit $?): $(grep -v 'artificially reduced' "$W/webgpu.stderr" | tail -5)"
 grep -v 'artificially reduced' "$W/webgpu.stderr" | tail -c 8000 >"$OUT/webgpu.stderr"
 
-"$PYTHON" bench/gpu/summarize.py "$OUT/webgpu.json" "$OUT/torch.json" "$OUT/nvidia-smi.txt" >"$OUT/summary.md" 2>>"$OUT/run.log"
+log "filter-gradient kernels, stock vs override: $BENCH_ARGS --repeats ${REPEATS:-3}"
+timeout 180 "$NODE" "$W/webgpu-bench.cjs" kernels $BENCH_ARGS --adapter "$ADAPTER" --repeats "${REPEATS:-3}" $soft_flag \
+  >"$OUT/kernels.json" 2>"$W/kernels.stderr" || log "kernels failed (exit $?): $(grep -v 'artificially reduced' "$W/kernels.stderr" | tail -5)"
+grep -v 'artificially reduced' "$W/kernels.stderr" | tail -c 8000 >"$OUT/kernels.stderr"
+
+"$PYTHON" bench/gpu/summarize.py "$OUT/webgpu.json" "$OUT/torch.json" "$OUT/nvidia-smi.txt" "$OUT/kernels.json" >"$OUT/summary.md" 2>>"$OUT/run.log"
 cat "$OUT/summary.md"

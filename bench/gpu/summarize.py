@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Markdown summary of bench/gpu/run.sh: both engines' images/s, the ratio
 WebGPU / PyTorch against the 0.5× target, and the WebGPU step's GPU time by
-kernel. Missing or failed sides are said so, not hidden.
+kernel, and (with kernels.json) the filter-gradient kernels of one step,
+TensorFlow.js's against this project's, shape by shape. Missing or failed
+sides are said so, not hidden.
 
-  summarize.py webgpu.json torch.json nvidia-smi.txt
+  summarize.py webgpu.json torch.json nvidia-smi.txt [kernels.json]
 """
 import json
 import sys
@@ -18,7 +20,43 @@ def load(path):
         return None
 
 
-def main(webgpu_path, torch_path, smi_path):
+def describe(call):
+    a = call["attrs"]
+    pad = a.get("pad")
+    if isinstance(pad, list):
+        pad = f"{pad[1][0]},{pad[2][0]}"
+    stride = a.get("strides")
+    stride = stride[0] if isinstance(stride, list) and stride[0] == stride[1] else stride
+    dil = a.get("dilations")
+    dil = dil[0] if isinstance(dil, list) and dil[0] == dil[1] else dil
+    f = a.get("filterShape")
+    extra = f", dilation {dil}" if dil not in (None, 1) else ""
+    if call["kernel"] == "Conv2DBackpropFilter":
+        filt = f"conv {f[0]}×{f[1]} {f[2]}→{f[3]}"
+    else:
+        filt = f"depthwise {f[0]}×{f[1]} C={f[2]}" + (f" ×{f[3]}" if f[3] != 1 else "")
+    return f"{filt}, x {'×'.join(map(str, call['x']))}, stride {stride}, pad {pad}{extra}"
+
+
+def kernels_table(k):
+    s = k["perStep"]
+    gpu = s["stockGpuMs"] > 0
+    unit = "GPU ms (timestamp queries)" if gpu else "wall ms (to a read; no timestamp queries)"
+    key, stock_key = ("gpuMs", "stockGpuMs") if gpu else ("wallMs", "stockWallMs")
+    a = k["adapter"]
+    print(f"\nFilter-gradient kernels of one step on {a['name']}, TensorFlow.js's (stock) against src/train/webgpu's, "
+          f"{unit}, mean of {k['repeats']} runs per shape:\n")
+    print(f"per step: stock {s[stock_key]:.1f} ms, override {s[key]:.1f} ms ({s[stock_key] / max(s[key], 1e-9):.1f}× faster)\n")
+    print("| call | per step | stock ms | override ms | speed-up | pointwise: matmul / direct ms | max rel. diff |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in k["calls"]:
+        diff = "-" if c["relativeDifference"] is None else f"{c['relativeDifference']:.1e}"
+        p = c.get("paths")
+        paths = f"{p['matmul'][key]:.3f} / {p['direct'][key]:.3f}" if p else ""
+        print(f"| {describe(c)} | {c['count']} | {c[stock_key]:.3f} | {c[key]:.3f} | {c[stock_key] / max(c[key], 1e-9):.1f}× | {paths} | {diff} |")
+
+
+def main(webgpu_path, torch_path, smi_path, kernels_path=None):
     w, t = load(webgpu_path), load(torch_path)
     try:
         gpu = open(smi_path).read().strip().splitlines()[0]
@@ -33,7 +71,7 @@ def main(webgpu_path, torch_path, smi_path):
         print("| PyTorch | - | failed | | |")
     if w:
         a = w["adapter"]
-        print(f"| tfjs webgpu (Dawn, {a['backend']}), node {w['node']} | {a['name']} ({a['kind']}) | {w['imagesPerSecond']:.1f} | {w['secondsPerStep']:.4f} | {w['firstStepSeconds']:.1f} |")
+        print(f"| tfjs webgpu (Dawn, {a['backend']}), {w.get('filterGrads', 'stock')} filter gradients, node {w['node']} | {a['name']} ({a['kind']}) | {w['imagesPerSecond']:.1f} | {w['secondsPerStep']:.4f} | {w['firstStepSeconds']:.1f} |")
     else:
         print("| tfjs webgpu | - | failed | | |")
     if w and t:
@@ -53,9 +91,15 @@ def main(webgpu_path, torch_path, smi_path):
             print(f"| {k['kernel']} | {k['count']} | {k['ms']:.2f} | {k['percent']:.1f} |")
         print(f"\nrecording a step (JavaScript, TensorFlow.js, Dawn on the CPU) took {1000 * w['encodeSecondsPerStep']:.1f} ms of its {1000 * w['secondsPerStep']:.1f} ms")
         print(f"\ntensors stable across steps: {w['tensorsStable']}; GPU bytes in use {w['gpuBytesInUse']}, pooled {w['gpuBytesPooled']}")
+    if kernels_path is not None:
+        k = load(kernels_path)
+        if k:
+            kernels_table(k)
+        else:
+            print("\nfilter-gradient kernels: failed (see kernels.stderr)")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     main(*sys.argv[1:])

@@ -8,11 +8,20 @@
  *       the probe's report (src/shared/adapters.ts)
  *   node webgpu-bench.cjs train [--genotype DARTS_V2] [--channels 36] [--layers 20]
  *       [--batch 96] [--size 32] [--steps 5] [--warmup 2] [--adapter NAME|#]
- *       [--profile] [--allow-software]
+ *       [--profile] [--allow-software] [--stock-filter-grads]
  *       images/s of full training steps (forward, backward, clip_grad_norm_ 5,
  *       SGD with momentum and weight decay) on random CIFAR-sized data, the
  *       first step's seconds (shader compilation), and with --profile the GPU
- *       time of one step by kernel (timestamp queries)
+ *       time of one step by kernel (timestamp queries); --stock-filter-grads
+ *       puts TensorFlow.js's own filter-gradient kernels back in place of
+ *       src/train/webgpu's (the "before")
+ *   node webgpu-bench.cjs kernels [same network flags] [--repeats 3]
+ *       the filter-gradient calls of one training step (shapes, strides,
+ *       paddings, calls per step), each timed with TensorFlow.js's kernel and
+ *       with this project's (GPU time from timestamp queries where the
+ *       adapter has them, and wall time to a read), and the largest
+ *       difference between the two results; pointwise convolutions also
+ *       through each of the override's two paths (batched matmul, direct)
  *   node webgpu-bench.cjs torch-job [same network flags]
  *       the job bench/gpu/torch_bench.py reads, so both build the same network
  *
@@ -21,10 +30,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../../src/genotype/library.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend, type BackendRecord } from '../../src/train/backend.js';
 import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
 import { releasePooledBuffers, webgpuMemory } from '../../src/train/webgpu/device.js';
+import { forcePointwisePath, isPointwise } from '../../src/train/webgpu/convFilterGrad.js';
+import { FILTER_GRAD_KERNELS, useStockWebGpuKernel } from '../../src/train/webgpu/kernels.js';
 import { probeAdapters } from '../../src/train/webgpu/probe.js';
 
 interface Args {
@@ -38,10 +49,12 @@ interface Args {
   adapter?: string;
   profile: boolean;
   allowSoftware: boolean;
+  stockFilterGrads: boolean;
+  repeats: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, profile: false, allowSoftware: false };
+  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, profile: false, allowSoftware: false, stockFilterGrads: false, repeats: 3 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -62,6 +75,8 @@ function parseArgs(argv: string[]): Args {
       case '--adapter': a.adapter = value; i++; break;
       case '--profile': a.profile = true; break;
       case '--allow-software': a.allowSoftware = true; break;
+      case '--stock-filter-grads': a.stockFilterGrads = true; break;
+      case '--repeats': a.repeats = int(1); break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -100,11 +115,17 @@ async function step(net: Network, opt: SgdMomentum, x: tf.Tensor4D, y: tf.Tensor
   return value;
 }
 
-async function train(args: Args): Promise<void> {
+async function openWebGpu(args: Args): Promise<BackendRecord> {
   const record = await selectBackend('webgpu', args.adapter === undefined ? {} : { adapter: args.adapter });
   if (record.adapter?.kind === 'software' && !args.allowSoftware) {
     throw new Error(`only a software adapter was chosen (${record.adapter.name}); pass --allow-software to measure it anyway`);
   }
+  return record;
+}
+
+async function train(args: Args): Promise<void> {
+  const record = await openWebGpu(args);
+  for (const name of FILTER_GRAD_KERNELS) useStockWebGpuKernel(name, args.stockFilterGrads);
   const genotype = builtin(args.genotype)!.genotype;
   const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
   const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
@@ -150,6 +171,7 @@ async function train(args: Args): Promise<void> {
   console.log(JSON.stringify({
     engine: 'tfjs webgpu',
     adapter: record.adapter,
+    filterGrads: args.stockFilterGrads ? 'stock' : 'cellscope',
     genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
     params: net.paramCount(),
     warmup: args.warmup, steps: args.steps,
@@ -166,6 +188,139 @@ async function train(args: Args): Promise<void> {
   net.dispose();
 }
 
+/** One filter-gradient call as the network makes it. */
+interface FilterGradCall {
+  readonly kernel: string;
+  readonly x: number[];
+  readonly dy: number[];
+  readonly attrs: Record<string, unknown>;
+}
+
+/** The filter-gradient calls of one training step, with how often each occurs. */
+async function recordFilterGradCalls(net: Network, opt: SgdMomentum, x: tf.Tensor4D, y: tf.Tensor1D, nameOf: Map<string, string>) {
+  const calls = new Map<string, { call: FilterGradCall; count: number }>();
+  for (const kernel of FILTER_GRAD_KERNELS) {
+    const inner = tf.getKernel(kernel, 'webgpu')!.kernelFunc;
+    tf.unregisterKernel(kernel, 'webgpu');
+    tf.registerKernel({
+      kernelName: kernel,
+      backendName: 'webgpu',
+      kernelFunc: (a) => {
+        const inputs = a.inputs as unknown as Record<string, tf.TensorInfo>;
+        const call: FilterGradCall = { kernel, x: inputs.x!.shape, dy: inputs.dy!.shape, attrs: { ...a.attrs } };
+        const key = JSON.stringify(call);
+        const entry = calls.get(key) ?? { call, count: 0 };
+        entry.count++;
+        calls.set(key, entry);
+        return inner(a);
+      },
+    });
+  }
+  try {
+    await step(net, opt, x, y, nameOf);
+  } finally {
+    for (const kernel of FILTER_GRAD_KERNELS) useStockWebGpuKernel(kernel, false);
+  }
+  return [...calls.values()];
+}
+
+/** Runs `call` `repeats` times after one untimed run; GPU ms (0 without timestamp queries) and wall ms per call, and the result. */
+async function timeCall(call: FilterGradCall, repeats: number): Promise<{ gpuMs: number; wallMs: number; values: Float32Array }> {
+  const xs = tf.tensor(uniform(call.x.reduce((a, b) => a * b), 3), call.x);
+  const dy = tf.tensor(uniform(call.dy.reduce((a, b) => a * b), 4), call.dy);
+  const run = () => tf.engine().runKernel(call.kernel, { x: xs, dy }, call.attrs as tf.NamedAttrMap) as tf.Tensor;
+  const first = run();
+  const values = (await first.data()) as Float32Array;
+  first.dispose();
+  const t0 = performance.now();
+  const outs = Array.from({ length: repeats }, run);
+  await outs[outs.length - 1]!.data();
+  const wallMs = (performance.now() - t0) / repeats;
+  tf.dispose(outs);
+  const info = await tf.profile(async () => {
+    tf.dispose(run());
+  });
+  let gpuMs = 0;
+  for (const k of info.kernels) {
+    const t = await k.kernelTimeMs;
+    if (typeof t === 'number') gpuMs += t;
+  }
+  tf.dispose([xs, dy]);
+  return { gpuMs, wallMs, values };
+}
+
+/** Stock and cellscope filter-gradient kernels on the shapes one training step of the network makes. */
+async function kernels(args: Args): Promise<void> {
+  const record = await openWebGpu(args);
+  const genotype = builtin(args.genotype)!.genotype;
+  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
+  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
+  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
+  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
+  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const calls = await recordFilterGradCalls(net, opt, x, y, nameOf);
+  tf.dispose([x, y]);
+  opt.dispose();
+  net.dispose();
+  interface Row extends FilterGradCall {
+    readonly count: number;
+    readonly stockGpuMs: number;
+    readonly stockWallMs: number;
+    readonly gpuMs: number;
+    readonly wallMs: number;
+    readonly relativeDifference: number | null;
+    /** Pointwise convolutions: the override forced through each path. */
+    readonly paths?: Record<'matmul' | 'direct', { readonly gpuMs: number; readonly wallMs: number }>;
+  }
+  const rows: Row[] = [];
+  for (const { call, count } of calls) {
+    useStockWebGpuKernel(call.kernel, true);
+    const stock = await timeCall(call, args.repeats);
+    useStockWebGpuKernel(call.kernel, false);
+    const ours = await timeCall(call, args.repeats);
+    // The stock depthwise program ignores dilation: nothing to compare there.
+    const dilations = call.attrs.dilations;
+    const dilated = Array.isArray(dilations) ? dilations.some((d) => d !== 1) : dilations !== undefined && dilations !== 1;
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < stock.values.length; i++) {
+      diff = Math.max(diff, Math.abs(stock.values[i]! - ours.values[i]!));
+      scale = Math.max(scale, Math.abs(stock.values[i]!));
+    }
+    let paths: Row['paths'];
+    if (call.kernel === 'Conv2DBackpropFilter') {
+      const a = call.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      const info = tf.backend_util.computeConv2DInfo(call.x as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      if (isPointwise(info)) {
+        try {
+          forcePointwisePath('matmul');
+          const matmul = await timeCall(call, args.repeats);
+          forcePointwisePath('direct');
+          const direct = await timeCall(call, args.repeats);
+          paths = { matmul: { gpuMs: matmul.gpuMs, wallMs: matmul.wallMs }, direct: { gpuMs: direct.gpuMs, wallMs: direct.wallMs } };
+        } finally {
+          forcePointwisePath(undefined);
+        }
+      }
+    }
+    rows.push({
+      ...call, count,
+      stockGpuMs: stock.gpuMs, stockWallMs: stock.wallMs, gpuMs: ours.gpuMs, wallMs: ours.wallMs,
+      relativeDifference: dilated ? null : diff / (scale || 1),
+      ...(paths === undefined ? {} : { paths }),
+    });
+    releasePooledBuffers();
+  }
+  const total = (key: 'stockGpuMs' | 'stockWallMs' | 'gpuMs' | 'wallMs') => rows.reduce((s, r) => s + r.count * r[key], 0);
+  console.log(JSON.stringify({
+    adapter: record.adapter, genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
+    repeats: args.repeats,
+    perStep: { stockGpuMs: total('stockGpuMs'), gpuMs: total('gpuMs'), stockWallMs: total('stockWallMs'), wallMs: total('wallMs') },
+    calls: rows.sort((a, b) => b.count * b.stockWallMs - a.count * a.stockWallMs),
+    node: process.version,
+  }));
+}
+
 function torchJob(args: Args): void {
   const genotype = builtin(args.genotype)!.genotype;
   const cell = (c: typeof genotype.normal) => ({ edges: c.edges.map((e) => [e.op, e.input]), concat: [...c.concat] });
@@ -180,8 +335,9 @@ async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'adapters') console.log(JSON.stringify(await probeAdapters()));
   else if (command === 'train') await train(parseArgs(rest));
+  else if (command === 'kernels') await kernels(parseArgs(rest));
   else if (command === 'torch-job') torchJob(parseArgs(rest));
-  else throw new Error('usage: webgpu-bench adapters | train [flags] | torch-job [flags]');
+  else throw new Error('usage: webgpu-bench adapters | train [flags] | kernels [flags] | torch-job [flags]');
 }
 
 main().catch((error: unknown) => {
