@@ -45,7 +45,7 @@ def kernels_table(k):
     key, stock_key = ("gpuMs", "stockGpuMs") if gpu else ("wallMs", "stockWallMs")
     a = k["adapter"]
     print(f"\nFilter-gradient kernels of one step on {a['name']}, TensorFlow.js's (stock) against src/train/webgpu's, "
-          f"{unit}, mean of {k['repeats']} runs per shape:\n")
+          f"{unit}, median of {k['repeats']} runs per shape (GPU time) or mean (wall):\n")
     print(f"per step: stock {s[stock_key]:.1f} ms, override {s[key]:.1f} ms ({s[stock_key] / max(s[key], 1e-9):.1f}× faster)\n")
     print("| call | per step | stock ms | override ms | speed-up | pointwise: matmul / direct ms | max rel. diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

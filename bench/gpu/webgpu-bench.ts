@@ -22,6 +22,10 @@
  *       adapter has them, and wall time to a read), and the largest
  *       difference between the two results; pointwise convolutions also
  *       through each of the override's two paths (batched matmul, direct)
+ *   node webgpu-bench.cjs profile-ab [same network flags] [--steps 3] [--warmup 1]
+ *       GPU time by kernel of training steps that alternate TensorFlow.js's
+ *       filter-gradient kernels and the overrides (--steps rounds, medians):
+ *       before and after under the same machine load
  *   node webgpu-bench.cjs torch-job [same network flags]
  *       the job bench/gpu/torch_bench.py reads, so both build the same network
  *
@@ -115,6 +119,96 @@ async function step(net: Network, opt: SgdMomentum, x: tf.Tensor4D, y: tf.Tensor
   return value;
 }
 
+interface KernelTime {
+  readonly kernel: string;
+  readonly count: number;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+/** GPU time of one training step by kernel (timestamp queries), largest first. */
+async function profileStep(net: Network, opt: SgdMomentum, x: tf.Tensor4D, y: tf.Tensor1D, nameOf: Map<string, string>): Promise<KernelTime[]> {
+  const info = await tf.profile(async () => {
+    await step(net, opt, x, y, nameOf);
+  });
+  const byKernel = new Map<string, { count: number; ms: number }>();
+  for (const k of info.kernels) {
+    const t = await k.kernelTimeMs;
+    const ms = typeof t === 'number' ? t : 0;
+    const e = byKernel.get(k.name) ?? { count: 0, ms: 0 };
+    e.count++;
+    e.ms += ms;
+    byKernel.set(k.name, e);
+  }
+  const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
+  return [...byKernel]
+    .map(([kernel, e]) => ({ kernel, count: e.count, ms: e.ms, percent: (100 * e.ms) / (total || 1) }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/**
+ * Profiled steps alternating TensorFlow.js's filter-gradient kernels and the
+ * overrides, `steps` rounds, in one process: on a loaded machine (lavapipe
+ * shares the CPU) both sides see the same load. Per-kernel medians.
+ */
+async function profileAb(args: Args): Promise<void> {
+  const record = await openWebGpu(args);
+  const genotype = builtin(args.genotype)!.genotype;
+  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
+  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
+  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
+  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
+  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const modes = ['stock', 'cellscope'] as const;
+  const setMode = (mode: (typeof modes)[number]) => {
+    for (const name of FILTER_GRAD_KERNELS) useStockWebGpuKernel(name, mode === 'stock');
+  };
+  // Compile both sides' shaders before timing.
+  for (const mode of modes) {
+    setMode(mode);
+    for (let i = 0; i < args.warmup; i++) await step(net, opt, x, y, nameOf);
+  }
+  const runs = new Map<string, { profiles: KernelTime[][]; walls: number[] }>(modes.map((m) => [m, { profiles: [], walls: [] }]));
+  for (let r = 0; r < args.steps; r++) {
+    for (const mode of modes) {
+      setMode(mode);
+      const t0 = performance.now();
+      await step(net, opt, x, y, nameOf);
+      runs.get(mode)!.walls.push((performance.now() - t0) / 1000);
+      runs.get(mode)!.profiles.push(await profileStep(net, opt, x, y, nameOf));
+    }
+  }
+  setMode('cellscope');
+  const summary = modes.map((mode) => {
+    const { profiles, walls } = runs.get(mode)!;
+    const names = new Set(profiles.flatMap((p) => p.map((k) => k.kernel)));
+    const kernels = [...names].map((kernel) => {
+      const of = profiles.map((p) => p.find((k) => k.kernel === kernel));
+      return { kernel, count: of[0]?.count ?? 0, ms: median(of.map((k) => k?.ms ?? 0)) };
+    });
+    const totalMs = median(profiles.map((p) => p.reduce((s, k) => s + k.ms, 0)));
+    return {
+      filterGrads: mode,
+      secondsPerStep: median(walls),
+      profileKernelMs: totalMs,
+      profile: kernels.map((k) => ({ ...k, percent: (100 * k.ms) / (totalMs || 1) })).sort((a, b) => b.ms - a.ms),
+    };
+  });
+  tf.dispose([x, y]);
+  opt.dispose();
+  net.dispose();
+  console.log(JSON.stringify({
+    adapter: record.adapter, genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
+    rounds: args.steps, runs: summary, node: process.version,
+  }));
+}
+
 async function openWebGpu(args: Args): Promise<BackendRecord> {
   const record = await selectBackend('webgpu', args.adapter === undefined ? {} : { adapter: args.adapter });
   if (record.adapter?.kind === 'software' && !args.allowSoftware) {
@@ -147,25 +241,11 @@ async function train(args: Args): Promise<void> {
   const tensorsAfter = tf.memory().numTensors;
   const memory = webgpuMemory();
 
-  let profile: Array<{ kernel: string; count: number; ms: number; percent: number }> | undefined;
+  let profile: KernelTime[] | undefined;
   let profileKernelMs: number | undefined;
   if (args.profile) {
-    const info = await tf.profile(async () => {
-      await step(net, opt, x, y, nameOf);
-    });
-    const byKernel = new Map<string, { count: number; ms: number }>();
-    for (const k of info.kernels) {
-      const t = await k.kernelTimeMs;
-      const ms = typeof t === 'number' ? t : 0;
-      const e = byKernel.get(k.name) ?? { count: 0, ms: 0 };
-      e.count++;
-      e.ms += ms;
-      byKernel.set(k.name, e);
-    }
-    profileKernelMs = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-    profile = [...byKernel]
-      .map(([kernel, e]) => ({ kernel, count: e.count, ms: e.ms, percent: (100 * e.ms) / (profileKernelMs || 1) }))
-      .sort((a, b) => b.ms - a.ms);
+    profile = await profileStep(net, opt, x, y, nameOf);
+    profileKernelMs = profile.reduce((sum, k) => sum + k.ms, 0);
   }
   const freed = releasePooledBuffers();
   console.log(JSON.stringify({
@@ -224,7 +304,11 @@ async function recordFilterGradCalls(net: Network, opt: SgdMomentum, x: tf.Tenso
   return [...calls.values()];
 }
 
-/** Runs `call` `repeats` times after one untimed run; GPU ms (0 without timestamp queries) and wall ms per call, and the result. */
+/**
+ * Runs `call` `repeats` times after one untimed run: the median GPU ms of a
+ * call (0 without timestamp queries), the mean wall ms of a call when
+ * `repeats` are queued back to back, and the result.
+ */
 async function timeCall(call: FilterGradCall, repeats: number): Promise<{ gpuMs: number; wallMs: number; values: Float32Array }> {
   const xs = tf.tensor(uniform(call.x.reduce((a, b) => a * b), 3), call.x);
   const dy = tf.tensor(uniform(call.dy.reduce((a, b) => a * b), 4), call.dy);
@@ -238,15 +322,15 @@ async function timeCall(call: FilterGradCall, repeats: number): Promise<{ gpuMs:
   const wallMs = (performance.now() - t0) / repeats;
   tf.dispose(outs);
   const info = await tf.profile(async () => {
-    tf.dispose(run());
+    for (let i = 0; i < repeats; i++) tf.dispose(run());
   });
-  let gpuMs = 0;
+  const times: number[] = [];
   for (const k of info.kernels) {
     const t = await k.kernelTimeMs;
-    if (typeof t === 'number') gpuMs += t;
+    times.push(typeof t === 'number' ? t : 0);
   }
   tf.dispose([xs, dy]);
-  return { gpuMs, wallMs, values };
+  return { gpuMs: median(times), wallMs, values };
 }
 
 /** Stock and cellscope filter-gradient kernels on the shapes one training step of the network makes. */
@@ -336,8 +420,9 @@ async function main(): Promise<void> {
   if (command === 'adapters') console.log(JSON.stringify(await probeAdapters()));
   else if (command === 'train') await train(parseArgs(rest));
   else if (command === 'kernels') await kernels(parseArgs(rest));
+  else if (command === 'profile-ab') await profileAb(parseArgs(rest));
   else if (command === 'torch-job') torchJob(parseArgs(rest));
-  else throw new Error('usage: webgpu-bench adapters | train [flags] | kernels [flags] | torch-job [flags]');
+  else throw new Error('usage: webgpu-bench adapters | train [flags] | kernels [flags] | profile-ab [flags] | torch-job [flags]');
 }
 
 main().catch((error: unknown) => {
