@@ -374,12 +374,21 @@ export class Session {
   }
 
   /** Moves the mouse over the rendered token containing `text` and returns the hover widget's text. */
-  async hoverOver(text: string, expect: RegExp): Promise<string> {
+  async hoverOver(text: string, expect: RegExp, timeoutMs = 30_000): Promise<string> {
     const token = this.activeEditor.locator('.view-line span span', { hasText: text }).first();
-    await token.hover();
     const hover = this.page.locator('.monaco-hover:not(.hidden) .monaco-hover-content', { hasText: expect }).first();
-    await hover.waitFor();
-    return (await hover.textContent()) ?? '';
+    // Monaco asks for a hover once per mouse rest: one asked before the language server
+    // has analysed the file stays empty. Move away and back until the expected one shows.
+    return this.until(
+      `a hover over ${text} matching ${expect}`,
+      async () => {
+        await this.page.mouse.move(0, 0);
+        await token.hover();
+        const shown = await hover.waitFor({ timeout: 4000 }).then(() => true, () => false);
+        return shown ? ((await hover.textContent()) ?? '') : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Opens the Problems panel and returns each marker row's accessible text. */
