@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../src/genotype/library.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../src/train/backend.js';
-import { buildNetwork } from '../src/train/network/network.js';
+import { syncTrainingStep } from './syncStep.js';
 
 interface Args {
   genotype: string;
@@ -78,16 +78,6 @@ interface Measure {
   readonly note?: string;
 }
 
-function seededUniform(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
-
 async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
   let record;
   try {
@@ -98,24 +88,7 @@ async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
   const engine = `tfjs ${record.backend} (${record.package}${record.device === 'gpu' ? `, GPU ${record.gpu?.name}` : ''})`;
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`no built-in genotype ${args.genotype}`);
-  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
-  const x = tf.tensor4d(seededUniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
-  const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32'), 10);
-  const vars = [...net.params.values()];
-  const step = () =>
-    tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => {
-        const { logits } = net.forward(x, { training: true });
-        return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-      }, vars);
-      // Plain SGD: the optimiser's cost is small next to the step's.
-      for (const v of vars) {
-        const g = grads[v.name];
-        if (g !== undefined) v.assign(tf.sub(v, tf.mul(g, 0.01)));
-      }
-      // Wait for the backend (GPU work is asynchronous).
-      vars[0]!.dataSync();
-    });
+  const { step, dispose } = syncTrainingStep(genotype, args);
   try {
     for (let i = 0; i < args.warmup; i++) step();
     const t0 = performance.now();
@@ -124,8 +97,7 @@ async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
     if (args.profile) await printProfile(engine, step);
     return { engine, imagesPerSecond: args.batch / seconds };
   } finally {
-    net.dispose();
-    tf.dispose([x, onehot]);
+    dispose();
   }
 }
 

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../src/genotype/library.js';
 import { selectBackend } from '../src/train/backend.js';
-import { buildNetwork } from '../src/train/network/network.js';
+import { syncTrainingStep } from './syncStep.js';
 
 interface Args {
   genotype: string;
@@ -85,22 +85,8 @@ async function main(): Promise<void> {
   wrapWasmKernels();
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`no built-in genotype ${args.genotype}`);
-  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
-  const x = tf.randomUniform([args.batch, args.size, args.size, 3], -0.5, 0.5, 'float32', 1) as tf.Tensor4D;
-  const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32'), 10);
-  const vars = [...net.params.values()];
-  const step = () =>
-    tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => {
-        const { logits } = net.forward(x, { training: true });
-        return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-      }, vars);
-      for (const v of vars) {
-        const g = grads[v.name];
-        if (g !== undefined) v.assign(tf.sub(v, tf.mul(g, 0.01)));
-      }
-      vars[0]!.dataSync();
-    });
+  // The same step as bench/train-throughput.ts times.
+  const { step, dispose } = syncTrainingStep(genotype, args);
   step(); // warm-up: XNNPACK operator caches, heap growth
   tallies.clear();
   const t0 = performance.now();
@@ -114,7 +100,7 @@ async function main(): Promise<void> {
   for (const r of rows.slice(0, args.top)) {
     console.log(`${r.name.padEnd(withShapes ? 70 : 38)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(0).padStart(8)} ${((100 * r.ms) / wall).toFixed(1).padStart(6)}`);
   }
-  net.dispose();
+  dispose();
 }
 
 main().catch((error: unknown) => {
