@@ -57,8 +57,10 @@ const PAPER: PresetSettings = Object.freeze({
   gradVarianceBatches: 10,
 });
 
-// The shape of the Fashion-MNIST learning test (test/unit/train-loop-learning):
-// 5 cells learn about twice as fast per image as 3, at 1.5× the cost per image.
+// A small network that learns in minutes on a CPU: 5 cells learn about twice
+// as fast per image as 3, at 1.5× the cost per image. (The Fashion-MNIST
+// learning test, test/unit/train-loop-learning, overrides it: 4 cells, 4
+// epochs over 4,000 images, which ends further above its 80 % bar.)
 const QUICK: PresetSettings = Object.freeze({
   ...PAPER,
   epochs: 3,
