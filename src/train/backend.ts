@@ -70,7 +70,11 @@ export interface BackendLoaders {
 }
 
 export interface SelectOptions {
-  /** Index of the CUDA device to use (sets CUDA_VISIBLE_DEVICES); default: the first. */
+  /**
+   * Index of the CUDA device to use (sets CUDA_VISIBLE_DEVICES); default: the
+   * one CUDA_VISIBLE_DEVICES already names (the editor's queue launches each
+   * run with its slot's device that way), else the first.
+   */
   readonly gpu?: number;
   /**
    * The WebGPU adapter: its index in `cellscope adapters` or part of its name
@@ -122,9 +126,13 @@ async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, sk
   const env = options.env ?? process.env;
   let chosen: CudaDevice | undefined;
   if (devices.length > 0) {
-    chosen = options.gpu === undefined ? devices[0] : devices.find((d) => d.index === options.gpu);
+    // nvidia-smi numbers devices physically whatever CUDA_VISIBLE_DEVICES says, so a
+    // device named there (first of a list of indices) is found by that number.
+    const visible = /^\s*(\d+)\s*(,|$)/.exec(env.CUDA_VISIBLE_DEVICES ?? '');
+    const wanted = options.gpu ?? (visible ? Number(visible[1]) : undefined);
+    chosen = wanted === undefined ? devices[0] : devices.find((d) => d.index === wanted);
     if (chosen === undefined) {
-      skipped.push(`GPU ${options.gpu} not found (devices: ${devices.map((d) => d.index).join(', ')})`);
+      skipped.push(`GPU ${wanted} not found (devices: ${devices.map((d) => d.index).join(', ')})`);
     }
   } else {
     skipped.push('no CUDA device found');

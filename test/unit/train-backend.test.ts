@@ -111,6 +111,14 @@ test('the first GPU is the default, and a user setting of TF_FORCE_GPU_ALLOW_GRO
   assert.deepEqual(envAtGpuLoad, [{ grow: 'false', visible: '0' }]);
 });
 
+test('a device the launcher already made visible (a GPU slot of the editor queue) is kept, not replaced by the first', async () => {
+  const env: NodeJS.ProcessEnv = { CUDA_VISIBLE_DEVICES: '1' };
+  const { loaders, envAtGpuLoad } = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: true }, env);
+  const record = await selectBackend('tensorflow', { loaders, env });
+  assert.deepEqual(record.gpu, TWO_GPUS[1]);
+  assert.deepEqual(envAtGpuLoad, [{ grow: 'true', visible: '1' }]);
+});
+
 test('without a CUDA device, tfjs-node comes first and the GPU package is not loaded', async () => {
   const env: NodeJS.ProcessEnv = {};
   const { loaders, calls } = fakeLoaders({ devices: [], gpuPackage: true, cpuPackage: true }, env);
