@@ -21,7 +21,8 @@ const FILE = 'darts.genotype';
 const VARIANT = 'DARTS_V2_connections_s1';
 /** Flags of the saved settings the test picks (cellscope.trainer.presets). */
 const TINY = { preset: 'quick', epochs: 2, 'train-subset': 32, 'test-subset': 16, channels: 4, layers: 3, batch: 16, 'grad-variance-batches': 2 };
-const LONGER = { ...TINY, epochs: 8 };
+/** Long enough to be still running after cancel, resume and a window reload on a loaded CI machine. */
+const LONGER = { ...TINY, epochs: 20 };
 const RUN_TIMEOUT_MS = 180_000;
 
 let session: Session | undefined;
@@ -112,6 +113,22 @@ async function resultsFrame(timeoutMs = 60_000): Promise<FrameLocator> {
   );
 }
 
+/**
+ * Clicks the run's row (its command opens the results panel) and returns the
+ * panel's frame. The Runs view re-renders as runs change, and a click that
+ * lands during a re-render is lost (seen in CI): click again until it opens.
+ */
+async function openResults(label: string): Promise<FrameLocator> {
+  for (let attempt = 1; ; attempt++) {
+    await runRow(label).first().click();
+    try {
+      return await resultsFrame(attempt < 3 ? 20_000 : 60_000);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
 /** Points per series of chart `chart`, from the figure's data-points attribute. */
 async function points(frame: FrameLocator, chart: string): Promise<Record<string, number>> {
   const text = await frame.locator(`figure.chart[data-chart="${chart}"]`).getAttribute('data-points');
@@ -186,8 +203,7 @@ test('right-click → Train Variant… trains a sampled variant; the Runs view f
   assert.ok(run, 'a run folder for the variant');
   assert.equal(run.status, 'completed');
 
-  await runRow(VARIANT).first().click();
-  const frame = await resultsFrame();
+  const frame = await openResults(VARIANT);
   await waitForPoints(frame, run.id, 2);
   // Every chart has this run's series with one point per epoch.
   assert.deepEqual(await points(frame, 'accuracy'), { [`${run.id}|testAcc`]: 2, [`${run.id}|trainAcc`]: 2 });
@@ -237,12 +253,12 @@ test(
 
   // Wait for its first epoch, then cancel it.
   const first = await s().until('the run to start', async () => runsOnDisk().find((r) => r.genotype === 'DARTS_V2'), 60_000);
-  await waitForStatus('DARTS_V2', /^running · epoch 1\/8/);
+  await waitForStatus('DARTS_V2', new RegExp(`^running · epoch 1/${LONGER.epochs}`));
   await contextAction(runRow('DARTS_V2').first(), 'Cancel Run');
   await waitForStatus('DARTS_V2', /^cancelled/, 60_000);
   const cancelled = runsOnDisk().find((r) => r.id === first.id)!;
   assert.equal(cancelled.status, 'cancelled');
-  assert.ok(cancelled.epochsCompleted < 8, `cancelled before the end (${cancelled.epochsCompleted} epochs)`);
+  assert.ok(cancelled.epochsCompleted < LONGER.epochs, `cancelled before the end (${cancelled.epochsCompleted} epochs)`);
   await s().shot('cancelled');
 
   await contextAction(runRow('DARTS_V2').first(), 'Resume Run');
@@ -250,8 +266,7 @@ test(
   await waitForStatus('DARTS_V2', /^running/, 60_000).catch((error: Error) => {
     throw new Error(`${error.message}\n${queueReport()}`);
   });
-  await runRow('DARTS_V2').first().click();
-  const frame = await resultsFrame();
+  const frame = await openResults('DARTS_V2');
   await frame.locator(`#runs-table tr[data-run="${first.id}"]`).waitFor();
   // Live: the open panel gains points as epochs end.
   const atOpen = (await points(frame, 'loss'))[`${first.id}|testLoss`] ?? 0;
@@ -264,15 +279,15 @@ test(
   // The sidebar comes back with the Runs view; the run is listed again from its folder.
   await waitForStatus('DARTS_V2', /^running/, 90_000);
   const restored = await resultsFrame(90_000);
-  await waitForPoints(restored, first.id, 8);
-  await waitForStatus('DARTS_V2', /^completed · epoch 8\/8/);
+  await waitForPoints(restored, first.id, LONGER.epochs);
+  await waitForStatus('DARTS_V2', new RegExp(`^completed · epoch ${LONGER.epochs}/${LONGER.epochs}`));
   const final = runsOnDisk().find((r) => r.id === first.id)!;
   assert.equal(final.status, 'completed');
-  assert.equal(final.epochsCompleted, 8);
+  assert.equal(final.epochsCompleted, LONGER.epochs);
   const metrics = readFileSync(join(s().workspace, 'runs', first.id, 'metrics.jsonl'), 'utf8').trim().split('\n');
   assert.deepEqual(
     metrics.map((l) => (JSON.parse(l) as { epoch: number }).epoch),
-    [1, 2, 3, 4, 5, 6, 7, 8],
+    Array.from({ length: LONGER.epochs }, (_, i) => i + 1),
   );
   await s().shot('resumed-completed');
 });
