@@ -145,6 +145,47 @@ function nodeRange(count: number): string {
   return `nodes 2–${count + 1}`;
 }
 
+/**
+ * Whether a concat lists distinct existing intermediate nodes: the usual case,
+ * answered without allocating (a bit per node) so that a large file of sound
+ * genotypes builds no message, map or list per concat.
+ */
+function isCleanConcat(items: readonly NumberLit[], nodeCount: number | undefined): boolean {
+  const maxNode = nodeCount === undefined ? 31 : Math.min(31, nodeCount + 1);
+  let seen = 0;
+  for (const item of items) {
+    const value = item.value;
+    if (!Number.isInteger(value) || value < 2 || value > maxNode) return false;
+    const bit = 1 << value;
+    if (seen & bit) return false;
+    seen |= bit;
+  }
+  return true;
+}
+
+/**
+ * Whether every intermediate node reaches the output, answered without
+ * allocating: a node's inputs are lower nodes, so one pass from the highest
+ * node down, with a bit per node, marks everything live. Cells too large for
+ * the bits answer false and take the general path (graph.ts), as does any cell
+ * with a dead node, whose message needs it.
+ */
+function everyNodeLive(list: CellListNode, concat: ConcatNode): boolean {
+  const entries = list.entries;
+  const lastNode = Math.ceil(entries.length / 2) + 1;
+  if (lastNode > 31) return false;
+  let live = 0;
+  for (const item of concat.items) if (item.value >= 2 && item.value <= lastNode) live |= 1 << item.value;
+  for (let node = lastNode; node >= 2; node--) {
+    if (!(live & (1 << node))) return false;
+    for (let k = 2 * (node - 2); k < 2 * (node - 1) && k < entries.length; k++) {
+      const input = entries[k]!.input?.value;
+      if (input !== undefined && input >= 2 && input < node) live |= 1 << input;
+    }
+  }
+  return true;
+}
+
 function cover(a: Span, b: Span): Span {
   return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
@@ -330,6 +371,8 @@ class Checker {
 
   private input(kind: CellKind, node: number, input: NumberLit): void {
     const value = input.value;
+    // The usual case, a valid input, builds no message: a large file has tens of thousands of inputs.
+    if (Number.isInteger(value) && value >= 0 && value < node) return;
     const where = `input ${value} of node ${node} (${kind})`;
     const can = `node ${node} can read ${readableInputs(node)}`;
     if (!Number.isInteger(value)) {
@@ -362,6 +405,7 @@ class Checker {
     }
     // Without a parsed cell the node count is unknown: only what is wrong in any cell is reported.
     const nodeCount = list ? Math.ceil(list.entries.length / 2) : undefined;
+    if (isCleanConcat(concat.items, nodeCount)) return true;
     const has = nodeCount === undefined ? '' : `the ${kind} cell has ${nodeRange(nodeCount)}`;
     const inputNodes: NumberLit[] = [];
     const unknownNodes: NumberLit[] = [];
@@ -422,6 +466,7 @@ class Checker {
     // Fast path for the DARTS family, which concatenates every node: a sound concat
     // (distinct existing nodes) as long as the node count leaves nothing out.
     if (concat.items.length === Math.ceil(list.entries.length / 2)) return;
+    if (everyNodeLive(list, concat)) return;
     // Missing parts become impossible inputs, which the graph helpers ignore.
     const cell: Cell = {
       edges: list.entries.map((entry) => ({ op: entry.op?.value ?? '', input: entry.input?.value ?? -1 })),

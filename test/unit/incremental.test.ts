@@ -167,3 +167,22 @@ test('LineIndex.afterEdit = a fresh LineIndex after random edits, line endings m
     assert.deepStrictEqual(lines, new LineIndex(text), `edit ${n + 1}`);
   }
 });
+
+test('LineIndex: a line ends at \\n, \\r\\n or a lone \\r, as LSP counts lines', () => {
+  const rand = prng(7);
+  for (let n = 0; n < 200; n++) {
+    let text = '';
+    while (text.length < 200) text += pick(rand, ['a', 'bc', ' ', '\n', '\r', '\r\n', '\n\r', '\r\r', '\n\n']);
+    // The reference: split on the three line endings.
+    const lines = text.split(/\r\n|\r|\n/);
+    const index = new LineIndex(text);
+    assert.equal(index.lineCount, lines.length, JSON.stringify(text));
+    let offset = 0;
+    for (let line = 0; line < lines.length; line++) {
+      assert.deepStrictEqual(index.positionAt(offset), { line, character: 0 }, `${JSON.stringify(text)} line ${line}`);
+      assert.deepStrictEqual(index.positionAt(offset + lines[line]!.length), { line, character: lines[line]!.length });
+      offset += lines[line]!.length;
+      offset += text.startsWith('\r\n', offset) ? 2 : offset < text.length ? 1 : 0;
+    }
+  }
+});
