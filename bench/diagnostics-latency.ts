@@ -1,6 +1,10 @@
 /**
  * Diagnostics latency of the genotype language server, run by hand:
- *   npx tsx bench/diagnostics-latency.ts [--runs N]
+ *   npx tsx bench/diagnostics-latency.ts [--runs N] [--node-defaults]
+ *
+ * Measured in a process with the node flags the server runs with
+ * (src/server/nodeFlags.ts; the bench starts itself again with them), or with
+ * node's defaults when asked (--node-defaults), to see what the flags buy.
  *
  * Files of 10 / 100 / 1,000 genotypes (built-in cells under fresh names, plus
  * aliases); medians of N runs, each with its ratio to the target and to the
@@ -22,6 +26,7 @@
  *    keystroke after a pause (validated at once), and with no debounce (pure
  *    processing). Target: 100 ms.
  */
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import {
@@ -42,6 +47,7 @@ import { analyze } from '../src/genotype/document.js';
 import { IncrementalAnalysis, textChange } from '../src/genotype/incremental.js';
 import { LIBRARY } from '../src/genotype/library.js';
 import { printGenotype } from '../src/genotype/printer.js';
+import { SERVER_NODE_FLAGS, hasServerNodeFlags } from '../src/server/nodeFlags.js';
 import { DEFAULT_DIAGNOSTICS_DELAY_MS, startServer } from '../src/server/server.js';
 
 const REVALIDATE_TARGET_MS = 50;
@@ -193,7 +199,14 @@ async function keystrokes(delayMs: number, pauseMs: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${RUNS} runs\n`);
+  const nodeDefaults = process.argv.includes('--node-defaults');
+  if (!nodeDefaults && !hasServerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) {
+    // process.execArgv carries tsx's loader: the child runs this TypeScript file as the parent does.
+    const child = spawnSync(process.execPath, [...SERVER_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+    process.exit(child.status ?? 1);
+  }
+  const flags = process.execArgv.filter((a) => !a.includes('tsx') && !a.startsWith('--require') && !a.startsWith('--import'));
+  console.log(`node ${process.version}, ${RUNS} runs, ${nodeDefaults ? "node's default flags" : `the language server's node flags: ${flags.join(' ')}`}\n`);
   revalidation();
   console.log('');
   incremental();

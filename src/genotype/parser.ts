@@ -65,6 +65,7 @@ const F_LINE_START = lexer.F_LINE_START;
 const F_COL0 = lexer.F_COL0;
 const F_INTEGER = lexer.F_INTEGER;
 const F_DOUBLE = lexer.F_DOUBLE;
+const F_DECODE = lexer.F_DECODE;
 
 const LPAREN = 40;
 const RPAREN = 41;
@@ -481,19 +482,37 @@ class Parser {
 
   /** One string per distinct operation name: a file repeats a handful of names thousands of times. */
   private readonly interned = new Map<string, string>();
+  /** The last interned string of each shape (length and three characters), checked against the text before any slice is made. */
+  private readonly internedByShape = new Map<number, string>();
 
   private stringLit(i: number): StringLit {
+    return {
+      value: this.stringValue(i),
+      span: { start: this.tokens.a[i]!, end: this.tokens.b[i]! },
+      quote: this.flags[i]! & F_DOUBLE ? '"' : "'",
+    };
+  }
+
+  /** A string token's value, the shared copy; found without slicing the text when a string of its shape was met before. */
+  private stringValue(i: number): string {
+    const a = this.tokens.a[i]!;
+    const b = this.tokens.b[i]!;
+    const text = this.text;
+    const plain = !(this.flags[i]! & F_DECODE) && b > a;
+    let shape = 0;
+    if (plain) {
+      shape = ((((b - a) * 31 + text.charCodeAt(a)) * 31 + text.charCodeAt(b - 1)) * 31 + text.charCodeAt((a + b) >> 1)) | 0;
+      const seen = this.internedByShape.get(shape);
+      if (seen !== undefined && seen.length === b - a && text.startsWith(seen, a)) return seen;
+    }
     const value = this.value(i);
     let shared = this.interned.get(value);
     if (shared === undefined) {
       shared = value;
       this.interned.set(value, value);
     }
-    return {
-      value: shared,
-      span: { start: this.tokens.a[i]!, end: this.tokens.b[i]! },
-      quote: this.flags[i]! & F_DOUBLE ? '"' : "'",
-    };
+    if (plain) this.internedByShape.set(shape, shared);
+    return shared;
   }
 
   /** The value of an integer token, read off its digits (no substring per number; long ones as Number() reads them). */
@@ -575,6 +594,8 @@ class Parser {
       }
       return undefined;
     }
+    const quick = this.wellFormedEntry(t);
+    if (quick) return quick;
     const open = this.next();
     const countBefore = this.diagnostics.length;
     this.entryOp = undefined;
@@ -594,6 +615,30 @@ class Parser {
     if (op) return { span, op };
     if (input) return { span, input };
     return { span };
+  }
+
+  /**
+   * The usual entry, `('op', n)` or `('op', n,)`, read straight off the tokens:
+   * exactly what the general path (parseSeq with entryItem) gives for these
+   * tokens, without its per-token checks; anything else returns undefined
+   * and takes the general path.
+   */
+  private wellFormedEntry(open: number): EntryNode | undefined {
+    const kind = this.kind;
+    const code = this.code;
+    if (kind[open + 1] !== TK_STRING || kind[open + 2] !== TK_PUNCT || code[open + 2] !== COMMA) return undefined;
+    const n = open + 3;
+    if (kind[n] !== TK_NUMBER || !(this.flags[n]! & F_INTEGER)) return undefined;
+    let close = n + 1;
+    if (kind[close] === TK_PUNCT && code[close] === COMMA) close++;
+    if (kind[close] !== TK_PUNCT || code[close] !== closerOf(code[open]!)) return undefined;
+    this.pos = close + 1;
+    this.lastEnd = this.end[close]!;
+    return {
+      span: { start: this.start[open]!, end: this.lastEnd },
+      op: this.stringLit(open + 1),
+      input: { value: this.integerValue(n), span: this.tokenSpan(n) },
+    };
   }
 
   private parseCellList(): CellListNode | undefined {

@@ -176,6 +176,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
 
   connection.onInitialized(() => {
+    // Which node and flags run the server (nodeFlags.ts): what a slow-analysis report first needs.
+    connection.console.info(`Cellscope language server on node ${process.version}, flags: ${process.execArgv.join(' ') || 'none'}`);
     if (client.configuration && client.dynamicConfiguration) {
       void connection.client.register(DidChangeConfigurationNotification.type, { section: SETTINGS_SECTION }).catch((error: unknown) => log('registration', error));
     }

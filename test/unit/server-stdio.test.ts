@@ -13,11 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { SERVER_NODE_FLAGS } from '../../src/server/nodeFlags.js';
 import {
   ExitNotification,
   HoverRequest,
   InitializeRequest,
   InitializedNotification,
+  LogMessageNotification,
   PublishDiagnosticsNotification,
   ShutdownRequest,
   DidOpenTextDocumentNotification,
@@ -51,19 +53,27 @@ after(() => rmSync(out, { recursive: true, force: true }));
 
 const TEXT = "BAD = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x5', 1)], normal_concat=[2], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])\n";
 
-async function roundTrip(args: string[]): Promise<void> {
+/** `flags`: whether the server process must run with the language server's node flags (nodeFlags.ts). */
+async function roundTrip(args: string[], flags: boolean): Promise<void> {
   const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const client = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const diagnostics = new Promise<PublishDiagnosticsParams>((resolve) => client.onNotification(PublishDiagnosticsNotification.type, resolve));
+  const started = new Promise<string>((resolve) =>
+    client.onNotification(LogMessageNotification.type, (p) => {
+      if (p.message.startsWith('Cellscope language server on node')) resolve(p.message);
+    }),
+  );
   client.listen();
   try {
     const init = await client.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
     assert.equal(init.serverInfo?.name, 'cellscope-genotype');
     assert.ok(init.capabilities.hoverProvider);
     await client.sendNotification(InitializedNotification.type, {});
+    const startMessage = await started;
+    for (const flag of SERVER_NODE_FLAGS) assert.equal(startMessage.includes(flag), flags, startMessage);
     const uri = 'file:///stdio.genotype';
     await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'genotype', version: 1, text: TEXT } });
     const published = await diagnostics;
@@ -81,15 +91,15 @@ async function roundTrip(args: string[]): Promise<void> {
 }
 
 test('node dist/server.js --stdio: initialize, diagnostics, hover, shutdown, exit 0', async () => {
-  await roundTrip([join(out, 'server.js'), '--stdio']);
+  await roundTrip([join(out, 'server.js'), '--stdio'], false);
 });
 
-test('cellscope lsp --stdio runs the same server', async () => {
-  await roundTrip([join(out, 'cli.js'), 'lsp', '--stdio']);
+test('cellscope lsp --stdio runs the same server, started again with the server\'s node flags', async () => {
+  await roundTrip([join(out, 'cli.js'), 'lsp', '--stdio'], true);
 });
 
 test('cellscope lsp without a transport flag defaults to stdio', async () => {
-  await roundTrip([join(out, 'cli.js'), 'lsp']);
+  await roundTrip([join(out, 'cli.js'), 'lsp'], true);
 });
 
 test('cellscope lsp refuses two transports and stray arguments, without starting a server', async () => {
@@ -99,4 +109,15 @@ test('cellscope lsp refuses two transports and stray arguments, without starting
   assert.equal(await runCli(['lsp', '--stdio', '--node-ipc'], io), 2);
   assert.match(err, /one transport/);
   assert.equal(await runCli(['lsp', 'extra'], io), 2);
+});
+
+test('the server flags count as given on the command line or in NODE_OPTIONS, at any value', async () => {
+  const { hasServerNodeFlags } = await import('../../src/server/nodeFlags.js');
+  assert.equal(hasServerNodeFlags([]), false);
+  assert.equal(hasServerNodeFlags(['--inspect=6009']), false);
+  assert.equal(hasServerNodeFlags([...SERVER_NODE_FLAGS]), true);
+  // A user's own size, in node's spelling with underscores too, is kept rather than overridden.
+  assert.equal(hasServerNodeFlags(['--max_semi_space_size=64']), true);
+  assert.equal(hasServerNodeFlags([], '--max-old-space-size=4096 --max-semi-space-size=8'), true);
+  assert.equal(hasServerNodeFlags([], '--max-old-space-size=4096'), false);
 });

@@ -4,7 +4,9 @@
  * as dist/server.js; the transport flags are the ones vscode-languageserver
  * reads from the command line.
  */
+import { spawn } from 'node:child_process';
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { SERVER_NODE_FLAGS, hasServerNodeFlags } from '../../server/nodeFlags.js';
 import { startServer } from '../../server/server.js';
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -25,6 +27,7 @@ export const lspCommand: Command = {
     if (args.positional.length > 0) throw new UsageError(`lsp takes no arguments, got '${args.positional[0]}'`);
     const transports = [flagBoolean(args, 'stdio'), flagBoolean(args, 'node-ipc'), flagNumber(args, 'socket') !== undefined, flagString(args, 'pipe') !== undefined];
     if (transports.filter(Boolean).length > 1) throw new UsageError('give one transport: --stdio, --node-ipc, --socket or --pipe');
+    if (!hasServerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) return runWithServerFlags(argv);
     // vscode-languageserver picks the transport from process.argv (and, for stdio,
     // moves console output off stdout); with no flag, stdio is the default.
     if (!transports.some(Boolean)) process.argv.push('--stdio');
@@ -33,3 +36,30 @@ export const lspCommand: Command = {
     return new Promise<number>(() => undefined);
   },
 };
+
+/**
+ * The server needs node flags (nodeFlags.ts) that only a process start can
+ * set, and `cellscope` starts as a plain `node` script: the command starts
+ * itself again with them. The child shares this process's stdin, stdout and
+ * stderr (so stdio, IPC-less transports and logs pass straight through), gets
+ * the signals this process receives, and its exit status becomes this one's.
+ */
+function runWithServerFlags(argv: readonly string[]): Promise<number> {
+  const script = process.argv[1];
+  if (!script) throw new Error('cannot restart the language server: the path of the cellscope script is unknown');
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...process.execArgv, script, 'lsp', ...argv], { stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  return new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Partial<Record<NodeJS.Signals, number>>)[signal];
+}
