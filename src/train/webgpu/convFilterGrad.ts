@@ -17,8 +17,8 @@
  * - NCHW: the stock kernel.
  */
 import { backend_util, type Conv2DBackpropFilterAttrs, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { planRowChunks, sumPartials, MAX_PARTIAL_ELEMENTS } from './partialSums.js';
-import { callKernel, flatProgram, type WebGpuKernelBackend } from './program.js';
+import { filterGradByRowChunks, sumPartials, MAX_PARTIAL_ELEMENTS } from './partialSums.js';
+import { callKernel, type WebGpuKernelBackend } from './program.js';
 
 export type ConvFilterGradPath = 'matmul' | 'direct' | 'stock';
 
@@ -86,61 +86,17 @@ function pointwise(backend: WebGpuKernelBackend, x: TensorInfo, dy: TensorInfo, 
 }
 
 function direct(backend: WebGpuKernelBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-  const filterSize = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
-  const { rowsPerChunk, chunks } = planRowChunks(info.batchSize * info.outHeight, info.outWidth, filterSize);
-  const program = flatProgram({
-    outputShape: [chunks, filterSize],
+  return filterGradByRowChunks(backend, x, dy, info, {
     shaderKey: 'cellscope_conv2d_filter_partials',
-    variableNames: ['x', 'dy'],
-    uniforms: 'pads : vec2<i32>, strides : vec2<i32>, filterWidth : i32, rowsPerChunk : i32,',
-    // Neighbouring invocations take neighbouring output channels: dy reads
-    // are contiguous, x reads the same address.
-    body: `
-  let filterSize = uniforms.outShape[1];
-  let chunk = index / filterSize;
-  let f = index - chunk * filterSize;
-  let inH = uniforms.xShape[1];
-  let inW = uniforms.xShape[2];
-  let cIn = uniforms.xShape[3];
-  let outH = uniforms.dyShape[1];
-  let outW = uniforms.dyShape[2];
-  let cOut = uniforms.dyShape[3];
-  let co = f % cOut;
+    filterSize: info.filterHeight * info.filterWidth * info.inChannels * info.outChannels,
+    outputShape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+    // Filter layout [kh, kw, Cin, Cout].
+    decode: `
+  let dyChannel = f % cOut;
   let rest = f / cOut;
-  let ci = rest % cIn;
-  let tap = rest / cIn;
-  let wC = tap % uniforms.filterWidth;
-  let wR = tap / uniforms.filterWidth;
-  let rowStart = chunk * uniforms.rowsPerChunk;
-  let rowEnd = min(uniforms.dyShape[0] * outH, rowStart + uniforms.rowsPerChunk);
-  var acc = 0.0;
-  for (var r = rowStart; r < rowEnd; r++) {
-    let n = r / outH;
-    let xR = (r - n * outH) * uniforms.strides.x + wR - uniforms.pads.x;
-    if (xR < 0 || xR >= inH) {
-      continue;
-    }
-    let xRow = (n * inH + xR) * inW;
-    let dyRow = r * outW;
-    for (var xo = 0; xo < outW; xo++) {
-      let xC = xo * uniforms.strides.y + wC - uniforms.pads.y;
-      if (xC < 0 || xC >= inW) {
-        continue;
-      }
-      acc += x[(xRow + xC) * cIn + ci] * dy[(dyRow + xo) * cOut + co];
-    }
-  }
-  setOutputAtIndex(index, acc);`,
+  let xChannel = rest % cIn;
+  let tap = rest / cIn;`,
   });
-  const partials = backend.runWebGPUProgram(program, [x, dy], 'float32', [
-    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-    { type: 'int32', data: [info.filterWidth] },
-    { type: 'int32', data: [rowsPerChunk] },
-  ]);
-  const result = sumPartials(backend, partials, [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels]);
-  backend.disposeData(partials.dataId);
-  return result;
 }
 
 /** The override; `stock` is TensorFlow.js's kernel, used for NCHW. */
