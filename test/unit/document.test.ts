@@ -4,7 +4,7 @@ import type { Diagnostic, Span } from '../../src/genotype/ast.js';
 import { analyze, findGenotype } from '../../src/genotype/document.js';
 import { builtin } from '../../src/genotype/library.js';
 import type { Genotype } from '../../src/genotype/model.js';
-import { prng } from './prng.js';
+import { mulberry32 as prng } from '../../src/shared/mulberry32.js';
 
 const TEXT = `# two genotypes and aliases
 TINY = Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('dil_conv_3x3', 2), ('max_pool_3x3', 0)], normal_concat=[2, 3], reduce=[('max_pool_3x3', 0), ('avg_pool_3x3', 1)], reduce_concat=range(2, 3))

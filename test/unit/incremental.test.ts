@@ -18,7 +18,7 @@ import { LIBRARY } from '../../src/genotype/library.js';
 import { genotypeOf } from '../../src/genotype/parser.js';
 import { printAlias, printGenotype } from '../../src/genotype/printer.js';
 import type { ValidationOptions } from '../../src/genotype/validate.js';
-import { prng } from './prng.js';
+import { mulberry32 as prng } from '../../src/shared/mulberry32.js';
 
 type Rand = () => number;
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parse, genotypeOf } from '../../src/genotype/parser.js';
 import type { GenotypeDef, GenotypeFile, Statement } from '../../src/genotype/ast.js';
 import { sameGenotype, type Cell, type Genotype } from '../../src/genotype/model.js';
-import { prng } from './prng.js';
+import { mulberry32 as prng } from '../../src/shared/mulberry32.js';
 
 
 type Rand = () => number;

@@ -5,7 +5,7 @@ import { formatEdits, printAlias, printCell, printConcat, printGenotype } from '
 import type { GenotypeDef, GenotypeFile, Span } from '../../src/genotype/ast.js';
 import { LIBRARY, builtin } from '../../src/genotype/library.js';
 import { sameGenotype, type Cell, type Genotype } from '../../src/genotype/model.js';
-import { prng } from './prng.js';
+import { mulberry32 as prng } from '../../src/shared/mulberry32.js';
 
 
 function defs(file: GenotypeFile): GenotypeDef[] {

@@ -23,7 +23,7 @@ import {
   type Position,
 } from 'vscode-languageserver/node';
 import { Harness, startHarness } from './server-harness.js';
-import { prng } from './prng.js';
+import { mulberry32 as prng } from '../../src/shared/mulberry32.js';
 
 const VALID = `# two cells and an alias
 PRIMITIVES = ['none', 'max_pool_3x3', 'skip_connect', 'sep_conv_3x3']

@@ -15,7 +15,8 @@ import type { Genotype } from '../../genotype/model.js';
 import { batchNorm } from './batchNorm.js';
 import { buildCell, type BuiltCell, type DropPath } from './cell.js';
 import { batchNormParams, conv, convWeight, type ForwardMode } from './ops.js';
-import { mulberry32, ParamStore } from './params.js';
+import { mulberry32 } from '../../shared/mulberry32.js';
+import { ParamStore } from './params.js';
 
 export interface NetworkOptions {
   readonly channels: number;

@@ -18,6 +18,7 @@
  * concatenation) is the same in both.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { mulberry32 } from '../../shared/mulberry32.js';
 
 /** How a tensor is laid out here (see the table above); `activation` is NHWC, for inputs. */
 export type ParamLayout = 'conv' | 'depthwise' | 'linear' | 'vector' | 'activation';
@@ -32,18 +33,6 @@ export interface ParamInfo {
 export interface TorchTensor {
   readonly shape: number[];
   readonly data: Float32Array;
-}
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32): seeded initialisation and drop-path masks. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Permutation from tfjs layout to PyTorch layout. */

@@ -20,7 +20,8 @@
  *
  * Pure: typed arrays only, no TensorFlow.
  */
-import { mulberry32, type ParamLayout } from '../network/params.js';
+import { mulberry32 } from '../../shared/mulberry32.js';
+import type { ParamLayout } from '../network/params.js';
 
 /** A parameter's trained values in the network's (tfjs) layout. */
 export interface WeightArray {
