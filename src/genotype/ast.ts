@@ -7,6 +7,13 @@
  * line/column positions.
  */
 
+/**
+ * A node being built: its properties set one at a time, so that optional ones
+ * stay absent rather than present and undefined (the parser and shift.ts build
+ * nodes this way; the tree compares equal whichever built it).
+ */
+export type Building<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Half-open [start, end) UTF-16 offsets into the document. */
 export interface Span {
   readonly start: number;

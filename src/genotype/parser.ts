@@ -31,6 +31,7 @@
 import {
   GENOTYPE_FIELDS,
   type AliasDef,
+  type Building,
   type ArgNode,
   type CellListNode,
   type Comment,
@@ -811,7 +812,7 @@ class Parser {
       if (this.pos === before) return;
       const span = this.spanFrom(this.start[t]!);
       // Optional properties stay absent rather than undefined.
-      const arg: { span: Span; field?: GenotypeField; keyword?: Ident; value?: CellListNode | ConcatNode } = { span };
+      const arg: Building<ArgNode> = { span };
       if (field) arg.field = field;
       if (keyword) arg.keyword = keyword;
       if (value) arg.value = value;
@@ -825,15 +826,7 @@ class Parser {
       }
       if (field && counts && !byField.has(field)) byField.set(field, arg);
     });
-    const call: {
-      span: Span;
-      callee: Ident;
-      args: ArgNode[];
-      normal?: CellListNode;
-      normalConcat?: ConcatNode;
-      reduce?: CellListNode;
-      reduceConcat?: ConcatNode;
-    } = { span: this.spanFrom(callee.span.start), callee, args };
+    const call: Building<GenotypeCallNode> = { span: this.spanFrom(callee.span.start), callee, args };
     const normal = byField.get('normal')?.value;
     const normalConcat = byField.get('normal_concat')?.value;
     const reduce = byField.get('reduce')?.value;

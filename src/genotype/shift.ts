@@ -13,6 +13,7 @@
  */
 import type {
   ArgNode,
+  Building,
   CellListNode,
   Comment,
   ConcatNode,
@@ -83,7 +84,7 @@ function value(v: CellListNode | ConcatNode, delta: number): CellListNode | Conc
 function call(c: GenotypeCallNode, delta: number): GenotypeCallNode {
   const moved = new Map<CellListNode | ConcatNode, CellListNode | ConcatNode>();
   const args: ArgNode[] = c.args.map((arg) => {
-    const copy: { span: Span; field?: ArgNode['field']; keyword?: Ident; value?: CellListNode | ConcatNode } = { span: span(arg.span, delta) };
+    const copy: Building<ArgNode> = { span: span(arg.span, delta) };
     if (arg.field) copy.field = arg.field;
     if (arg.keyword) copy.keyword = ident(arg.keyword, delta);
     if (arg.value) {
@@ -94,15 +95,7 @@ function call(c: GenotypeCallNode, delta: number): GenotypeCallNode {
     return copy;
   });
   // The call's fields are values of its arguments: the copies keep that identity.
-  const out: {
-    span: Span;
-    callee: Ident;
-    args: ArgNode[];
-    normal?: CellListNode;
-    normalConcat?: ConcatNode;
-    reduce?: CellListNode;
-    reduceConcat?: ConcatNode;
-  } = { span: span(c.span, delta), callee: ident(c.callee, delta), args };
+  const out: Building<GenotypeCallNode> = { span: span(c.span, delta), callee: ident(c.callee, delta), args };
   if (c.normal) out.normal = (moved.get(c.normal) as CellListNode | undefined) ?? cellList(c.normal, delta);
   if (c.normalConcat) out.normalConcat = (moved.get(c.normalConcat) as ConcatNode | undefined) ?? concat(c.normalConcat, delta);
   if (c.reduce) out.reduce = (moved.get(c.reduce) as CellListNode | undefined) ?? cellList(c.reduce, delta);
@@ -133,7 +126,7 @@ function related(info: RelatedInfo, delta: number): RelatedInfo {
 
 /** Diagnostic payloads hold names and numbers, never spans: they are shared, not copied. */
 export function shiftDiagnostic(d: Diagnostic, delta: number): Diagnostic {
-  const out: { -readonly [K in keyof Diagnostic]: Diagnostic[K] } = { span: span(d.span, delta), severity: d.severity, code: d.code, message: d.message };
+  const out: Building<Diagnostic> = { span: span(d.span, delta), severity: d.severity, code: d.code, message: d.message };
   if ('related' in d) out.related = d.related?.map((r) => related(r, delta));
   if ('data' in d) out.data = d.data;
   return out;
