@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core alone registers no gradients; the union package would.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import type { Cell, Genotype } from '../../src/genotype/model.js';
 import { registerWasmKernels } from '../../src/train/kernels/index.js';
 
 registerWasmKernels();
@@ -82,3 +83,21 @@ export function namedGrads(loss: () => tf.Scalar, params: ReadonlyMap<string, tf
   }
   return { value, grads: byName };
 }
+
+export function cellOf(pairs: Array<[string, number]>, concat: number[]): Cell {
+  return { edges: pairs.map(([op, input]) => ({ op, input })), concat };
+}
+
+/** Every operation of the built-in library, at stride 1 and 2, with a loose-end concat. */
+export const ALL_OPS: Genotype = {
+  normal: cellOf(
+    [['sep_conv_3x3', 0], ['dil_conv_5x5', 1], ['max_pool_3x3', 0], ['avg_pool_3x3', 2], ['conv_7x1_1x7', 1], ['none', 3],
+      ['sep_conv_7x7', 2], ['skip_connect', 4], ['dil_conv_3x3', 3], ['sep_conv_5x5', 0]],
+    [4, 5, 6],
+  ),
+  reduce: cellOf(
+    [['sep_conv_5x5', 0], ['dil_conv_3x3', 1], ['avg_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 0], ['conv_7x1_1x7', 1],
+      ['none', 1], ['dil_conv_5x5', 0], ['sep_conv_7x7', 1], ['sep_conv_3x3', 2]],
+    [2, 3, 4, 6],
+  ),
+};

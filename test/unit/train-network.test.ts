@@ -9,31 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkCost } from '../../src/genotype/cost.js';
 import { builtin, LIBRARY } from '../../src/genotype/library.js';
-import type { Cell, Genotype } from '../../src/genotype/model.js';
 import { batchNorm, BN_EPS } from '../../src/train/network/batchNorm.js';
 import { dropPath } from '../../src/train/network/cell.js';
 import { buildNetwork } from '../../src/train/network/network.js';
 import { avgPool3x3, dilatedDepthwise } from '../../src/train/network/ops.js';
 import { ParamStore } from '../../src/train/network/params.js';
-import { meanCrossEntropy, namedGrads, onBackend, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
-
-function cellOf(pairs: Array<[string, number]>, concat: number[]): Cell {
-  return { edges: pairs.map(([op, input]) => ({ op, input })), concat };
-}
-
-/** Every operation of the built-in library, at stride 1 and 2, with a loose-end concat. */
-const ALL_OPS: Genotype = {
-  normal: cellOf(
-    [['sep_conv_3x3', 0], ['dil_conv_5x5', 1], ['max_pool_3x3', 0], ['avg_pool_3x3', 2], ['conv_7x1_1x7', 1], ['none', 3],
-      ['sep_conv_7x7', 2], ['skip_connect', 4], ['dil_conv_3x3', 3], ['sep_conv_5x5', 0]],
-    [4, 5, 6],
-  ),
-  reduce: cellOf(
-    [['sep_conv_5x5', 0], ['dil_conv_3x3', 1], ['avg_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 0], ['conv_7x1_1x7', 1],
-      ['none', 1], ['dil_conv_5x5', 0], ['sep_conv_7x7', 1], ['sep_conv_3x3', 2]],
-    [2, 3, 4, 6],
-  ),
-};
+import { ALL_OPS, meanCrossEntropy, namedGrads, onBackend, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 test('trainable parameter count equals networkCost for every built-in, with and without the auxiliary head', async () => {
   await tf.setBackend('cpu');

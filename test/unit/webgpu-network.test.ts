@@ -14,13 +14,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtin } from '../../src/genotype/library.js';
-import type { Cell, Genotype } from '../../src/genotype/model.js';
 import { selectBackend, type BackendRecord } from '../../src/train/backend.js';
 import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
 import { loadDawn } from '../../src/train/webgpu/dawn.js';
 import { registerWebGpuBackend, releasePooledBuffers, WebGpuDeviceError, webgpuMemory } from '../../src/train/webgpu/device.js';
-import { meanCrossEntropy, namedGrads, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
+import { ALL_OPS, meanCrossEntropy, namedGrads, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 let webgpu: BackendRecord | undefined;
 let unavailable = '';
@@ -58,24 +57,6 @@ async function valuesOn(backend: string, make: () => tf.Tensor[]): Promise<Value
     tf.dispose(out);
   }
 }
-
-function cellOf(pairs: Array<[string, number]>, concat: number[]): Cell {
-  return { edges: pairs.map(([op, input]) => ({ op, input })), concat };
-}
-
-/** Every operation of the library at stride 1 and 2 (as in train-network.test.ts). */
-const ALL_OPS: Genotype = {
-  normal: cellOf(
-    [['sep_conv_3x3', 0], ['dil_conv_5x5', 1], ['max_pool_3x3', 0], ['avg_pool_3x3', 2], ['conv_7x1_1x7', 1], ['none', 3],
-      ['sep_conv_7x7', 2], ['skip_connect', 4], ['dil_conv_3x3', 3], ['sep_conv_5x5', 0]],
-    [4, 5, 6],
-  ),
-  reduce: cellOf(
-    [['sep_conv_5x5', 0], ['dil_conv_3x3', 1], ['avg_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 0], ['conv_7x1_1x7', 1],
-      ['none', 1], ['dil_conv_5x5', 0], ['sep_conv_7x7', 1], ['sep_conv_3x3', 2]],
-    [2, 3, 4, 6],
-  ),
-};
 
 test('the selection records the adapter: vendor, architecture, device, hardware or software', async (t) => {
   if (!(await needWebGpu(t))) return;
