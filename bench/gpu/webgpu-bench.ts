@@ -152,6 +152,17 @@ function median(values: number[]): number {
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
+/** The network, optimiser and one fixed batch that a benchmarked training step runs on. */
+function stepSetup(args: Args): { net: Network; opt: SgdMomentum; nameOf: Map<string, string>; x: tf.Tensor4D; y: tf.Tensor1D } {
+  const genotype = builtin(args.genotype)!.genotype;
+  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
+  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
+  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
+  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
+  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  return { net, opt, nameOf, x, y };
+}
+
 /**
  * Profiled steps alternating TensorFlow.js's filter-gradient kernels and the
  * overrides, `steps` rounds, in one process: on a loaded machine (lavapipe
@@ -159,12 +170,7 @@ function median(values: number[]): number {
  */
 async function profileAb(args: Args): Promise<void> {
   const record = await openWebGpu(args);
-  const genotype = builtin(args.genotype)!.genotype;
-  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
-  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
-  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
-  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
-  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const { net, opt, nameOf, x, y } = stepSetup(args);
   const modes = ['stock', 'cellscope'] as const;
   const setMode = (mode: (typeof modes)[number]) => {
     for (const name of FILTER_GRAD_KERNELS) useStockWebGpuKernel(name, mode === 'stock');
@@ -220,12 +226,7 @@ async function openWebGpu(args: Args): Promise<BackendRecord> {
 async function train(args: Args): Promise<void> {
   const record = await openWebGpu(args);
   for (const name of FILTER_GRAD_KERNELS) useStockWebGpuKernel(name, args.stockFilterGrads);
-  const genotype = builtin(args.genotype)!.genotype;
-  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
-  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
-  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
-  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
-  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const { net, opt, nameOf, x, y } = stepSetup(args);
   const t0 = performance.now();
   const losses: number[] = [await step(net, opt, x, y, nameOf)];
   const firstStepSeconds = (performance.now() - t0) / 1000;
@@ -336,12 +337,7 @@ async function timeCall(call: FilterGradCall, repeats: number): Promise<{ gpuMs:
 /** Stock and cellscope filter-gradient kernels on the shapes one training step of the network makes. */
 async function kernels(args: Args): Promise<void> {
   const record = await openWebGpu(args);
-  const genotype = builtin(args.genotype)!.genotype;
-  const net = buildNetwork(genotype, { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size });
-  const opt = new SgdMomentum(net.params, { momentum: 0.9, weightDecay: 3e-4 });
-  const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
-  const x = tf.tensor4d(uniform(args.batch * args.size * args.size * 3, 1), [args.batch, args.size, args.size, 3]);
-  const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % 10), 'int32');
+  const { net, opt, nameOf, x, y } = stepSetup(args);
   const calls = await recordFilterGradCalls(net, opt, x, y, nameOf);
   tf.dispose([x, y]);
   opt.dispose();
