@@ -1,7 +1,9 @@
 /**
  * The editing features beyond diagnostics, as a user meets them in a real
  * VS Code: the grammar's colours, completion of operation names, the outline
- * (Go to Symbol), Go to Definition on an alias, Rename, Format Document, and
+ * (Go to Symbol), Go to Definition and Go to References on an alias,
+ * Rename, Format Document, hovers on a genotype name, the quick fixes for a
+ * dead node and an out-of-range input and the range ↔ list refactor, and
  * a setting (the evaluation size) changing the code lens numbers, and the
  * server's node flags. One code-server session; the tests run in order on
  * their own fixture files.
@@ -76,6 +78,7 @@ test('the grammar colours names, operation strings, numbers and comments apart',
 });
 
 test('Go to Symbol lists every genotype and alias of the file', async () => {
+  await s().openFile('editing.genotype');
   await s().page.keyboard.press('Control+Shift+O');
   const rows = s().page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   await rows.first().waitFor();
@@ -88,6 +91,7 @@ test('Go to Symbol lists every genotype and alias of the file', async () => {
 });
 
 test('Go to Definition on an alias target jumps to the definition it names', async () => {
+  await s().openFile('editing.genotype');
   const at = await s().goToText('editing.genotype', 'ALIAS', 2); // in `OTHER = ALIAS`
   assert.equal(at.line, 4);
   await s().page.keyboard.press('F12');
@@ -96,6 +100,7 @@ test('Go to Definition on an alias target jumps to the definition it names', asy
 });
 
 test('Rename of a genotype renames its definition and every alias naming it', async () => {
+  await s().openFile('editing.genotype');
   // The server has analysed the file once its code lens shows.
   await s().activeEditor.locator('.codelens-decoration', { hasText: 'params' }).first().waitFor({ timeout: 30_000 });
   await s().goToText('editing.genotype', 'MINE', 1);
@@ -107,11 +112,7 @@ test('Rename of a genotype renames its definition and every alias naming it', as
   await box.fill('RENAMED');
   await s().page.keyboard.press('Enter');
   await box.waitFor({ state: 'hidden' });
-  await s().page.keyboard.press('Control+S');
-  const saved = await s().until('the renamed file to be saved', async () => {
-    const t = await s().readWorkspaceFile('editing.genotype');
-    return t.includes('ALIAS = RENAMED') ? t : undefined;
-  });
+  const saved = await s().saveUntil('editing.genotype', 'the renamed file to be saved', (t) => t.includes('ALIAS = RENAMED'));
   await s().shot('renamed');
   assert.match(saved, /^RENAMED = Genotype\(/m);
   assert.doesNotMatch(saved, /\bMINE\b/);
@@ -119,19 +120,66 @@ test('Rename of a genotype renames its definition and every alias naming it', as
 });
 
 test('Format Document lays the file out as the core printer does', async () => {
+  await s().openFile('editing.genotype');
   const before = await s().readWorkspaceFile('editing.genotype');
-  await s().runCommand('Format Document');
-  await s().page.keyboard.press('Control+S');
   const expected = formatted(before);
   assert.notEqual(expected, before, 'the fixture should need formatting');
-  const saved = await s().until('the formatted file to be saved', async () => {
-    const t = await s().readWorkspaceFile('editing.genotype');
-    return t === expected ? t : undefined;
-  });
+  await s().runCommand('Format Document');
+  const saved = await s().saveUntil('editing.genotype', 'the formatted file to be saved', (t) => t === expected);
   await s().shot('formatted');
   // The same genotypes, now one entry pair per line.
   assert.deepEqual(analyze(saved).byName.get('RENAMED')!.genotype, analyze(before).byName.get('RENAMED')!.genotype);
   assert.ok(saved.split('\n').length > before.split('\n').length + 8);
+});
+
+test('Go to References on an alias lists the aliases naming it', async () => {
+  await s().openFile('editing.genotype');
+  await s().goToText('editing.genotype', 'ALIAS =');
+  await s().page.keyboard.press('Shift+F12');
+  const rows = s().page.locator('.peekview-widget .monaco-list-row');
+  const texts = await s().until('the references peek to list both uses', async () => {
+    const t = (await rows.allTextContents()).map((x) => x.replace(/\u00a0/g, ' '));
+    return t.some((x) => x.includes('OTHER = ALIAS')) && t.some((x) => x.includes('LAST = ALIAS')) ? t : undefined;
+  });
+  await s().shot('references');
+  assert.ok(!texts.some((x) => x.includes('RENAMED =')), texts.join(' / '));
+  await s().page.keyboard.press('Escape');
+});
+
+test('hovering a genotype name shows its widths, depths and cost', async () => {
+  await s().openFile('darts.genotype');
+  const text = await s().hoverOver('DARTS_V2', /params|parameters/i);
+  await s().shot('hover-name');
+  assert.match(text, /3\.5c/);
+  assert.match(text, /2\.5c/);
+});
+
+test('quick fixes add a dead node to the concat and clamp an input; a refactor turns range(a, b) into a list', async () => {
+  await s().openFile('fixes.genotype');
+  await s().waitForProblems((r) => r.some((row) => /node 4 \(normal\) is dead/.test(row)) && r.some((row) => /input 9 of node 5/.test(row)));
+  const fix = async (at: string, action: string) => {
+    await s().goToText('fixes.genotype', at);
+    // Right after an edit the editor may answer from the previous version ("No code actions
+    // available"): ask again until the menu offers the action.
+    await s().until(`the code action "${action}"`, async () => {
+      await s().dismissWidgets();
+      await s().page.keyboard.press('Control+.');
+      const offered = s().page.locator('.action-widget .monaco-list-row.action', { hasText: action }).first();
+      return (await offered.waitFor({ timeout: 3000 }).then(() => true, () => false)) ? true : undefined;
+    });
+    await s().chooseAction(action);
+  };
+  // Node 4's entries carry the dead-node warning.
+  await fix("('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0)", 'Add node 4 to normal_concat');
+  await s().activeEditor.locator('.view-line', { hasText: 'normal_concat=[2, 3, 4, 5]' }).waitFor();
+  await fix('9)', 'Change input to 4 (node 4), the last valid node');
+  await s().activeEditor.locator('.view-line', { hasText: "('skip_connect', 4)]" }).waitFor();
+  await fix('range(2, 6)', 'Convert to the list [2, 3, 4, 5]');
+  const saved = await s().saveUntil('fixes.genotype', 'the fixed file to be saved', (t) => t.includes('reduce_concat=[2, 3, 4, 5]'));
+  await s().shot('fixed');
+  assert.match(saved, /normal_concat=\[2, 3, 4, 5\]/);
+  assert.match(saved, /\('skip_connect', 4\)\]/);
+  assert.deepEqual(analyze(saved).diagnostics, []);
 });
 
 test('completion offers the operation names inside a cell list', async () => {
@@ -147,7 +195,10 @@ test('completion offers the operation names inside a cell list', async () => {
   });
   await s().shot('completion');
   assert.ok(labels.some((l) => l.includes('dil_conv_5x5') || l.includes('max_pool_3x3')), labels.join(' / '));
-  await s().page.keyboard.press('Escape');
+  // Leave the file as it was: the half-written genotype would otherwise stay open and dirty.
+  await s().dismissWidgets();
+  await s().runCommand('File: Revert File');
+  await s().until('the file to be reverted', async () => ((await s().visibleText()).includes('X = Genotype') ? undefined : true));
 });
 
 test('changing the evaluation size in the settings changes the code lens numbers', async () => {

@@ -245,7 +245,9 @@ export class Session {
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(relativePath);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: base }).first().waitFor();
+    // Enter opens the focused row: wait until the filter has put the file there (right after
+    // typing, the focus can still be on a recently opened file).
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: base }).first().waitFor();
     await this.page.keyboard.press('Enter');
     await this.page.locator(`.tab.active[aria-label*="${base}"]`).waitFor();
     await this.activeEditor.locator('.view-line').first().waitFor();
@@ -255,7 +257,7 @@ export class Session {
   async dismissWidgets(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       const open = await this.page
-        .locator('.quick-input-widget:visible, .action-widget:visible, .monaco-hover:not(.hidden):visible, .context-view-pointerBlock')
+        .locator('.quick-input-widget:visible, .action-widget:visible, .monaco-hover:not(.hidden):visible, .suggest-widget.visible, .context-view-pointerBlock')
         .count();
       if (open === 0) return;
       await this.page.keyboard.press('Escape');
@@ -416,6 +418,25 @@ export class Session {
   /** Reads a workspace file from disk. */
   readWorkspaceFile(relativePath: string): Promise<string> {
     return readFile(join(this.workspace, relativePath), 'utf8');
+  }
+
+  /**
+   * Saves the active editor (Ctrl+S) until the file on disk satisfies `done`,
+   * and returns its text. Edits that come from the language server (rename,
+   * formatting, quick fixes) land a moment after their widget closes; a save
+   * pressed before they land writes the old text, so the save is repeated.
+   */
+  async saveUntil(relativePath: string, what: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    return this.until(
+      what,
+      async () => {
+        await this.page.keyboard.press('Control+S');
+        await sleep(1000);
+        const text = await this.readWorkspaceFile(relativePath);
+        return done(text) ? text : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Polls `probe` until it returns a value other than undefined. */
