@@ -8,32 +8,18 @@
  * Exit status: 0 done, 1 failed, 143 stopped.
  */
 import { resolve } from 'node:path';
-import { DATASET_NAMES } from '../../shared/datasetTypes.js';
-import { PRESET_NAMES } from '../../shared/runTypes.js';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
-import { BACKEND_FLAG, BACKEND_HELP, configFromArgs } from './train.js';
+import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from './train.js';
 
-/** The training flags an experiment passes on to every run (see `cellscope train`). */
-const TRAIN_FLAGS: Record<string, FlagSpec> = {
-  dataset: { type: 'string', choices: DATASET_NAMES },
-  data: { type: 'string' },
-  offline: { type: 'boolean' },
-  preset: { type: 'string', choices: PRESET_NAMES },
-  epochs: { type: 'int', min: 1, max: 100000 },
-  batch: { type: 'int', min: 1, max: 65536 },
-  lr: { type: 'number', min: 0 },
-  layers: { type: 'int', min: 3, max: 1000 },
-  channels: { type: 'int', min: 1, max: 4096 },
-  augment: { type: 'boolean' },
-  seed: { type: 'int', min: 0, max: 4294967295 },
-  'train-subset': { type: 'int', min: 1 },
-  'test-subset': { type: 'int', min: 1 },
-  'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
-  backend: BACKEND_FLAG,
-};
+/** The training flags an experiment passes on to every run, with `cellscope train`'s specs. */
+const PASSED_TRAIN_FLAGS = [
+  'dataset', 'data', 'offline', 'preset', 'epochs', 'batch', 'lr', 'layers', 'channels', 'augment', 'seed',
+  'train-subset', 'test-subset', 'grad-variance-batches', 'backend',
+] as const;
+const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FLAGS.map((name) => [name, TRAIN_FLAG_SPECS[name]!]));
 
 export const experimentCommand: Command = {
   name: 'experiment',

@@ -41,7 +41,8 @@ export function exitCodeOf(status: RunStatus): number {
   }
 }
 
-const FLAGS: Record<string, FlagSpec> = {
+/** The flags of `cellscope train`; `cellscope experiment` passes a subset of them on to every run. */
+export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   dataset: { type: 'string', choices: DATASET_NAMES },
   data: { type: 'string' },
   offline: { type: 'boolean' },
@@ -129,7 +130,7 @@ export const trainCommand: Command = {
     'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
   ].join('\n'),
   async run(argv, io) {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, TRAIN_FLAGS);
     if (args.positional.length !== 1) throw new UsageError('train needs exactly one GENOTYPE (FILE#NAME, NAME or NAME~kind:seed)');
     const ref = args.positional[0]!;
     const config = configFromArgs(args, io.cwd);
