@@ -43,7 +43,7 @@ import {
 } from '../shared/runTypes.js';
 import { selectBackend, type BackendChoice, type BackendName } from './backend.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { batchCount, batches, DATASET_INFO, loadDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
+import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
 import { batchDoesNotFit } from './memory.js';
@@ -349,14 +349,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     run.update({ backend });
     run.log(`backend ${backend.backend} (${backend.package}, ${backend.device})${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
 
-    const dataset = await loadDataset(config.dataset, {
-      ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
-      download: config.download,
-      ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
-      ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
-      seed: config.seed,
-      onProgress: (p: DownloadProgress) => env.stderr(`downloading ${p.file}: ${p.received}${p.total ? ` of ${p.total}` : ''} bytes\r`),
-    });
+    const dataset = await loadRunDataset(config, (p: DownloadProgress) => env.stderr(`downloading ${p.file}: ${p.received}${p.total ? ` of ${p.total}` : ''} bytes\r`));
     run.update({ dataset: datasetInfo(dataset) });
     run.log(`data ${dataset.name}: ${dataset.train.count} training, ${dataset.test.count} test images from ${dataset.source}`);
 

@@ -6,7 +6,8 @@ import { CIFAR10_SPEC, CIFAR100_SPEC, loadCifar } from './cifar.js';
 import { FASHION_MNIST_SPEC, loadFashionMnist } from './fashionMnist.js';
 import { SYNTHETIC_CLASSES, SYNTHETIC_SIDE, loadSynthetic } from './synthetic.js';
 import { TINY_IMAGENET_SPEC, loadTinyImagenet } from './tinyImagenet.js';
-import { DATASET_NAMES, type Dataset, type DatasetName, type LoadOptions } from '../../shared/datasetTypes.js';
+import { DATASET_NAMES, type Dataset, type DatasetName, type DownloadProgress, type LoadOptions } from '../../shared/datasetTypes.js';
+import type { RunConfig } from '../../shared/runTypes.js';
 
 export interface DatasetInfo {
   readonly name: DatasetName;
@@ -55,4 +56,16 @@ export async function loadDataset(name: DatasetName, options: LoadOptions = {}):
       throw new RangeError(`unknown dataset ${String(unknown)}; known: ${DATASET_NAMES.join(', ')}`);
     }
   }
+}
+
+/** The dataset of a run, as its configuration names it (the trainer and the landscape probe read the same data). */
+export function loadRunDataset(config: RunConfig, onProgress?: (p: DownloadProgress) => void): Promise<Dataset> {
+  return loadDataset(config.dataset, {
+    ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
+    download: config.download,
+    ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
+    ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
+    seed: config.seed,
+    ...(onProgress ? { onProgress } : {}),
+  });
 }

@@ -38,7 +38,7 @@ import type { RunRecord } from '../../shared/runTypes.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
 import { selectBackend, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
-import { batches, loadDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
+import { batches, loadRunDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
 import { takeSubset } from '../data/subset.js';
 import { buildNetwork, type Network } from '../network/network.js';
 import { batchDoesNotFit } from '../memory.js';
@@ -460,13 +460,7 @@ export async function openLandscapeContext(
   const config = record.config;
   const checkpointPath = join(runDir, 'checkpoint.bin');
   const checkpoint = readCheckpoint<unknown>(checkpointPath);
-  const dataset = await loadDataset(config.dataset, {
-    ...(config.dataDir !== null ? { dataDir: config.dataDir } : {}),
-    download: config.download,
-    ...(config.trainSubset !== null ? { trainSubset: config.trainSubset } : {}),
-    ...(config.testSubset !== null ? { testSubset: config.testSubset } : {}),
-    seed: config.seed,
-  });
+  const dataset = await loadRunDataset(config);
   const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
   if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
   const network = buildNetwork(genotype, {
