@@ -9,6 +9,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Cell, Genotype } from '../../src/genotype/model.js';
 import { registerWasmKernels } from '../../src/train/kernels/index.js';
+import { buildNetwork } from '../../src/train/network/network.js';
+import assert from 'node:assert/strict';
 
 registerWasmKernels();
 
@@ -28,14 +30,17 @@ export interface Result {
   readonly values: Float32Array;
 }
 
-/** Runs `make` with `backend` active; returns the values of each tensor it returns. */
-export async function onBackend(backend: 'cpu' | 'wasm', make: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
+/** Runs `make` with `backend` active; returns the values of each tensor it returns (read with `await data()`, which every backend has). */
+export async function onBackend(backend: string, make: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
   await tf.setBackend(backend);
   await tf.ready();
-  return tf.tidy(() => {
-    const out = make();
-    return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, values: t.dataSync().slice() as Float32Array }));
-  });
+  const made = tf.tidy(make);
+  const out = Array.isArray(made) ? made : [made];
+  try {
+    return await Promise.all(out.map(async (t) => ({ shape: t.shape, values: (await t.data()) as Float32Array })));
+  } finally {
+    tf.dispose(out);
+  }
 }
 
 /** Largest |a − b| over max(|a|) (1 when a is all zeros). */
@@ -101,3 +106,37 @@ export const ALL_OPS: Genotype = {
     [2, 3, 4, 6],
   ),
 };
+
+/**
+ * Every operation on `backend` against the cpu reference: eval logits (1e-4
+ * relative), training loss (1e-4) and every parameter gradient (relative L2
+ * 1e-3) of the all-operations network, with no tensor left behind.
+ */
+export async function assertEveryOpMatchesCpu(backend: string): Promise<void> {
+  const labels = [1, 3];
+  const xv = seeded(2 * 16 * 16 * 3, 21);
+  const run = async (on: string) => {
+    await tf.setBackend(on);
+    const before = tf.memory().numTensors;
+    const results = await onBackend(on, () => {
+      const net = buildNetwork(ALL_OPS, { channels: 4, layers: 3, classes: 5, seed: 3 });
+      const x = tf.tensor4d(xv, [2, 16, 16, 3]);
+      const evalLogits = net.forward(x, { training: false }).logits;
+      const { value, grads } = namedGrads(() => meanCrossEntropy(net.forward(x, { training: true, updateStats: false }).logits, labels), net.params);
+      net.dispose();
+      return [evalLogits, value, ...grads.values()];
+    });
+    assert.equal(tf.memory().numTensors, before, `${on}: tensors left behind`);
+    return results;
+  };
+  const cpu = await run('cpu');
+  const other = await run(backend);
+  assert.equal(other.length, cpu.length);
+  assert.ok(relativeMaxError(cpu[0]!.values, other[0]!.values) < 1e-4, `eval logits: ${relativeMaxError(cpu[0]!.values, other[0]!.values)}`);
+  assert.ok(Math.abs(cpu[1]!.values[0]! - other[1]!.values[0]!) < 1e-4 * Math.abs(cpu[1]!.values[0]!), 'loss');
+  for (let i = 2; i < cpu.length; i++) {
+    assert.deepEqual(other[i]!.shape, cpu[i]!.shape);
+    const err = relativeL2(cpu[i]!.values, other[i]!.values);
+    assert.ok(err < 1e-3, `gradient ${i - 2}: relative L2 ${err}`);
+  }
+}

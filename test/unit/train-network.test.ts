@@ -14,7 +14,7 @@ import { dropPath } from '../../src/train/network/cell.js';
 import { buildNetwork } from '../../src/train/network/network.js';
 import { avgPool3x3, dilatedDepthwise } from '../../src/train/network/ops.js';
 import { ParamStore } from '../../src/train/network/params.js';
-import { ALL_OPS, meanCrossEntropy, namedGrads, onBackend, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
+import { ALL_OPS, assertEveryOpMatchesCpu, onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 test('trainable parameter count equals networkCost for every built-in, with and without the auxiliary head', async () => {
   await tf.setBackend('cpu');
@@ -238,28 +238,5 @@ test('PyTorch-layout export and import round-trip through a network with other w
 });
 
 test('every operation: forward and all gradients on wasm equal the cpu reference; no tensor leaks', async () => {
-  const labels = [1, 3];
-  const xv = seeded(2 * 16 * 16 * 3, 21);
-  const run = async (backend: 'cpu' | 'wasm') => {
-    await tf.setBackend(backend);
-    const before = tf.memory().numTensors;
-    const results = await onBackend(backend, () => {
-      const net = buildNetwork(ALL_OPS, { channels: 4, layers: 3, classes: 5, seed: 3 });
-      const x = tf.tensor4d(xv, [2, 16, 16, 3]);
-      const evalLogits = net.forward(x, { training: false }).logits;
-      const { value, grads } = namedGrads(() => meanCrossEntropy(net.forward(x, { training: true, updateStats: false }).logits, labels), net.params);
-      net.dispose();
-      return [evalLogits, value, ...grads.values()];
-    });
-    assert.equal(tf.memory().numTensors, before, `${backend}: tensors left behind`);
-    return results;
-  };
-  const cpu = await run('cpu');
-  const wasm = await run('wasm');
-  assert.ok(relativeMaxError(cpu[0]!.values, wasm[0]!.values) < 1e-4, 'eval logits');
-  assert.ok(Math.abs(cpu[1]!.values[0]! - wasm[1]!.values[0]!) < 1e-4 * Math.abs(cpu[1]!.values[0]!), 'loss');
-  for (let i = 2; i < cpu.length; i++) {
-    const err = relativeL2(cpu[i]!.values, wasm[i]!.values);
-    assert.ok(err < 1e-3, `gradient ${i - 2}: relative L2 ${err}`);
-  }
+  await assertEveryOpMatchesCpu('wasm');
 });

@@ -19,7 +19,7 @@ import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
 import { loadDawn } from '../../src/train/webgpu/dawn.js';
 import { registerWebGpuBackend, releasePooledBuffers, WebGpuDeviceError, webgpuMemory } from '../../src/train/webgpu/device.js';
-import { ALL_OPS, meanCrossEntropy, namedGrads, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
+import { assertEveryOpMatchesCpu, onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 let webgpu: BackendRecord | undefined;
 let unavailable = '';
@@ -42,22 +42,6 @@ async function needWebGpu(t: { skip(message: string): void }): Promise<boolean> 
   return true;
 }
 
-interface Values {
-  readonly shape: number[];
-  readonly values: Float32Array;
-}
-
-/** Runs `make` on `backend` and reads every tensor it returns with `await data()`. */
-async function valuesOn(backend: string, make: () => tf.Tensor[]): Promise<Values[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(make);
-  try {
-    return await Promise.all(out.map(async (t) => ({ shape: t.shape, values: (await t.data()) as Float32Array })));
-  } finally {
-    tf.dispose(out);
-  }
-}
-
 test('the selection records the adapter: vendor, architecture, device, hardware or software', async (t) => {
   if (!(await needWebGpu(t))) return;
   const a = webgpu!.adapter!;
@@ -70,41 +54,16 @@ test('the selection records the adapter: vendor, architecture, device, hardware 
 
 test('every operation: eval logits, loss and all gradients on webgpu equal the cpu reference; no tensor leaks', async (t) => {
   if (!(await needWebGpu(t))) return;
-  const labels = [1, 3];
-  const xv = seeded(2 * 16 * 16 * 3, 21);
-  const run = async (backend: string) => {
-    await tf.setBackend(backend);
-    const before = tf.memory().numTensors;
-    const results = await valuesOn(backend, () => {
-      const net = buildNetwork(ALL_OPS, { channels: 4, layers: 3, classes: 5, seed: 3 });
-      const x = tf.tensor4d(xv, [2, 16, 16, 3]);
-      const evalLogits = net.forward(x, { training: false }).logits;
-      const { value, grads } = namedGrads(() => meanCrossEntropy(net.forward(x, { training: true, updateStats: false }).logits, labels), net.params);
-      net.dispose();
-      return [evalLogits, value, ...grads.values()];
-    });
-    assert.equal(tf.memory().numTensors, before, `${backend}: tensors left behind`);
-    return results;
-  };
-  const cpu = await run('cpu');
-  const gpu = await run('webgpu');
-  assert.equal(gpu.length, cpu.length);
-  assert.ok(relativeMaxError(cpu[0]!.values, gpu[0]!.values) < 1e-4, `eval logits: ${relativeMaxError(cpu[0]!.values, gpu[0]!.values)}`);
-  assert.ok(Math.abs(cpu[1]!.values[0]! - gpu[1]!.values[0]!) < 1e-4 * Math.abs(cpu[1]!.values[0]!), 'loss');
-  for (let i = 2; i < cpu.length; i++) {
-    assert.deepEqual(gpu[i]!.shape, cpu[i]!.shape);
-    const err = relativeL2(cpu[i]!.values, gpu[i]!.values);
-    assert.ok(err < 1e-3, `gradient ${i - 2}: relative L2 ${err}`);
-  }
+  await assertEveryOpMatchesCpu('webgpu');
 });
 
 test('AddN over more inputs than a shader may bind (one per parameter in clip_grad_norm_) equals cpu', async (t) => {
   if (!(await needWebGpu(t))) return;
   for (const count of [2, 7, 8, 16, 17, 69, 300]) {
     const make = () => [tf.addN(Array.from({ length: count }, (_, i) => tf.tensor2d(seeded(6, 50 + i), [2, 3])))];
-    const [cpu] = await valuesOn('cpu', make);
+    const [cpu] = await onBackend('cpu', make);
     const before = tf.memory().numTensors;
-    const [gpu] = await valuesOn('webgpu', make);
+    const [gpu] = await onBackend('webgpu', make);
     assert.equal(tf.memory().numTensors, before, `${count} inputs: tensors left behind`);
     assert.ok(relativeMaxError(cpu!.values, gpu!.values) < 1e-5, `${count} inputs`);
   }
