@@ -311,12 +311,21 @@ export class Session {
 
   /** Runs a command by its palette label, e.g. `Cellscope: Sample Variants`. */
   async runCommand(label: string): Promise<void> {
-    await this.dismissWidgets();
-    await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${label}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+    // The palette closes when it loses focus, and a webview that is still loading (a panel just
+    // opened or restored) can take the focus right after F1: open it again until the command shows.
+    await this.until(`the command palette to offer "${label}"`, async () => {
+      await this.dismissWidgets();
+      await this.page.keyboard.press('F1');
+      try {
+        await input.fill(`>${label}`, { timeout: 3000 });
+        await row.waitFor({ timeout: 5000 });
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
     await this.page.keyboard.press('Enter');
   }
 
