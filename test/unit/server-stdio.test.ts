@@ -17,6 +17,8 @@ import { SERVER_NODE_FLAGS } from '../../src/server/nodeFlags.js';
 import {
   ExitNotification,
   HoverRequest,
+  IPCMessageReader,
+  IPCMessageWriter,
   InitializeRequest,
   InitializedNotification,
   LogMessageNotification,
@@ -120,4 +122,28 @@ test('the server flags count as given on the command line or in NODE_OPTIONS, at
   assert.equal(hasServerNodeFlags(['--max_semi_space_size=64']), true);
   assert.equal(hasServerNodeFlags([], '--max-old-space-size=4096 --max-semi-space-size=8'), true);
   assert.equal(hasServerNodeFlags([], '--max-old-space-size=4096'), false);
+});
+
+test('cellscope lsp --node-ipc serves over the IPC channel it was forked with (no restart: the channel would not reach one)', async () => {
+  const child = spawn(process.execPath, [join(out, 'cli.js'), 'lsp', '--node-ipc'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const client = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+  const started = new Promise<string>((resolve) =>
+    client.onNotification(LogMessageNotification.type, (p) => {
+      if (p.message.startsWith('Cellscope language server on node')) resolve(p.message);
+    }),
+  );
+  client.listen();
+  try {
+    const init = await client.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+    assert.equal(init.serverInfo?.name, 'cellscope-genotype');
+    await client.sendNotification(InitializedNotification.type, {});
+    assert.match(await started, /flags: none/);
+    await client.sendRequest(ShutdownRequest.type);
+    await client.sendNotification(ExitNotification.type);
+    assert.equal(await exited, 0);
+  } finally {
+    client.dispose();
+    child.kill();
+  }
 });

@@ -27,7 +27,9 @@ export const lspCommand: Command = {
     if (args.positional.length > 0) throw new UsageError(`lsp takes no arguments, got '${args.positional[0]}'`);
     const transports = [flagBoolean(args, 'stdio'), flagBoolean(args, 'node-ipc'), flagNumber(args, 'socket') !== undefined, flagString(args, 'pipe') !== undefined];
     if (transports.filter(Boolean).length > 1) throw new UsageError('give one transport: --stdio, --node-ipc, --socket or --pipe');
-    if (!hasServerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) return runWithServerFlags(argv);
+    // Over --node-ipc the client's IPC channel belongs to this process and would not reach a
+    // restarted one: a client that forks the server sets the flags itself, as VS Code's does.
+    if (!flagBoolean(args, 'node-ipc') && !hasServerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) return runWithServerFlags(argv);
     // vscode-languageserver picks the transport from process.argv (and, for stdio,
     // moves console output off stdout); with no flag, stdio is the default.
     if (!transports.some(Boolean)) process.argv.push('--stdio');
@@ -41,8 +43,9 @@ export const lspCommand: Command = {
  * The server needs node flags (nodeFlags.ts) that only a process start can
  * set, and `cellscope` starts as a plain `node` script: the command starts
  * itself again with them. The child shares this process's stdin, stdout and
- * stderr (so stdio, IPC-less transports and logs pass straight through), gets
- * the signals this process receives, and its exit status becomes this one's.
+ * stderr (so the stdio transport and the logs pass straight through; socket
+ * and pipe transports it opens itself), gets the signals this process
+ * receives, and its exit status becomes this one's.
  */
 function runWithServerFlags(argv: readonly string[]): Promise<number> {
   const script = process.argv[1];
