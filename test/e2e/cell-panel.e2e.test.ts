@@ -7,40 +7,14 @@
  * test-output/e2e/cell-panel/.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import { analyze } from '../../src/genotype/document.js';
 import type { Cell, Genotype } from '../../src/genotype/model.js';
-import { Session } from './harness.js';
+import { sessionForFile } from './harness.js';
 
 const FILE = 'cells.genotype';
-let session: Session | undefined;
-
-before(async () => {
-  session = await Session.start({ name: 'cell-panel', open: FILE });
-});
-
-after(async () => {
-  await session?.close();
-});
-
-function s(): Session {
-  assert.ok(session, 'session did not start');
-  return session;
-}
-
-/** The content frame of the webview that shows `selector` (panels are iframes inside iframes). */
-async function panelFrame(selector: string, timeoutMs = 30_000): Promise<FrameLocator> {
-  return s().until(`a webview showing ${selector}`, async () => {
-    const frames = s().page.locator('iframe.webview.ready');
-    const count = await frames.count();
-    for (let i = 0; i < count; i++) {
-      const frame = s().page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
-      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
-    }
-    return undefined;
-  }, timeoutMs);
-}
+const s = sessionForFile({ name: 'cell-panel', open: FILE });
 
 interface Drawn {
   entries: string[];
@@ -101,7 +75,7 @@ test('Show Cell draws the genotype under the cursor with exactly its edges', asy
   await s().goToText(FILE, 'DARTS_V2 = Genotype');
   await s().runCommand('Cellscope: Show Cell');
   await s().pick('DARTS_V2');
-  const frame = await panelFrame('svg [data-cell="reduce"] [data-op]');
+  const frame = await s().webviewShowing('svg [data-cell="reduce"] [data-op]');
   const darts = await genotypeInFile('DARTS_V2');
   for (const kind of ['normal', 'reduce'] as const) {
     const d = await drawn(frame, kind);
@@ -114,7 +88,7 @@ test('Show Cell draws the genotype under the cursor with exactly its edges', asy
 
 test('the panel follows the cursor to another genotype and shows its dead node', async () => {
   await s().goToText(FILE, "normal_concat=[2, 4]");
-  const frame = await panelFrame('svg[data-genotype="DEADEND"]');
+  const frame = await s().webviewShowing('svg[data-genotype="DEADEND"]');
   const d = await drawn(frame, 'normal');
   const deadend = await genotypeInFile('DEADEND');
   assert.deepEqual({ entries: d.entries, concat: d.concat }, expected(deadend.normal));
@@ -126,7 +100,7 @@ test('the panel follows the cursor to another genotype and shows its dead node',
 test('typing redraws; an invalid edit keeps the last drawing and shows the error', async () => {
   // Node 4's second input becomes avg_pool_3x3 from node 3: node 3 is alive again.
   await replaceInEditor("max_pool_3x3', 0)],", "max_pool_3x3', 0".length, "avg_pool_3x3', 3");
-  const frame = await panelFrame('svg[data-genotype="DEADEND"]');
+  const frame = await s().webviewShowing('svg[data-genotype="DEADEND"]');
   const after = await waitForDrawing(frame, 'the edit to be drawn', (n) => n.entries.includes('3>4:avg_pool_3x3'));
   assert.ok(!after.entries.includes('0>4:max_pool_3x3'), JSON.stringify(after));
   assert.deepEqual(after.dead, []);
@@ -147,7 +121,7 @@ test('typing redraws; an invalid edit keeps the last drawing and shows the error
 });
 
 test('clicking an edge label selects its entry in the editor', async () => {
-  const frame = await panelFrame('svg[data-genotype="DEADEND"]');
+  const frame = await s().webviewShowing('svg[data-genotype="DEADEND"]');
   // Entry 3 of DEADEND's normal cell is ('dil_conv_3x3', 1).
   await frame.locator('[data-cell="normal"] .cs-label[data-entry="3"]').click();
   const text = await s().readWorkspaceFile(FILE);
@@ -165,7 +139,7 @@ test('Compare Cells draws two genotypes side by side with the differences marked
   await s().runCommand('Cellscope: Compare Cells');
   await s().pick('DARTS_V2');
   await s().pick('DARTS_V1');
-  const frame = await panelFrame('section.view[data-view="1"] svg[data-genotype="DARTS_V1"]');
+  const frame = await s().webviewShowing('section.view[data-view="1"] svg[data-genotype="DARTS_V1"]');
   assert.equal(await frame.locator('section.view').count(), 2);
   const marked = await frame.locator('section.view[data-view="0"] [data-cell="normal"] [data-diff]').count();
   assert.ok(marked > 0, 'differences are marked');
@@ -182,7 +156,7 @@ function luminance(color: string): number {
 }
 
 test('the drawing follows the colour theme', async () => {
-  const frame = await panelFrame('svg[data-genotype="DARTS_V1"]');
+  const frame = await s().webviewShowing('svg[data-genotype="DARTS_V1"]');
   const colours = () =>
     frame.locator('svg[data-genotype="DARTS_V1"]').evaluate((svg) => ({
       background: getComputedStyle(svg.querySelector('.cs-bg')!).fill,
@@ -206,7 +180,7 @@ test('the drawing follows the colour theme', async () => {
 test('the panels are restored after a window reload', async () => {
   await s().runCommand('Developer: Reload Window');
   await s().page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-  const frame = await panelFrame('svg[data-genotype="DARTS_V1"] [data-cell="normal"] [data-op]', 60_000);
+  const frame = await s().webviewShowing('svg[data-genotype="DARTS_V1"] [data-cell="normal"] [data-op]', 60_000);
   assert.equal(await frame.locator('section.view').count(), 2);
   const v1 = analyze('X = DARTS_V1\n').byName.get('X')!.genotype!;
   const right = await frame.locator('section.view[data-view="1"] [data-cell="normal"] [data-op]').count();

@@ -11,28 +11,15 @@
 import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { analyze } from '../../src/genotype/document.js';
 import { parse } from '../../src/genotype/parser.js';
 import { formatEdits } from '../../src/genotype/printer.js';
 import { SERVER_NODE_FLAGS } from '../../src/server/nodeFlags.js';
 import { lensTitle, summarize } from '../../src/server/summary.js';
-import { Session } from './harness.js';
+import { sessionForFile } from './harness.js';
 
-let session: Session | undefined;
-
-before(async () => {
-  session = await Session.start({ name: 'editing' });
-});
-
-after(async () => {
-  await session?.close();
-});
-
-function s(): Session {
-  assert.ok(session, 'session did not start');
-  return session;
-}
+const s = sessionForFile({ name: 'editing' });
 
 /** The text with the core formatter's edits applied (what Format Document must give). */
 function formatted(text: string): string {

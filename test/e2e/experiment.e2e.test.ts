@@ -7,41 +7,11 @@
  * Screenshots go to test-output/e2e/experiment/.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
-import { Session } from './harness.js';
+import { sessionForFile } from './harness.js';
 
-let session: Session | undefined;
-
-before(async () => {
-  session = await Session.start({ name: 'experiment', open: 'darts.genotype' });
-});
-
-after(async () => {
-  await session?.close();
-});
-
-function s(): Session {
-  assert.ok(session, 'session did not start');
-  return session;
-}
-
-/** The content frame of the webview that shows `selector`. */
-async function panelFrame(selector: string, timeoutMs: number): Promise<FrameLocator> {
-  return s().until(
-    `a webview showing ${selector}`,
-    async () => {
-      const frames = s().page.locator('iframe.webview.ready');
-      const count = await frames.count();
-      for (let i = 0; i < count; i++) {
-        const frame = s().page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
-        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
-      }
-      return undefined;
-    },
-    timeoutMs,
-  );
-}
+const s = sessionForFile({ name: 'experiment', open: 'darts.genotype' });
 
 async function attribute(frame: FrameLocator, selector: string, name: string): Promise<string[]> {
   return frame.locator(selector).evaluateAll((els, n) => els.map((el) => el.getAttribute(n) ?? ''), name);
@@ -53,7 +23,7 @@ test('a tiny experiment ends in the report panel with every chart holding data',
   await s().answerInput('1');
   await s().pick('Tiny');
   await s().shot('started');
-  const frame = await panelFrame('svg[data-chart="convergence-test"]', 18 * 60_000);
+  const frame = await s().webviewShowing('svg[data-chart="convergence-test"]', 18 * 60_000);
 
   // Two runs: the original and one variant, each a curve with its epochs.
   assert.deepEqual(await attribute(frame, 'svg[data-chart="convergence-test"]', 'data-series'), ['2']);

@@ -5,27 +5,14 @@
  * all tests (they run in order, each on its own fixture file).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { analyze } from '../../src/genotype/document.js';
 import { cellDepth, cellWidth, formatWidth } from '../../src/genotype/metrics.js';
 import { sameGenotype } from '../../src/genotype/model.js';
 import { adapted, sampleVariant } from '../../src/genotype/samplers.js';
-import { Session } from './harness.js';
+import { sessionForFile } from './harness.js';
 
-let session: Session | undefined;
-
-before(async () => {
-  session = await Session.start({ name: 'features' });
-});
-
-after(async () => {
-  await session?.close();
-});
-
-function s(): Session {
-  assert.ok(session, 'session did not start');
-  return session;
-}
+const s = sessionForFile({ name: 'features' });
 
 /** Screen box of the rendered token `token` on the editor line containing `lineText`. */
 async function tokenBox(lineText: string, token: string) {

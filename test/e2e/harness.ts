@@ -16,7 +16,8 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { after, before } from 'node:test';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 const CODE_SERVER_VERSION = '4.100.3';
@@ -112,6 +113,26 @@ export interface SessionOptions {
   readonly open?: string;
   /** Written to the workspace's .vscode/settings.json before the editor starts (settings written later are picked up only after a delay). */
   readonly workspaceSettings?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One code-server session for a test file: started before its tests and
+ * closed after them (`beforeClose` first, e.g. to end detached trainers).
+ * Returns what the tests call to reach it.
+ */
+export function sessionForFile(options: SessionOptions, beforeClose?: (session: Session) => void | Promise<void>): () => Session {
+  let session: Session | undefined;
+  before(async () => {
+    session = await Session.start(options);
+  });
+  after(async () => {
+    if (session && beforeClose) await beforeClose(session);
+    await session?.close();
+  });
+  return () => {
+    if (!session) throw new Error(`the ${options.name} session did not start`);
+    return session;
+  };
 }
 
 export class Session {
@@ -422,6 +443,22 @@ export class Session {
       await sleep(500);
     }
     throw new Error(`Problems panel never matched; last rows:\n${rows.join('\n')}`);
+  }
+
+  /** The content frame of the webview that shows `selector` (panels are iframes inside iframes). */
+  async webviewShowing(selector: string, timeoutMs = 30_000): Promise<FrameLocator> {
+    return this.until(
+      `a webview showing ${selector}`,
+      async () => {
+        const count = await this.page.locator('iframe.webview.ready').count();
+        for (let i = 0; i < count; i++) {
+          const frame = this.page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
+          if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Reads a workspace file from disk. */

@@ -5,21 +5,13 @@
  * logs both).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Session } from './harness.js';
+import { test } from 'node:test';
+import { sessionForFile } from './harness.js';
 
-let session: Session | undefined;
-
-before(async () => {
-  session = await Session.start({ name: 'smoke' });
-});
-
-after(async () => {
-  await session?.close();
-});
+const session = sessionForFile({ name: 'smoke' });
 
 test('a .genotype file opens in the Genotype language mode and activates Cellscope', async () => {
-  const s = session!;
+  const s = session();
   await s.shot('workbench');
   await s.openFile('darts.genotype');
   const mode = s.page.locator('[id="status.editor.mode"]');

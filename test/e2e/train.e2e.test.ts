@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
-import { REPO_ROOT, Session } from './harness.js';
+import { REPO_ROOT, sessionForFile } from './harness.js';
 
 const FILE = 'darts.genotype';
 const VARIANT = 'DARTS_V2_connections_s1';
@@ -25,36 +25,24 @@ const TINY = { preset: 'quick', epochs: 2, 'train-subset': 32, 'test-subset': 16
 const LONGER = { ...TINY, epochs: 20 };
 const RUN_TIMEOUT_MS = 180_000;
 
-let session: Session | undefined;
-
-function s(): Session {
-  assert.ok(session, 'session did not start');
-  return session;
-}
-
-before(async () => {
-  session = await Session.start({
-    name: 'train',
-    open: FILE,
-    workspaceSettings: { 'cellscope.trainer.presets': { 'e2e-tiny': TINY, 'e2e-longer': LONGER } },
-  });
-});
-
-after(async () => {
-  // Trainers are detached from the editor on purpose; end any this test left running.
-  const runs = session ? join(session.workspace, 'runs') : undefined;
-  if (runs && existsSync(runs)) {
-    for (const id of readdirSync(runs)) {
-      try {
-        const record = JSON.parse(readFileSync(join(runs, id, 'run.json'), 'utf8')) as { status: string; pid: number };
-        if (record.status === 'running') process.kill(record.pid, 'SIGKILL');
-      } catch {
-        // not a run, or already gone
-      }
+/** Trainers are detached from the editor on purpose: end any the tests left running. */
+function endTrainers(workspace: string): void {
+  const runs = join(workspace, 'runs');
+  if (!existsSync(runs)) return;
+  for (const id of readdirSync(runs)) {
+    try {
+      const record = JSON.parse(readFileSync(join(runs, id, 'run.json'), 'utf8')) as { status: string; pid: number };
+      if (record.status === 'running') process.kill(record.pid, 'SIGKILL');
+    } catch {
+      // not a run, or already gone
     }
   }
-  await session?.close();
-});
+}
+
+const s = sessionForFile(
+  { name: 'train', open: FILE, workspaceSettings: { 'cellscope.trainer.presets': { 'e2e-tiny': TINY, 'e2e-longer': LONGER } } },
+  (session) => endTrainers(session.workspace),
+);
 
 /** The Runs view's row for `label` (a genotype name). */
 function runRow(label: string): Locator {
@@ -98,19 +86,8 @@ async function contextAction(row: Locator, action: string): Promise<void> {
 }
 
 /** The content frame of the results webview. */
-async function resultsFrame(timeoutMs = 60_000): Promise<FrameLocator> {
-  return s().until(
-    'the results panel',
-    async () => {
-      const count = await s().page.locator('iframe.webview.ready').count();
-      for (let i = 0; i < count; i++) {
-        const frame = s().page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
-        if ((await frame.locator('figure.chart[data-chart="loss"]').count().catch(() => 0)) > 0) return frame;
-      }
-      return undefined;
-    },
-    timeoutMs,
-  );
+function resultsFrame(timeoutMs = 60_000): Promise<FrameLocator> {
+  return s().webviewShowing('figure.chart[data-chart="loss"]', timeoutMs);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   StreamMessageWriter,
   createProtocolConnection,
   type MarkupContent,
+  type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver/node';
 
@@ -55,6 +56,15 @@ after(() => rmSync(out, { recursive: true, force: true }));
 
 const TEXT = "BAD = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x5', 1)], normal_concat=[2], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])\n";
 
+/** The server's start-up log line (its node and flags), once it comes. */
+function startLine(client: ProtocolConnection): Promise<string> {
+  return new Promise<string>((resolve) =>
+    client.onNotification(LogMessageNotification.type, (p) => {
+      if (p.message.startsWith('Cellscope language server on node')) resolve(p.message);
+    }),
+  );
+}
+
 /** `flags`: whether the server process must run with the language server's node flags (nodeFlags.ts). */
 async function roundTrip(args: string[], flags: boolean): Promise<void> {
   const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -63,11 +73,7 @@ async function roundTrip(args: string[], flags: boolean): Promise<void> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const client = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const diagnostics = new Promise<PublishDiagnosticsParams>((resolve) => client.onNotification(PublishDiagnosticsNotification.type, resolve));
-  const started = new Promise<string>((resolve) =>
-    client.onNotification(LogMessageNotification.type, (p) => {
-      if (p.message.startsWith('Cellscope language server on node')) resolve(p.message);
-    }),
-  );
+  const started = startLine(client);
   client.listen();
   try {
     const init = await client.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
@@ -128,11 +134,7 @@ test('cellscope lsp --node-ipc serves over the IPC channel it was forked with (n
   const child = spawn(process.execPath, [join(out, 'cli.js'), 'lsp', '--node-ipc'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const client = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-  const started = new Promise<string>((resolve) =>
-    client.onNotification(LogMessageNotification.type, (p) => {
-      if (p.message.startsWith('Cellscope language server on node')) resolve(p.message);
-    }),
-  );
+  const started = startLine(client);
   client.listen();
   try {
     const init = await client.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
