@@ -8,6 +8,8 @@ import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core alone registers no gradients; the union package would.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Cell, Genotype } from '../../src/genotype/model.js';
+import type { BackendRecord } from '../../src/shared/backendTypes.js';
+import { selectBackend } from '../../src/train/backend.js';
 import { registerWasmKernels } from '../../src/train/kernels/index.js';
 import { buildNetwork } from '../../src/train/network/network.js';
 import assert from 'node:assert/strict';
@@ -138,5 +140,18 @@ export async function assertEveryOpMatchesCpu(backend: string): Promise<void> {
     assert.deepEqual(other[i]!.shape, cpu[i]!.shape);
     const err = relativeL2(cpu[i]!.values, other[i]!.values);
     assert.ok(err < 1e-3, `gradient ${i - 2}: relative L2 ${err}`);
+  }
+}
+
+/**
+ * Selects webgpu for the webgpu-*.test.ts files: its record, or else the
+ * reason those tests skip with (no adapter: on Linux without a GPU,
+ * scripts/setup-lavapipe.sh provides one).
+ */
+export async function tryWebGpu(): Promise<{ readonly record?: BackendRecord; readonly unavailable?: string }> {
+  try {
+    return { record: await selectBackend('webgpu') };
+  } catch (error) {
+    return { unavailable: `no WebGPU adapter: ${(error as Error).message} (on Linux without a GPU run scripts/setup-lavapipe.sh)` };
   }
 }

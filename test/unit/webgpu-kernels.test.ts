@@ -10,20 +10,15 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectBackend } from '../../src/train/backend.js';
 import { convFilterGradPath, forcePointwisePath, planPointwiseChunks, POINTWISE_MATMUL_MIN_CHANNELS } from '../../src/train/webgpu/convFilterGrad.js';
 import { isWebGpuOverride, useStockWebGpuKernel } from '../../src/train/webgpu/kernels.js';
 import { MAX_PARTIAL_ELEMENTS, planRowChunks } from '../../src/train/webgpu/partialSums.js';
-import { relativeMaxError, seeded, tf } from './train-helpers.js';
+import { relativeMaxError, seeded, tf, tryWebGpu } from './train-helpers.js';
 
 let unavailable: string | undefined;
 
 before(async () => {
-  try {
-    await selectBackend('webgpu');
-  } catch (error) {
-    unavailable = `no WebGPU adapter: ${(error as Error).message} (on Linux without a GPU run scripts/setup-lavapipe.sh)`;
-  }
+  ({ unavailable } = await tryWebGpu());
 });
 
 function needWebGpu(t: { skip(message: string): void }): boolean {

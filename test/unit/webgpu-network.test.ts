@@ -14,28 +14,24 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtin } from '../../src/genotype/library.js';
-import { selectBackend, type BackendRecord } from '../../src/train/backend.js';
+import type { BackendRecord } from '../../src/train/backend.js';
 import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
 import { loadDawn } from '../../src/train/webgpu/dawn.js';
 import { registerWebGpuBackend, releasePooledBuffers, WebGpuDeviceError, webgpuMemory } from '../../src/train/webgpu/device.js';
-import { assertEveryOpMatchesCpu, onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
+import { assertEveryOpMatchesCpu, onBackend, relativeMaxError, seeded, tf, tryWebGpu } from './train-helpers.js';
 
 let webgpu: BackendRecord | undefined;
-let unavailable = '';
+let unavailable: string | undefined;
 
 before(async () => {
-  try {
-    webgpu = await selectBackend('webgpu');
-  } catch (error) {
-    unavailable = `no WebGPU adapter: ${(error as Error).message} (on Linux without a GPU run scripts/setup-lavapipe.sh)`;
-  }
+  ({ record: webgpu, unavailable } = await tryWebGpu());
 });
 
 /** Skips the test when there is no adapter; else activates webgpu. */
 async function needWebGpu(t: { skip(message: string): void }): Promise<boolean> {
   if (webgpu === undefined) {
-    t.skip(unavailable);
+    t.skip(unavailable ?? 'no WebGPU backend');
     return false;
   }
   await tf.setBackend('webgpu');

@@ -23,7 +23,7 @@ import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 import type { LandscapeFile } from '../../src/shared/landscapeTypes.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { readLandscape } from '../../src/runs/reportRuns.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { tryWebGpu } from './train-helpers.js';
 import { runLandscape } from '../../src/train/probes/landscape.js';
 import { resumeTraining, startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
 import { explainDeviceError, webgpuMemory, webgpuSession } from '../../src/train/webgpu/device.js';
@@ -106,11 +106,7 @@ let wasm: Trained;
 let webgpu: Trained | undefined;
 
 before(async () => {
-  try {
-    await selectBackend('webgpu');
-  } catch (error) {
-    unavailable = `no WebGPU adapter: ${(error as Error).message} (on Linux without a GPU run scripts/setup-lavapipe.sh)`;
-  }
+  ({ unavailable } = await tryWebGpu());
   wasm = await train('wasm');
   assert.equal(wasm.outcome.status, 'completed', wasm.outcome.reason);
 });
