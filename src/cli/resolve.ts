@@ -3,7 +3,7 @@
  * file, analyses it, picks the name or falls back to the built-in library, and
  * applies a `~kind:seed` variant spec. Errors name the file and what is wrong.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { analyze, findGenotype, type AnalyzedDocument } from '../genotype/document.js';
 import { builtin, builtinNames } from '../genotype/library.js';
@@ -23,6 +23,14 @@ export interface LoadedGenotype {
 }
 
 export class ResolveError extends Error {}
+
+function isFileAt(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** A bare word is a file when it exists, has a genotype/Python extension or a path separator; else a built-in name. */
 function looksLikeFile(s: string, cwd: string): boolean {
@@ -45,7 +53,7 @@ export function readDocument(file: string, cwd: string): AnalyzedDocument {
 export function loadGenotypes(refText: string, cwd: string): LoadedGenotype[] {
   let ref;
   try {
-    ref = parseGenotypeRef(refText, (s) => looksLikeFile(s, cwd));
+    ref = parseGenotypeRef(refText, (s) => looksLikeFile(s, cwd), (s) => isFileAt(resolvePath(cwd, s)));
   } catch (error) {
     if (error instanceof RefError) throw new ResolveError(error.message);
     throw error;

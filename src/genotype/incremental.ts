@@ -32,6 +32,7 @@ import { Tokens, initialLexState, lexInto, lineStartLexState, pushEof, type LexR
 import { DEFAULT_CALLEES, isStatementBoundary, parseTokens } from './parser.js';
 import { shiftComment, shiftDiagnostic, shiftStatement } from './shift.js';
 import { knownOperations, type ValidationOptions } from './validate.js';
+import { identifierEnd } from './identifier.js';
 
 /** Texts are compared a block at a time first: comparing slices runs at memory speed, a charCodeAt loop does not. */
 const BLOCK = 2048;
@@ -80,10 +81,9 @@ function calleesAfter(text: string, callees: readonly string[], statements: read
   for (const statement of statements) {
     if (statement.kind !== 'python' || statement.what !== 'namedtuple') continue;
     // The declaration starts with its name (`X = namedtuple(...)`).
-    const name = /[A-Za-z_][A-Za-z0-9_]*/y;
-    name.lastIndex = statement.span.start;
-    const match = name.exec(text);
-    if (match && !out.includes(match[0])) out = [...out, match[0]];
+    const end = identifierEnd(text, statement.span.start);
+    const name = text.slice(statement.span.start, end);
+    if (end > statement.span.start && !out.includes(name)) out = [...out, name];
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * The scanner of the genotype language: one pass over the UTF-16 text with
- * charCodeAt (no regular expressions), producing the tokens the recursive
+ * charCodeAt (no regular expressions but for non-ASCII names), producing the tokens the recursive
  * descent parser reads. Newlines are not tokens: each token instead records
  * whether it begins a logical line and whether it sits at column 0, because
  * newlines inside brackets are insignificant and the parser resynchronises
@@ -14,6 +14,7 @@
  * own errors (unterminated strings) are returned as diagnostics.
  */
 import type { Comment, Diagnostic } from './ast.js';
+import { identifierEnd, nameCharLength, nameStartLength } from './identifier.js';
 
 export const TK_NAME = 1;
 export const TK_NUMBER = 2;
@@ -121,14 +122,6 @@ const CH_HASH = 35;
 const CH_SQUOTE = 39;
 const CH_BACKSLASH = 92;
 const CH_EQ = 61;
-
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-
-function isNameChar(c: number): boolean {
-  return isNameStart(c) || (c >= 48 && c <= 57);
-}
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -321,9 +314,9 @@ export function lexInto(out: LexResult, state: LexState, stopAt: number, maxCoun
     const flags = lineStartFlag | (start === lineStartOffset ? F_COL0 : 0);
     lineStartFlag = 0;
     let stringPrefixEnd = -1;
-    if (isNameStart(c)) {
-      i++;
-      while (i < n && isNameChar(text.charCodeAt(i))) i++;
+    if (nameStartLength(text, i) > 0) {
+      // Unicode letters too (identifier.ts): Python names are XID_Start XID_Continue*.
+      i = identifierEnd(text, i);
       const q = text.charCodeAt(i);
       if ((q === CH_SQUOTE || q === CH_DQUOTE) && isStringPrefix(text, start, i)) {
         stringPrefixEnd = i;
@@ -337,10 +330,11 @@ export function lexInto(out: LexResult, state: LexState, stopAt: number, maxCoun
       // Take the whole lexeme (1.5, 0x1f, 2e3, 1_000, 12abc) so that it is reported as one bad number.
       while (i < n) {
         const d = text.charCodeAt(i);
+        const k = isDigit(d) ? 0 : d === 46 /* . */ ? 1 : nameCharLength(text, i);
         if (isDigit(d)) i++;
-        else if (isNameChar(d) || d === 46 /* . */) {
+        else if (k > 0) {
           integer = 0;
-          i++;
+          i += k;
         } else break;
       }
       tokens.push(TK_NUMBER, start, i, line, flags | integer);

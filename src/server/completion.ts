@@ -11,6 +11,7 @@ import {
   type CompletionList,
   type Position,
 } from 'vscode-languageserver';
+import { IDENTIFIER_PATTERN, nameStartLength } from '../genotype/identifier.js';
 import { LIBRARY } from '../genotype/library.js';
 import { DARTS_PRIMITIVES, opInfo } from '../genotype/ops.js';
 import type { Analysis } from './analysis.js';
@@ -27,7 +28,9 @@ export type CompletionContext =
   | { readonly kind: 'input'; readonly node: number; readonly wordStart: number }
   | { readonly kind: 'name'; readonly defining: string; readonly wordStart: number };
 
-const IDENT_START = /[A-Za-z_]/;
+
+/** `NAME = ` or `NAME = PARTIAL` at the end of a line: a definition being written (names as Python's, identifier.ts). */
+const DEFINING = new RegExp(`^\\s*(${IDENTIFIER_PATTERN})\\s*=\\s*(${IDENTIFIER_PATTERN})?$`, 'u');
 
 /** Start of the line holding `offset`. (lastIndexOf treats a negative start as 0, so offset 0 needs its own case.) */
 function lineStartOf(text: string, offset: number): number {
@@ -38,7 +41,7 @@ function lineStartOf(text: string, offset: number): number {
 function statementStart(text: string, offset: number): number {
   let lineStart = lineStartOf(text, offset);
   while (lineStart > 0) {
-    if (IDENT_START.test(text[lineStart] ?? '')) return lineStart;
+    if (nameStartLength(text, lineStart) > 0) return lineStart;
     lineStart = lineStartOf(text, lineStart - 1);
   }
   return 0;
@@ -107,7 +110,7 @@ export function completionContext(text: string, offset: number): CompletionConte
     const node = 2 + Math.floor((list.tuples - 1) / 2);
     return { kind: 'input', node, wordStart: at - input[2]!.length };
   }
-  const name = /^\s*([A-Za-z_]\w*)\s*=\s*([A-Za-z_]\w*)?$/.exec(before);
+  const name = DEFINING.exec(before);
   if (name && state.stack.length === 0 && name[1] !== 'PRIMITIVES') {
     return { kind: 'name', defining: name[1]!, wordStart: at - (name[2]?.length ?? 0) };
   }

@@ -7,6 +7,7 @@
 import { ErrorCodes, ResponseError, type Location, type Position, type Range, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
 import type { Ident } from '../genotype/ast.js';
 import { builtin } from '../genotype/library.js';
+import { isIdentifier } from '../genotype/identifier.js';
 import type { Analysis } from './analysis.js';
 import { locate } from './locate.js';
 import { toOffset, toRange } from './positions.js';
@@ -67,7 +68,6 @@ export function prepareRename(analysis: Analysis, position: Position): { range: 
   return { range: toRange(analysis.lines, at.ident.span), placeholder: at.ident.text };
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED = new Set(['Genotype', 'PRIMITIVES', 'range', 'namedtuple', 'import', 'from', 'as', 'None', 'True', 'False']);
 
 export function rename(analysis: Analysis, position: Position, newName: string): WorkspaceEdit | null {
@@ -76,8 +76,8 @@ export function rename(analysis: Analysis, position: Position, newName: string):
   if (!at.meaning.startsWith('file:')) {
     throw new ResponseError(ErrorCodes.InvalidRequest, `'${at.ident.text}' is a built-in genotype; only names defined in this file can be renamed`);
   }
-  if (!IDENTIFIER.test(newName) || RESERVED.has(newName)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `'${newName}' is not a valid genotype name (letters, digits and _, not starting with a digit)`);
+  if (!isIdentifier(newName) || RESERVED.has(newName)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `'${newName}' is not a valid genotype name (a Python identifier: letters, digits and _, not starting with a digit)`);
   }
   if (newName === at.ident.text) return { changes: { [analysis.uri]: [] } };
   const all = uses(analysis);

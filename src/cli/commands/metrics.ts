@@ -64,8 +64,10 @@ export const metricsCommand: Command = {
 };
 
 export function printTable(out: (t: string) => void, header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  // Columns count code points, not UTF-16 units: a name such as 𝔘_δ2 takes four columns, not five.
+  const columns = (text: string) => [...text].length;
+  const widths = header.map((h, i) => Math.max(columns(h), ...rows.map((r) => columns(r[i]!))));
+  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i]! - columns(c))).join('  ').trimEnd();
   out(`${line(header)}\n`);
   for (const r of rows) out(`${line(r)}\n`);
 }
