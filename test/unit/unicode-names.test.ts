@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefinitionRequest, RenameRequest, type Location } from 'vscode-languageserver/node';
@@ -35,6 +35,12 @@ test('the parser reads Unicode names: genotypes and aliases, no diagnostics, pri
   assert.ok(doc.byName.get('𝔘𝔫𝔦') !== undefined);
   const reparsed = analyze(printGenotype('ÉCHANTILLON', doc.genotypes[0]!.genotype!));
   assert.deepEqual(reparsed.genotypes.map((g) => g.name), ['ÉCHANTILLON']);
+});
+
+test("the editor's word pattern takes a Unicode name as one word (VS Code compiles it with its flags)", () => {
+  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'language-configuration.json'), 'utf8')) as { wordPattern: { pattern: string; flags: string } };
+  const word = new RegExp(config.wordPattern.pattern, config.wordPattern.flags);
+  assert.deepEqual('Δ_2 = ÉCHANTILLON'.match(new RegExp(word.source, `${word.flags}g`)), ['Δ_2', 'ÉCHANTILLON']);
 });
 
 test('references: the last # splits FILE#NAME only before a name; paths holding # or ~ stay paths', () => {
