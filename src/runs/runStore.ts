@@ -20,14 +20,44 @@ import {
   type TrainerAliveCheck,
 } from '../shared/runTypes.js';
 import { writeFileAtomic } from './atomicFile.js';
+import { acquireOwnerLock, describeHolder, LockHeldError, type HeldLock, type LockHolder } from './fileLock.js';
+import { processStartOf } from './processes.js';
 import { runDirOf, RunStoreError } from './runPaths.js';
 
-export { RunStoreError };
+export { processStartOf, RunStoreError };
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const LOG_FILE = 'log.txt';
+/** Held by the one process training the run (see takeRunWriter). */
+export const WRITER_LOCK_FILE = 'trainer.lock';
+
+/** The run is being trained by another process; nothing was changed. */
+export class RunBusyError extends RunStoreError {
+  constructor(
+    readonly runId: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    super(`run ${runId} is already being trained by ${describeHolder(holder)}`);
+  }
+}
+
+/**
+ * Makes this process the one writer of the run in `dir` (train, resume,
+ * marking it failed): takes `dir/trainer.lock` for as long as it works on
+ * the run, and keeps it open, which is also how `cancel` proves which
+ * process is the run's trainer (trainerProcess.ts). A lock left by a trainer
+ * that died is taken over. Throws RunBusyError when a live process has it.
+ */
+export function takeRunWriter(dir: string): HeldLock {
+  try {
+    return acquireOwnerLock(join(dir, WRITER_LOCK_FILE));
+  } catch (error) {
+    if (error instanceof LockHeldError) throw new RunBusyError(basename(dir), error.holder);
+    throw error;
+  }
+}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type RunPatch = Partial<Mutable<Omit<RunRecord, 'format' | 'id'>>>;
@@ -238,21 +268,6 @@ export function listRuns(runsDir: string, alive: TrainerAliveCheck = trainerAliv
     }
   }
   return out;
-}
-
-/**
- * When this process started, as Linux records it (field 22 of
- * /proc/self/stat, clock ticks after boot); undefined elsewhere.
- */
-export function processStartOf(pid: number | 'self'): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is parenthesised and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -50,7 +50,15 @@ import { batchDoesNotFit } from './memory.js';
 import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
-import { createRun, openRun, processStartOf, type RunHandle } from '../runs/runStore.js';
+import {
+  createRun,
+  openRun,
+  processStartOf,
+  RunBusyError,
+  takeRunWriter,
+  trainerAlive,
+  type RunHandle,
+} from '../runs/runStore.js';
 
 /** The genotype a run trains, as the CLI resolved it. */
 export interface TrainGenotype {
@@ -176,34 +184,53 @@ export async function startTraining(genotype: TrainGenotype, config: RunConfig, 
     epochsCompleted: 0,
     resumes: [],
   }));
-  run.log(`run ${run.id}: ${genotype.name} (${genotype.ref}) on ${config.dataset}, preset ${config.preset}, seed ${config.seed}`);
-  env.stderr(`run ${run.id} in ${run.dir}\n`);
-  return train(run, genotype.genotype, config.backend as BackendChoice, env, false);
+  // Taken at once: nothing awaits between creating the folder and this, and a
+  // resume that came in between finds run.json naming this live process.
+  const writer = takeRunWriter(run.dir);
+  try {
+    run.log(`run ${run.id}: ${genotype.name} (${genotype.ref}) on ${config.dataset}, preset ${config.preset}, seed ${config.seed}`);
+    env.stderr(`run ${run.id} in ${run.dir}\n`);
+    return await train(run, genotype.genotype, config.backend as BackendChoice, env, false);
+  } finally {
+    writer.release();
+  }
 }
 
 export class ResumeError extends Error {}
 
 /**
  * Continues the run in `dir` from its last checkpoint (or from the start when
- * it has none), on the backend it was trained on.
+ * it has none), on the backend it was trained on, as the run's one writer:
+ * a run another live process trains is refused (RunBusyError) with nothing
+ * changed.
  */
 export async function resumeTraining(dir: string, genotype: Genotype, env: TrainEnvironment): Promise<TrainOutcome> {
-  const run = openRun(dir);
-  const record = run.record;
-  if (record.status === 'completed') throw new ResumeError(`run ${record.id} has already completed`);
-  const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
-  const processStart = processStartOf('self');
-  run.update({
-    status: 'running',
-    reason: undefined,
-    finishedAt: undefined,
-    pid: process.pid,
-    host: hostname(),
-    processStart,
-  });
-  run.log(`resumed by process ${process.pid}`);
-  env.stderr(`resuming run ${record.id} in ${run.dir}\n`);
-  return train(run, genotype, backend, env, true);
+  const writer = takeRunWriter(dir);
+  try {
+    // Read under the lock: the previous writer may have changed it until it let go.
+    const run = openRun(dir);
+    const record = run.record;
+    if (record.status === 'completed') throw new ResumeError(`run ${record.id} has already completed`);
+    // A trainer of a version without the lock, or one that created the run an instant ago.
+    if (record.status === 'running' && record.pid !== process.pid && trainerAlive(record) !== false) {
+      throw new RunBusyError(record.id, { pid: record.pid, host: record.host, at: record.updatedAt });
+    }
+    const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
+    const processStart = processStartOf('self');
+    run.update({
+      status: 'running',
+      reason: undefined,
+      finishedAt: undefined,
+      pid: process.pid,
+      host: hostname(),
+      processStart,
+    });
+    run.log(`resumed by process ${process.pid}`);
+    env.stderr(`resuming run ${record.id} in ${run.dir}\n`);
+    return await train(run, genotype, backend, env, true);
+  } finally {
+    writer.release();
+  }
 }
 
 /** The network's trainable parameters, BN buffers and momentum as checkpoint arrays (in that order). */
