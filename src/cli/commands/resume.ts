@@ -2,16 +2,21 @@
 import { analyze, findGenotype } from '../../genotype/document.js';
 import { effectiveStatus, type RunRecord } from '../../shared/runTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
-import { parseArgs, UsageError } from '../args.js';
+import { flagBoolean, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';
 
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a cancelled or failed run from its last checkpoint',
-  usage: 'cellscope resume RUN [--runs DIR]\nRUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
+  usage: [
+    'cellscope resume RUN [--runs DIR] [--from-scratch]',
+    'RUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
+    'A run whose checkpoint is missing or unreadable is refused; --from-scratch restarts it from epoch 0, its',
+    'metrics, checkpoint and landscape moved into RUN/set-aside-<time>/ first (nothing is deleted).',
+  ].join('\n'),
   async run(argv, io) {
-    const args = parseArgs(argv, { runs: RUNS_FLAG });
+    const args = parseArgs(argv, { runs: RUNS_FLAG, 'from-scratch': { type: 'boolean' } });
     if (args.positional.length !== 1) throw new UsageError('resume needs exactly one RUN');
     let dir: string;
     let record: RunRecord;
@@ -41,10 +46,10 @@ export const resumeCommand: Command = {
     }
     const { resumeTraining, ResumeError } = await import('../../train/loop.js');
     try {
-      const outcome = await resumeTraining(dir, genotype, { stdout: io.stdout, stderr: io.stderr });
+      const outcome = await resumeTraining(dir, genotype, { stdout: io.stdout, stderr: io.stderr }, { fromScratch: flagBoolean(args, 'from-scratch') });
       return exitCodeOf(outcome.status);
     } catch (error) {
-      // Refused before anything was written: another writer has the run.
+      // Refused before anything was written: another writer has the run, or its checkpoint is unusable.
       if (!(error instanceof RunStoreError || error instanceof ResumeError)) throw error;
       io.stderr(`cellscope resume: ${error.message}\n`);
       return 1;
