@@ -102,6 +102,8 @@ export interface LockHolder {
   readonly host: string;
   readonly processStart?: string;
   readonly at: string;
+  /** What the holder does, for messages ('trained'); absent in locks that do not say. */
+  readonly purpose?: string;
 }
 
 /** The lock is held by a process that is (or may be: another host) alive. */
@@ -139,6 +141,7 @@ export function parseLockHolder(text: string): LockHolder | undefined {
   const v = value as Record<string, unknown>;
   if (!(Number.isSafeInteger(v['pid']) && (v['pid'] as number) > 0) || typeof v['host'] !== 'string' || typeof v['at'] !== 'string') return undefined;
   if (v['processStart'] !== undefined && typeof v['processStart'] !== 'string') return undefined;
+  if (v['purpose'] !== undefined && typeof v['purpose'] !== 'string') return undefined;
   return value as LockHolder;
 }
 
@@ -184,7 +187,7 @@ function ownerLockStale(lockPath: string, text: string, unnamedStaleMs: number):
  * the stale file that was judged: a fresh lock taken meanwhile by another
  * process taking over is put back, not removed.
  */
-export function acquireOwnerLock(lockPath: string, options: { readonly unnamedStaleMs?: number } = {}): HeldLock {
+export function acquireOwnerLock(lockPath: string, options: { readonly unnamedStaleMs?: number; readonly purpose?: string } = {}): HeldLock {
   const unnamedStaleMs = options.unnamedStaleMs ?? 10_000;
   for (let attempt = 0; attempt < 20; attempt++) {
     let fd: number;
@@ -223,7 +226,13 @@ export function acquireOwnerLock(lockPath: string, options: { readonly unnamedSt
       continue;
     }
     const start = processStartOf('self');
-    const holder: LockHolder = { pid: process.pid, host: hostname(), ...(start !== undefined ? { processStart: start } : {}), at: new Date().toISOString() };
+    const holder: LockHolder = {
+      pid: process.pid,
+      host: hostname(),
+      ...(start !== undefined ? { processStart: start } : {}),
+      at: new Date().toISOString(),
+      ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
+    };
     try {
       writeSync(fd, JSON.stringify(holder));
     } catch (error) {

@@ -39,20 +39,25 @@ export class RunBusyError extends RunStoreError {
     readonly runId: string,
     readonly holder: LockHolder | undefined,
   ) {
-    super(`run ${runId} is already being trained by ${describeHolder(holder)}`);
+    // The purpose is the holder's own word, shown quoted when it is not a known one.
+    const doing = holder?.purpose === undefined || holder.purpose === 'trained' ? 'trained' : holder.purpose === 'probed' ? 'probed for its landscape' : JSON.stringify(holder.purpose);
+    super(`run ${runId} is already being ${doing} by ${describeHolder(holder)}`);
   }
 }
 
+/** What a run's writer does: trains it, computes its landscape, or records its dead trainer's failure. */
+export type RunWriterPurpose = 'trained' | 'probed' | 'marked failed';
+
 /**
  * Makes this process the one writer of the run in `dir` (train, resume,
- * marking it failed): takes `dir/trainer.lock` for as long as it works on
+ * landscape, marking it failed): takes `dir/trainer.lock` for as long as it works on
  * the run, and keeps it open, which is also how `cancel` proves which
  * process is the run's trainer (trainerProcess.ts). A lock left by a trainer
  * that died is taken over. Throws RunBusyError when a live process has it.
  */
-export function takeRunWriter(dir: string): HeldLock {
+export function takeRunWriter(dir: string, purpose: RunWriterPurpose = 'trained'): HeldLock {
   try {
-    return acquireOwnerLock(join(dir, WRITER_LOCK_FILE));
+    return acquireOwnerLock(join(dir, WRITER_LOCK_FILE), { purpose });
   } catch (error) {
     if (error instanceof LockHeldError) throw new RunBusyError(basename(dir), error.holder);
     throw error;

@@ -3,17 +3,19 @@
  * (src/runs/fileLock.ts acquireOwnerLock, src/runs/runStore.ts takeRunWriter,
  * src/runs/trainerProcess.ts): a lock held by a live process is refused with
  * its pid, one left by a process that was SIGKILLed or whose pid was recycled
- * is taken over; `cancel` never signals a process run.json names unless that
+ * is taken over; landscape and resume exclude each other; `cancel` never signals a process run.json names unless that
  * process holds the run's lock, and never a process group.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { cli } from './cli-helpers.js';
+import { builtin } from '../../src/genotype/library.js';
+import { printGenotype } from '../../src/genotype/printer.js';
 import { acquireOwnerLock, LockHeldError } from '../../src/runs/fileLock.js';
 import { processStartOf } from '../../src/runs/processes.js';
 import { RunBusyError, takeRunWriter, WRITER_LOCK_FILE } from '../../src/runs/runStore.js';
@@ -195,4 +197,32 @@ test('the proof holds for the process that took the lock', { skip: !linux && 'ne
   } finally {
     await stop(trainer.child);
   }
+});
+
+test('landscape and resume are the run\'s writers too: each is refused while the other has the run', async () => {
+  const cwd = tempDir();
+  const dir = join(cwd, 'runs', 'r');
+  mkdirSync(dir, { recursive: true });
+  const text = printGenotype('G', builtin('DARTS_V2')!.genotype);
+  const record = runningRecord('r', 4242, undefined);
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...record, status: 'cancelled', genotype: { ...record.genotype, text } }));
+  const before = readFileSync(join(dir, 'run.json'), 'utf8');
+  const training = takeRunWriter(dir);
+  try {
+    const landscape = await cli(['landscape', 'r'], cwd);
+    assert.equal(landscape.code, 1);
+    assert.equal(landscape.err, `cellscope landscape: run r is already being trained by pid ${process.pid}\n`);
+  } finally {
+    training.release();
+  }
+  const probing = takeRunWriter(dir, 'probed');
+  try {
+    const resume = await cli(['resume', 'r'], cwd);
+    assert.equal(resume.code, 1);
+    assert.equal(resume.err, `cellscope resume: run r is already being probed for its landscape by pid ${process.pid}\n`);
+  } finally {
+    probing.release();
+  }
+  assert.equal(readFileSync(join(dir, 'run.json'), 'utf8'), before);
+  assert.deepEqual(readdirSync(dir), ['run.json']);
 });

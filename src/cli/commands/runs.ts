@@ -35,7 +35,7 @@ export const runsCommand: Command = {
         // As the run's one writer (its dead trainer's lock is taken over); skipped if a trainer has it again.
         let writer;
         try {
-          writer = takeRunWriter(entry.dir);
+          writer = takeRunWriter(entry.dir, 'marked failed');
         } catch (error) {
           if (!(error instanceof RunBusyError)) throw error;
           io.stderr(`cellscope runs: not marking ${entry.id}: ${error.message}\n`);

@@ -44,7 +44,7 @@ import { buildNetwork, type Network } from '../network/network.js';
 import { batchDoesNotFit } from '../memory.js';
 import { crossEntropy } from '../optim.js';
 import { readLandscape } from '../../runs/reportRuns.js';
-import { readRunRecord } from '../../runs/runStore.js';
+import { readRunRecord, takeRunWriter } from '../../runs/runStore.js';
 import { randomDirection, type Direction, type WeightArray } from './directions.js';
 import { gradientVariance, type GradVarianceResult } from './gradVariance.js';
 
@@ -292,6 +292,16 @@ function evaluationImages(dataset: Dataset, subset: number | null): ImageSet {
  * completed epoch's weights are the centre).
  */
 export async function runLandscape(runDir: string, request: LandscapeRequest, env: LandscapeEnvironment): Promise<LandscapeOutcome> {
+  // As the run's one writer: not while a resume trains it (or sets its files aside) under the landscape.
+  const writer = takeRunWriter(runDir, 'probed');
+  try {
+    return await landscapeOf(runDir, request, env);
+  } finally {
+    writer.release();
+  }
+}
+
+async function landscapeOf(runDir: string, request: LandscapeRequest, env: LandscapeEnvironment): Promise<LandscapeOutcome> {
   const record = readRunRecord(runDir);
   const spec = resolveSpec(record, request);
   const what: LandscapeQuantity[] = request.what !== undefined && request.what.length > 0 ? [...new Set(request.what)] : ['loss'];
