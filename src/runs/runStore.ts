@@ -6,7 +6,7 @@
  * run.json is only ever replaced whole (temp file + rename), so a reader —
  * `cellscope runs`, the editor — never sees a half-written record.
  */
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -19,7 +19,7 @@ import {
   type RunRecord,
   type TrainerAliveCheck,
 } from '../shared/runTypes.js';
-import { writeFileAtomic } from './atomicFile.js';
+import { appendFileNoFollow, writeFileAtomic } from './atomicFile.js';
 import { acquireOwnerLock, describeHolder, LockHeldError, type HeldLock, type LockHolder } from './fileLock.js';
 import { processStartOf } from './processes.js';
 import { runDirOf, RunStoreError } from './runPaths.js';
@@ -99,7 +99,7 @@ export class RunHandle {
   }
 
   appendMetrics(line: MetricsLine): void {
-    appendFileSync(join(this.dir, METRICS_FILE), `${JSON.stringify(line)}\n`);
+    appendFileNoFollow(join(this.dir, METRICS_FILE), `${JSON.stringify(line)}\n`);
   }
 
   readMetrics(): MetricsLine[] {
@@ -120,7 +120,7 @@ export class RunHandle {
   log(message: string): void {
     const stamp = new Date().toISOString();
     const lines = message.split('\n').map((l) => `${stamp} ${l}\n`);
-    appendFileSync(join(this.dir, LOG_FILE), lines.join(''));
+    appendFileNoFollow(join(this.dir, LOG_FILE), lines.join(''));
   }
 }
 

@@ -18,7 +18,7 @@
  * from the previous point, so a resumed grid equals an uninterrupted one.
  * When every point is there, `landscape.json` is written (atomically).
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -35,7 +35,7 @@ import {
   type LandscapeSpec,
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
-import { writeFileAtomic } from '../../runs/atomicFile.js';
+import { appendFileNoFollow, writeFileAtomic } from '../../runs/atomicFile.js';
 import { selectBackend, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadRunDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
@@ -425,7 +425,7 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
           line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
         }
         // Written before the next point starts: a kill loses at most the point in progress.
-        appendFileSync(pointsPath, `${JSON.stringify(line)}\n`);
+        appendFileNoFollow(pointsPath, `${JSON.stringify(line)}\n`);
         done++;
         const now = performance.now();
         if (now - lastReport >= interval || done === tasks.length) {
