@@ -6,7 +6,7 @@
  * run.json is only ever replaced whole (temp file + rename), so a reader —
  * `cellscope runs`, the editor — never sees a half-written record.
  */
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -19,15 +19,50 @@ import {
   type RunRecord,
   type TrainerAliveCheck,
 } from '../shared/runTypes.js';
-import { writeFileAtomic } from './atomicFile.js';
+import { appendFileNoFollow, writeFileAtomic } from './atomicFile.js';
+import { acquireOwnerLock, describeHolder, LockHeldError, type HeldLock, type LockHolder } from './fileLock.js';
+import { processStartOf } from './processes.js';
 import { runDirOf, RunStoreError } from './runPaths.js';
 
-export { RunStoreError };
+export { processStartOf, RunStoreError };
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const LOG_FILE = 'log.txt';
+/** Held by the one process training the run (see takeRunWriter). */
+export const WRITER_LOCK_FILE = 'trainer.lock';
+
+/** The run is being trained by another process; nothing was changed. */
+export class RunBusyError extends RunStoreError {
+  constructor(
+    readonly runId: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    // The purpose is the holder's own word, shown quoted when it is not a known one.
+    const doing = holder?.purpose === undefined || holder.purpose === 'trained' ? 'trained' : holder.purpose === 'probed' ? 'probed for its landscape' : JSON.stringify(holder.purpose);
+    super(`run ${runId} is already being ${doing} by ${describeHolder(holder)}`);
+  }
+}
+
+/** What a run's writer does: trains it, computes its landscape, or records its dead trainer's failure. */
+export type RunWriterPurpose = 'trained' | 'probed' | 'marked failed';
+
+/**
+ * Makes this process the one writer of the run in `dir` (train, resume,
+ * landscape, marking it failed): takes `dir/trainer.lock` for as long as it works on
+ * the run, and keeps it open, which is also how `cancel` proves which
+ * process is the run's trainer (trainerProcess.ts). A lock left by a trainer
+ * that died is taken over. Throws RunBusyError when a live process has it.
+ */
+export function takeRunWriter(dir: string, purpose: RunWriterPurpose = 'trained'): HeldLock {
+  try {
+    return acquireOwnerLock(join(dir, WRITER_LOCK_FILE), { purpose });
+  } catch (error) {
+    if (error instanceof LockHeldError) throw new RunBusyError(basename(dir), error.holder);
+    throw error;
+  }
+}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type RunPatch = Partial<Mutable<Omit<RunRecord, 'format' | 'id'>>>;
@@ -64,7 +99,7 @@ export class RunHandle {
   }
 
   appendMetrics(line: MetricsLine): void {
-    appendFileSync(join(this.dir, METRICS_FILE), `${JSON.stringify(line)}\n`);
+    appendFileNoFollow(join(this.dir, METRICS_FILE), `${JSON.stringify(line)}\n`);
   }
 
   readMetrics(): MetricsLine[] {
@@ -85,7 +120,7 @@ export class RunHandle {
   log(message: string): void {
     const stamp = new Date().toISOString();
     const lines = message.split('\n').map((l) => `${stamp} ${l}\n`);
-    appendFileSync(join(this.dir, LOG_FILE), lines.join(''));
+    appendFileNoFollow(join(this.dir, LOG_FILE), lines.join(''));
   }
 }
 
@@ -238,21 +273,6 @@ export function listRuns(runsDir: string, alive: TrainerAliveCheck = trainerAliv
     }
   }
   return out;
-}
-
-/**
- * When this process started, as Linux records it (field 22 of
- * /proc/self/stat, clock ticks after boot); undefined elsewhere.
- */
-export function processStartOf(pid: number | 'self'): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is parenthesised and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /**

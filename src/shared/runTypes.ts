@@ -112,6 +112,8 @@ export interface RunResume {
   /** Epochs complete (and steps into the next one) when the run continued. */
   readonly fromEpoch: number;
   readonly fromStep: number;
+  /** Set by `resume --from-scratch`: the run's folder its earlier metrics and checkpoint were moved into. */
+  readonly setAside?: string;
 }
 
 export interface RunVersions {
@@ -325,7 +327,7 @@ export const RUN_RECORD_SHAPE: Shape = object({
   updatedAt: string,
   finishedAt: optional(string),
   epochsCompleted: integer(0),
-  resumes: arrayOf(object({ at: string, pid: integer(1), fromEpoch: integer(0), fromStep: integer(0) })),
+  resumes: arrayOf(object({ at: string, pid: integer(1), fromEpoch: integer(0), fromStep: integer(0), setAside: optional(string) })),
 });
 
 /**

@@ -12,7 +12,7 @@
  * from its checkpoint, a landscape continues from its points log; the run id
  * is written to experiment.json as soon as the trainer announces it.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
 import { cellMetrics } from '../genotype/metrics.js';
@@ -220,6 +220,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
 /** Writes report.html of the experiment from what its runs hold now; returns its path. */
 export function writeExperimentReport(dir: string, file: ExperimentFile): string {
   const path = join(dir, EXPERIMENT_REPORT_FILE);
-  writeFileSync(path, renderReport(experimentReportInput(dir, file, new Date().toISOString())));
+  // Replaced, not written through: a report.html planted as a link must not redirect the write.
+  writeFileAtomic(path, renderReport(experimentReportInput(dir, file, new Date().toISOString())));
   return path;
 }

@@ -24,7 +24,8 @@
  * norm) are issued together, once per step. Tensors that must outlive a
  * `tf.tidy` across an await are disposed explicitly, on every path.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself.
@@ -42,7 +43,7 @@ import {
   type RunStatus,
 } from '../shared/runTypes.js';
 import { selectBackend, type BackendChoice, type BackendName } from './backend.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
@@ -50,7 +51,18 @@ import { batchDoesNotFit } from './memory.js';
 import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
-import { createRun, openRun, processStartOf, type RunHandle } from '../runs/runStore.js';
+import { LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE } from '../shared/landscapeTypes.js';
+import {
+  CHECKPOINT_FILE,
+  createRun,
+  METRICS_FILE,
+  openRun,
+  processStartOf,
+  RunBusyError,
+  takeRunWriter,
+  trainerAlive,
+  type RunHandle,
+} from '../runs/runStore.js';
 
 /** The genotype a run trains, as the CLI resolved it. */
 export interface TrainGenotype {
@@ -176,34 +188,115 @@ export async function startTraining(genotype: TrainGenotype, config: RunConfig, 
     epochsCompleted: 0,
     resumes: [],
   }));
-  run.log(`run ${run.id}: ${genotype.name} (${genotype.ref}) on ${config.dataset}, preset ${config.preset}, seed ${config.seed}`);
-  env.stderr(`run ${run.id} in ${run.dir}\n`);
-  return train(run, genotype.genotype, config.backend as BackendChoice, env, false);
+  // Taken at once: nothing awaits between creating the folder and this, and a
+  // resume that came in between finds run.json naming this live process.
+  const writer = takeRunWriter(run.dir);
+  try {
+    run.log(`run ${run.id}: ${genotype.name} (${genotype.ref}) on ${config.dataset}, preset ${config.preset}, seed ${config.seed}`);
+    env.stderr(`run ${run.id} in ${run.dir}\n`);
+    return await train(run, genotype.genotype, config.backend as BackendChoice, env, false);
+  } finally {
+    writer.release();
+  }
 }
 
 export class ResumeError extends Error {}
 
+export interface ResumeOptions {
+  /**
+   * Start the run again from epoch 0 in the same folder, deliberately: its
+   * metrics, checkpoint and landscape are moved into a `set-aside-<time>/`
+   * folder of the run first, not deleted.
+   */
+  readonly fromScratch?: boolean;
+}
+
+/** The files of a run computed from its weights: what a restart from scratch sets aside. */
+const COMPUTED_FILES = [METRICS_FILE, CHECKPOINT_FILE, LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE];
+
+/** Moves the run's computed files into a new `set-aside-<time>/` of the run; returns its name. */
+function setAsideComputedFiles(run: RunHandle): string {
+  const name = `set-aside-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  mkdirSync(join(run.dir, name));
+  for (const file of COMPUTED_FILES) {
+    if (existsSync(join(run.dir, file))) renameSync(join(run.dir, file), join(run.dir, name, file));
+  }
+  return name;
+}
+
+/**
+ * Where a resumed run continues: its checkpoint, or nothing when it has none
+ * and nothing was recorded yet (stopped before its first checkpoint: starting
+ * again loses nothing). A missing checkpoint of a run that has epochs, or one
+ * that cannot be read or is another run's, is refused with the file named:
+ * training from epoch 0 over the recorded epochs would silently replace them.
+ */
+function resumePoint(run: RunHandle, fromScratch: boolean): { checkpoint?: Checkpoint<CheckpointMeta> } {
+  if (fromScratch) return {};
+  const path = run.checkpointPath;
+  const restart = `restart it from epoch 0 with 'cellscope resume ${run.id} --from-scratch' (its metrics and checkpoint are kept aside, not deleted)`;
+  if (!existsSync(path)) {
+    const recorded = Math.max(run.record.epochsCompleted, run.readMetrics().length);
+    if (recorded === 0) return {};
+    throw new ResumeError(`${path}: missing, but run ${run.id} has ${recorded} epoch${recorded === 1 ? '' : 's'} recorded, so it cannot continue where it stopped; ${restart}`);
+  }
+  let checkpoint: Checkpoint<CheckpointMeta>;
+  try {
+    checkpoint = readCheckpoint<CheckpointMeta>(path);
+  } catch (error) {
+    throw new ResumeError(`${(error as Error).message}; ${restart}`);
+  }
+  const meta = checkpoint.meta as Partial<CheckpointMeta> | null;
+  if (meta?.runId !== run.id) throw new ResumeError(`${path}: a checkpoint of ${typeof meta?.runId === 'string' ? `run ${meta.runId}` : 'an unknown run'}, not of run ${run.id}; ${restart}`);
+  const epochs = run.record.config.epochs;
+  if (!(Number.isSafeInteger(meta.epoch) && meta.epoch! >= 0 && meta.epoch! <= epochs && Number.isSafeInteger(meta.step) && meta.step! >= 0)) {
+    throw new ResumeError(`${path}: its position (epoch ${String(meta.epoch)}, step ${String(meta.step)}) is not one of this run's ${epochs} epochs; ${restart}`);
+  }
+  return { checkpoint };
+}
+
 /**
  * Continues the run in `dir` from its last checkpoint (or from the start when
- * it has none), on the backend it was trained on.
+ * it has done nothing yet), on the backend it was trained on, as the run's
+ * one writer: a run another live process trains is refused (RunBusyError)
+ * with nothing changed, and so is a run whose checkpoint is missing or
+ * unreadable (ResumeError) unless `fromScratch` restarts it deliberately.
  */
-export async function resumeTraining(dir: string, genotype: Genotype, env: TrainEnvironment): Promise<TrainOutcome> {
-  const run = openRun(dir);
-  const record = run.record;
-  if (record.status === 'completed') throw new ResumeError(`run ${record.id} has already completed`);
-  const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
-  const processStart = processStartOf('self');
-  run.update({
-    status: 'running',
-    reason: undefined,
-    finishedAt: undefined,
-    pid: process.pid,
-    host: hostname(),
-    processStart,
-  });
-  run.log(`resumed by process ${process.pid}`);
-  env.stderr(`resuming run ${record.id} in ${run.dir}\n`);
-  return train(run, genotype, backend, env, true);
+export async function resumeTraining(dir: string, genotype: Genotype, env: TrainEnvironment, options: ResumeOptions = {}): Promise<TrainOutcome> {
+  const writer = takeRunWriter(dir);
+  try {
+    // Read under the lock: the previous writer may have changed it until it let go.
+    const run = openRun(dir);
+    const record = run.record;
+    if (record.status === 'completed') throw new ResumeError(`run ${record.id} has already completed`);
+    // A trainer of a version without the lock, or one that created the run an instant ago.
+    if (record.status === 'running' && record.pid !== process.pid && trainerAlive(record) !== false) {
+      throw new RunBusyError(record.id, { pid: record.pid, host: record.host, at: record.updatedAt });
+    }
+    const fromScratch = options.fromScratch ?? false;
+    const start = resumePoint(run, fromScratch);
+    const setAside = fromScratch ? setAsideComputedFiles(run) : undefined;
+    const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
+    const processStart = processStartOf('self');
+    run.update({
+      status: 'running',
+      reason: undefined,
+      finishedAt: undefined,
+      pid: process.pid,
+      host: hostname(),
+      processStart,
+      ...(setAside !== undefined ? { epochsCompleted: 0 } : {}),
+    });
+    run.log(`resumed by process ${process.pid}`);
+    if (setAside !== undefined) {
+      run.log(`restarting from scratch; the previous metrics, checkpoint and landscape are in ${setAside}/`);
+      env.stderr(`restarting run ${record.id} from scratch; its previous files are in ${join(run.dir, setAside)}\n`);
+    }
+    env.stderr(`resuming run ${record.id} in ${run.dir}\n`);
+    return await train(run, genotype, backend, env, true, { ...start, ...(setAside !== undefined ? { setAside } : {}) });
+  } finally {
+    writer.release();
+  }
 }
 
 /** The network's trainable parameters, BN buffers and momentum as checkpoint arrays (in that order). */
@@ -290,7 +383,13 @@ function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendChoice, env: TrainEnvironment, resuming: boolean): Promise<TrainOutcome> {
+/** Where a resumed run starts: the checkpoint read (none: epoch 0), and the folder set aside by a restart from scratch. */
+interface StartPoint {
+  readonly checkpoint?: Checkpoint<CheckpointMeta>;
+  readonly setAside?: string;
+}
+
+async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendChoice, env: TrainEnvironment, resuming: boolean, startPoint: StartPoint = {}): Promise<TrainOutcome> {
   const cancel = env.cancel ?? { requested: false };
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -398,8 +497,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     let startStep = 0;
     let partial: EpochSums = { lossSum: 0, correct: 0, seen: 0, seconds: 0, trainSeconds: 0 };
     if (resuming) {
-      if (existsSync(run.checkpointPath)) {
-        const checkpoint = readCheckpoint<CheckpointMeta>(run.checkpointPath);
+      const checkpoint = startPoint.checkpoint;
+      if (checkpoint !== undefined) {
         restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
         const meta = checkpoint.meta;
         dataRng.setState(meta.dataRng);
@@ -411,7 +510,10 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       const kept = run.truncateMetrics(startEpoch);
       run.update({
         epochsCompleted: kept.length,
-        resumes: [...run.record.resumes, { at: new Date().toISOString(), pid: process.pid, fromEpoch: startEpoch, fromStep: startStep }],
+        resumes: [
+          ...run.record.resumes,
+          { at: new Date().toISOString(), pid: process.pid, fromEpoch: startEpoch, fromStep: startStep, ...(startPoint.setAside !== undefined ? { setAside: startPoint.setAside } : {}) },
+        ],
       });
       run.log(`continuing at epoch ${startEpoch + 1}, step ${startStep}`);
     }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './cli-helpers.js';
 import { terminalSafe } from '../../src/cli/terminalText.js';
+import { presetSettings } from '../../src/runs/presets.js';
 
 const ESC = '\u001b';
 // Red text, a new window title, an OSC 52 clipboard write, a C1 CSI, a carriage return, a right-to-left override.
@@ -68,29 +69,41 @@ test('metrics, variants and diagram: a reference with escape sequences is echoed
 test('runs: hostile run ids, genotype names and failure reasons are listed escaped; --json parses to the same values', async () => {
   const dir = workspace();
   const runs = join(dir, 'runs');
-  const runDir = join(runs, 'r1');
-  mkdirSync(runDir, { recursive: true });
   const record = {
     format: 1,
-    id: `r1${EVIL}`,
+    id: 'r1',
     status: 'failed',
     reason: `out of memory${EVIL}`,
-    genotype: { name: `N${EVIL}`, text: '', normal: { width: 2, depth: 3 }, reduce: { width: 2, depth: 2 } },
+    genotype: { name: `N${EVIL}`, text: '', ref: `N${EVIL}`, origin: `built-in${EVIL}`, normal: { width: 2, depth: 3 }, reduce: { width: 2, depth: 2 } },
     params: 1,
-    config: { dataset: `data${EVIL}`, epochs: 1 },
-    backend: { backend: `wasm${EVIL}` },
+    config: { ...presetSettings('quick', 'synthetic'), dataset: 'synthetic', dataDir: null, download: false, preset: 'quick', seed: 0, backend: `wasm${EVIL}` },
+    seed: 0,
+    backend: null,
+    dataset: null,
+    versions: { cellscope: '0', node: process.version, tfjs: '4' },
     pid: 1,
     host: 'elsewhere',
+    startedAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
     epochsCompleted: 0,
+    resumes: [],
   };
-  writeFileSync(join(runDir, 'run.json'), JSON.stringify(record));
+  mkdirSync(join(runs, 'r1'), { recursive: true });
+  writeFileSync(join(runs, 'r1', 'run.json'), JSON.stringify(record));
+  // A run id with escapes is no run id (run ids name folders): listed broken, the id quoted in the reason.
+  mkdirSync(join(runs, 'r2'), { recursive: true });
+  writeFileSync(join(runs, 'r2', 'run.json'), JSON.stringify({ ...record, id: `r1${EVIL}` }));
   const text = await cli(['runs', '--runs', runs], dir);
   assert.equal(text.code, 0, text.err);
   assertTerminalSafe(text.out + text.err, 'runs');
-  assert.match(text.out, /r1\\u001b\[31mred/);
+  assert.match(text.out, /N\\u001b\[31mred/);
+  assert.match(text.out, /out of memory\\u001b\[31mred/);
+  assert.match(text.out, /r2: .*"r1\\u001b\[31mred.* is not a run id/);
   const json = await cli(['runs', '--runs', runs, '--json'], dir);
   assertTerminalSafe(json.out, 'runs --json');
-  const [entry] = JSON.parse(json.out) as { id: string; genotype: { name: string } }[];
+  const [entry, broken] = JSON.parse(json.out) as { id: string; genotype: { name: string }; error?: string }[];
   assert.equal(entry!.id, record.id);
   assert.equal(entry!.genotype.name, record.genotype.name);
+  assert.equal(broken!.id, 'r2');
+  assert.match(broken!.error ?? '', /field id: .* is not a run id/);
 });

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
@@ -16,8 +16,9 @@ import { runDirOf, RunIdError } from '../../src/runs/runPaths.js';
 import { experimentReportInput } from '../../src/runs/reportRuns.js';
 import { parseQueue } from '../../src/extension/runs/queue.js';
 import { EXPERIMENT_FILE, type ExperimentFile } from '../../src/shared/experimentTypes.js';
-import { RUN_FORMAT, type RunConfig, type RunRecord } from '../../src/shared/runTypes.js';
-import { ExperimentError, planEntries, runExperiment } from '../../src/train/experiment.js';
+import { RUN_FORMAT, type MetricsLine, type RunConfig, type RunRecord } from '../../src/shared/runTypes.js';
+import { ExperimentError, planEntries, runExperiment, writeExperimentReport } from '../../src/train/experiment.js';
+import { openRun } from '../../src/runs/runStore.js';
 
 const darts = builtin('DARTS_V2')!.genotype;
 
@@ -123,4 +124,27 @@ test('queue entries whose id or resumed run id is not a plain name are dropped',
   const entry = (id: string, runId: string) => ({ id, experiment: 'E', queuedAt: 'now', request: { kind: 'resume', runId, name: 'A', device: 'cpu' } });
   const queue = parseQueue(JSON.stringify({ format: 1, entries: [entry('q1', 'r1'), entry('q2', '../../elsewhere'), entry('../../x', 'r3'), entry('q4', '/abs')], experiments: {} }));
   assert.deepEqual(queue.entries.map((e) => e.id), ['q1']);
+});
+
+test('a link planted in a run folder never redirects the trainer\'s appends, nor the experiment report, outside it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cellscope-links-'));
+  const sentinel = join(root, 'sentinel.txt');
+  writeFileSync(sentinel, 'must stay as it is\n');
+  const dir = join(root, 'runs', 'r');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(cancelledRun('r')));
+  symlinkSync(sentinel, join(dir, 'metrics.jsonl'));
+  symlinkSync(sentinel, join(dir, 'log.txt'));
+  const run = openRun(dir);
+  assert.throws(() => run.log('hello'), /log\.txt is a symbolic link; refusing to write through it/);
+  assert.throws(() => run.appendMetrics({ epoch: 1 } as MetricsLine), /metrics\.jsonl is a symbolic link/);
+  assert.equal(readFileSync(sentinel, 'utf8'), 'must stay as it is\n');
+
+  const exp = join(root, 'exp');
+  mkdirSync(join(exp, 'runs'), { recursive: true });
+  symlinkSync(sentinel, join(exp, 'report.html'));
+  const entry = planEntries({ name: 'DARTS_V2', genotype: darts, variants: 0 }).entries[0]!;
+  writeExperimentReport(exp, { format: 1, ref: 'DARTS_V2', architecture: 'DARTS_V2', variants: 0, widths: [], config, landscape: null, entries: [entry], createdAt: 'now', updatedAt: 'now' });
+  assert.equal(readFileSync(sentinel, 'utf8'), 'must stay as it is\n');
+  assert.equal(lstatSync(join(exp, 'report.html')).isFile(), true);
 });

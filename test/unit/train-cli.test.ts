@@ -3,14 +3,15 @@
  * the trainer as users run it — the bundled CLI in its own process, stopped
  * by SIGTERM (checkpoint, status cancelled, then resumed to the end), by
  * `cellscope cancel`, and killed by SIGKILL (reported failed by `runs`,
- * resumable from the last epoch).
+ * resumable from the last epoch, its stale writer lock taken over), and a
+ * second writer refused while a trainer has the run.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { cli, type CliResult } from './cli-helpers.js';
 import { parseProgressLine, RUN_FORMAT, type MetricsLine, type ProgressLine, type RunRecord } from '../../src/shared/runTypes.js';
@@ -195,6 +196,8 @@ test('cellscope cancel stops a running trainer; SIGKILL loses at most the epoch 
   const dir = start.type === 'start' ? start.runDir : '';
   const id = start.runId;
   assert.equal(readRunRecord(dir).status, 'running');
+  // The killed trainer's writer lock is left behind; resume takes it over (a crash never leaves a run stuck).
+  assert.equal(JSON.parse(readFileSync(join(dir, 'trainer.lock'), 'utf8')).pid, killed.child.pid);
   const listed = JSON.parse((await cli(['runs', '--json'], cwd)).out) as Array<{ id: string; status: string; reason?: string }>;
   const entry = listed.find((r) => r.id === id)!;
   assert.equal(entry.status, 'failed');
@@ -208,4 +211,43 @@ test('cellscope cancel stops a running trainer; SIGKILL loses at most the epoch 
   assert.deepEqual(metricsOf(dir).map((m) => m.epoch), [1, 2, 3]);
   assert.ok(statSync(join(dir, 'checkpoint.bin')).mtimeMs > checkpointTime);
   assert.equal(readRunRecord(dir).status, 'completed');
+  assert.equal(existsSync(join(dir, 'trainer.lock')), false);
+});
+
+test('a second writer on a run being trained is refused with the trainer\'s pid and changes nothing', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'cellscope-two-writers-'));
+  let runDir = '';
+  let paused: () => void = () => {};
+  const trainerPaused = new Promise<void>((resolve) => (paused = resolve));
+  let stopped = false;
+  const first = spawnCli(['train', 'DARTS_V2', ...TINY_FLAGS, '--epochs', '3'], cwd, (line, child) => {
+    if (line.type === 'start') runDir = line.runDir;
+    if (line.type !== 'step' || stopped) return;
+    // Held still in the middle of training (it keeps its lock), so that what follows does not race it.
+    stopped = true;
+    child.kill('SIGSTOP');
+    paused();
+  });
+  await trainerPaused;
+  try {
+    // As another machine's stale view of the run, or a resume that checked the status an instant
+    // before the trainer wrote it: run.json says cancelled while the trainer works on.
+    const record = readRunRecord(runDir);
+    writeFileSync(join(runDir, 'run.json.hand'), JSON.stringify({ ...record, status: 'cancelled', reason: 'cancelled at epoch 1, step 1' }));
+    renameSync(join(runDir, 'run.json.hand'), join(runDir, 'run.json'));
+    const before = { record: readFileSync(join(runDir, 'run.json'), 'utf8'), log: readFileSync(join(runDir, 'log.txt'), 'utf8') };
+    const second = spawnCli(['resume', basename(runDir)], cwd);
+    assert.equal((await second.exited).code, 1, second.stderr());
+    assert.match(second.stderr(), new RegExp(`cellscope resume: run ${basename(runDir)} is already being trained by pid ${first.child.pid}\\n`));
+    assert.deepEqual(second.lines, []);
+    assert.deepEqual({ record: readFileSync(join(runDir, 'run.json'), 'utf8'), log: readFileSync(join(runDir, 'log.txt'), 'utf8') }, before);
+  } finally {
+    first.child.kill('SIGCONT');
+  }
+  assert.equal((await first.exited).code, 0, first.stderr());
+  const done = readRunRecord(runDir);
+  assert.equal(done.status, 'completed');
+  assert.deepEqual(done.resumes, []);
+  assert.deepEqual(metricsOf(runDir).map((m) => m.epoch), [1, 2, 3]);
+  assert.doesNotMatch(readFileSync(join(runDir, 'log.txt'), 'utf8'), /resumed by process/);
 });

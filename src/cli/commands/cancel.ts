@@ -1,10 +1,12 @@
 /**
- * `cellscope cancel RUN`: asks a running trainer to stop (SIGTERM). The
+ * `cellscope cancel RUN`: asks a running trainer to stop (SIGTERM), only a
+ * process proven to be the run's trainer (src/runs/trainerProcess.ts). The
  * trainer saves a checkpoint and marks the run cancelled; `cellscope resume`
  * continues it. Waits (up to --wait seconds) until run.json says so.
  */
-import { effectiveStatus } from '../../shared/runTypes.js';
+import { effectiveStatus, type RunRecord } from '../../shared/runTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
+import { signalTrainer } from '../../runs/trainerProcess.js';
 import { flagNumber, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUNS_FLAG, runsDirOf } from './train.js';
@@ -21,27 +23,26 @@ export const cancelCommand: Command = {
     const args = parseArgs(argv, { runs: RUNS_FLAG, wait: { type: 'number', min: 0 } });
     if (args.positional.length !== 1) throw new UsageError('cancel needs exactly one RUN');
     let dir: string;
+    let record: RunRecord;
     try {
       dir = findRunDir(args.positional[0]!, runsDirOf(args, io.cwd), io.cwd);
+      record = readRunRecord(dir);
     } catch (error) {
       if (!(error instanceof RunStoreError)) throw error;
       io.stderr(`cellscope cancel: ${error.message}\n`);
       return 1;
     }
-    const record = readRunRecord(dir);
     const status = effectiveStatus(record, trainerAlive);
     if (status.status !== 'running') {
       io.stderr(`cellscope cancel: run ${record.id} is not running (${status.status}${status.reason ? `: ${status.reason}` : ''})\n`);
       return 1;
     }
-    if (trainerAlive(record) === undefined) {
-      io.stderr(`cellscope cancel: run ${record.id} runs on ${record.host}; cancel it there\n`);
-      return 1;
-    }
     try {
-      process.kill(record.pid, 'SIGTERM');
+      // Only a process proven to be the run's trainer, whatever run.json's pid says.
+      signalTrainer(dir, record);
     } catch (error) {
-      io.stderr(`cellscope cancel: cannot signal process ${record.pid}: ${(error as Error).message}\n`);
+      if (!(error instanceof RunStoreError)) throw error;
+      io.stderr(`cellscope cancel: ${error.message}\n`);
       return 1;
     }
     const waitMs = (flagNumber(args, 'wait') ?? 60) * 1000;

@@ -5,7 +5,7 @@
  */
 import { formatWidth } from '../../genotype/metrics.js';
 import type { EffectiveStatus, MetricsLine, RunRecord } from '../../shared/runTypes.js';
-import { listRuns, openRun } from '../../runs/runStore.js';
+import { listRuns, openRun, RunBusyError, takeRunWriter } from '../../runs/runStore.js';
 import { flagBoolean, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { printTable } from './metrics.js';
@@ -31,7 +31,22 @@ export const runsCommand: Command = {
     const listing = listRuns(runsDir);
     if (flagBoolean(args, 'mark-failed')) {
       for (const entry of listing) {
-        if (entry.effective?.orphaned) openRun(entry.dir).update({ status: 'failed', reason: entry.effective.reason! });
+        if (!entry.effective?.orphaned) continue;
+        // As the run's one writer (its dead trainer's lock is taken over); skipped if a trainer has it again.
+        let writer;
+        try {
+          writer = takeRunWriter(entry.dir, 'marked failed');
+        } catch (error) {
+          if (!(error instanceof RunBusyError)) throw error;
+          io.stderr(`cellscope runs: not marking ${entry.id}: ${error.message}\n`);
+          continue;
+        }
+        try {
+          const run = openRun(entry.dir);
+          if (run.record.status === 'running') run.update({ status: 'failed', reason: entry.effective.reason! });
+        } finally {
+          writer.release();
+        }
       }
     }
     if (flagBoolean(args, 'json')) {

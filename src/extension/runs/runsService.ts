@@ -4,14 +4,15 @@
  * Polls the folder (faster while something runs or waits) and also wakes on
  * file-system events; every change goes out as `onDidChange` with what
  * changed, so the Runs view, the status bar and result panels update without
- * re-reading everything. Holds no trainer process: cancel sends a signal to
- * the pid in run.json, resume queues `cellscope resume`.
+ * re-reading everything. Holds no trainer process: cancel signals the run's
+ * proven trainer (src/runs/trainerProcess.ts), resume queues `cellscope resume`.
  */
 import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
+import { signalTrainer } from '../../runs/trainerProcess.js';
 import type { AdaptersReport } from '../../shared/adapters.js';
 import { AdapterCache, probeAdaptersInChild } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
@@ -266,14 +267,20 @@ export class RunsService implements vscode.Disposable {
     return ok;
   }
 
-  /** Asks a running trainer to stop (SIGTERM); it checkpoints and records `cancelled`. */
+  /**
+   * Asks a running trainer to stop (SIGTERM); it checkpoints and records
+   * `cancelled`. Like training, only in a trusted workspace (signalling a
+   * process is acting on what the workspace's files say), and only a process
+   * proven to be the run's trainer (src/runs/trainerProcess.ts), never the
+   * pid run.json names on its word.
+   */
   cancel(runId: string): void {
+    if (!vscode.workspace.isTrusted) throw new Error('cancelling runs is disabled in an untrusted workspace (it signals processes its run files name); trust the workspace first');
     const run = this.run(runId);
     if (!run?.record) throw new Error(`no run ${runId}`);
     const status = effectiveStatus(run.record, trainerAlive);
     if (status.status !== 'running') throw new Error(`run ${runId} is not running (${status.status})`);
-    if (trainerAlive(run.record) === undefined) throw new Error(`run ${runId} runs on ${run.record.host}; cancel it there`);
-    process.kill(run.record.pid, 'SIGTERM');
+    signalTrainer(run.dir, run.record);
     void this.refresh();
   }
 

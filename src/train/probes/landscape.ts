@@ -18,7 +18,7 @@
  * from the previous point, so a resumed grid equals an uninterrupted one.
  * When every point is there, `landscape.json` is written (atomically).
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -35,7 +35,7 @@ import {
   type LandscapeSpec,
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
-import { writeFileAtomic } from '../../runs/atomicFile.js';
+import { appendFileNoFollow, writeFileAtomic } from '../../runs/atomicFile.js';
 import { selectBackend, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadRunDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
@@ -44,7 +44,7 @@ import { buildNetwork, type Network } from '../network/network.js';
 import { batchDoesNotFit } from '../memory.js';
 import { crossEntropy } from '../optim.js';
 import { readLandscape } from '../../runs/reportRuns.js';
-import { readRunRecord } from '../../runs/runStore.js';
+import { readRunRecord, takeRunWriter } from '../../runs/runStore.js';
 import { randomDirection, type Direction, type WeightArray } from './directions.js';
 import { gradientVariance, type GradVarianceResult } from './gradVariance.js';
 
@@ -292,6 +292,16 @@ function evaluationImages(dataset: Dataset, subset: number | null): ImageSet {
  * completed epoch's weights are the centre).
  */
 export async function runLandscape(runDir: string, request: LandscapeRequest, env: LandscapeEnvironment): Promise<LandscapeOutcome> {
+  // As the run's one writer: not while a resume trains it (or sets its files aside) under the landscape.
+  const writer = takeRunWriter(runDir, 'probed');
+  try {
+    return await landscapeOf(runDir, request, env);
+  } finally {
+    writer.release();
+  }
+}
+
+async function landscapeOf(runDir: string, request: LandscapeRequest, env: LandscapeEnvironment): Promise<LandscapeOutcome> {
   const record = readRunRecord(runDir);
   const spec = resolveSpec(record, request);
   const what: LandscapeQuantity[] = request.what !== undefined && request.what.length > 0 ? [...new Set(request.what)] : ['loss'];
@@ -415,7 +425,7 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
           line = { q: 'variance', i: task.i, j: task.j, variance: finiteOrNull(r.variance) };
         }
         // Written before the next point starts: a kill loses at most the point in progress.
-        appendFileSync(pointsPath, `${JSON.stringify(line)}\n`);
+        appendFileNoFollow(pointsPath, `${JSON.stringify(line)}\n`);
         done++;
         const now = performance.now();
         if (now - lastReport >= interval || done === tasks.length) {
