@@ -224,9 +224,12 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
   // Longest path: consecutive node pairs, each drawn by its lowest-numbered entry, then into c_{k}.
   const path = longestPath(cell);
   const longestEntries = new Set<number>();
+  // The lowest-numbered entry per (from, to) pair, looked up once per step (a path can be as long as the cell).
+  const entryByPair = new Map<string, number>();
+  for (const e of graph.entryEdges) if (!entryByPair.has(`${e.from}>${e.to}`)) entryByPair.set(`${e.from}>${e.to}`, e.index);
   for (let i = 1; i < path.length; i++) {
-    const e = graph.entryEdges.find((x) => x.from === String(path[i - 1]) && x.to === String(path[i]));
-    if (e) longestEntries.add(e.index);
+    const e = entryByPair.get(`${path[i - 1]}>${path[i]}`);
+    if (e !== undefined) longestEntries.add(e);
   }
   const pathEnd = path.length > 0 ? String(path[path.length - 1]) : undefined;
   const longestConcat = graph.concatEdges.find((c) => c.from === pathEnd)?.index;
@@ -335,6 +338,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
   }
 
   const nodes: string[] = [];
+  const concatSources = new Set(graph.concatEdges.map((c) => c.from));
   for (const id of graph.nodes) {
     const b = layout.nodes.get(id)!;
     const x = b.x + ox;
@@ -342,7 +346,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
     const role = id === '0' || id === '1' ? 'cs-input' : id === OUTPUT_NODE ? 'cs-output' : 'cs-intermediate';
     const dead = isDeadNode(id);
     const longest = onPath.has(id);
-    const inConcat = graph.concatEdges.some((c) => c.from === id);
+    const inConcat = concatSources.has(id);
     const fill = role === 'cs-input' ? COLORS.inputFill : role === 'cs-output' ? COLORS.outputFill : COLORS.nodeFill;
     nodes.push(
       el(
