@@ -28,9 +28,18 @@ interface Neighbour {
   readonly weight: number;
 }
 
-export function barycentreOrder(g: LayeredGraph, sweeps = SWEEPS): void {
+/**
+ * `together`: nodes kept next to each other in the order, in the given order, as one block
+ * at their mean barycentre (a cell's inputs c_{k-2}, c_{k-1}).
+ */
+export function barycentreOrder(g: LayeredGraph, together: readonly string[] = [], sweeps = SWEEPS): void {
   const all = g.nodes().filter((v) => g.node(v).rank !== undefined);
   const index = new Map(all.map((v, i) => [v, i]));
+  const group = new Map<number, number>();
+  together.forEach((v, k) => {
+    const i = index.get(v);
+    if (i !== undefined) group.set(i, k);
+  });
   const rank = all.map((v) => g.node(v).rank!);
   if (all.length === 0) return;
   const minRank = rank.reduce((a, b) => Math.min(a, b), Infinity);
@@ -56,9 +65,16 @@ export function barycentreOrder(g: LayeredGraph, sweeps = SWEEPS): void {
         sum += n.weight * pos[n.at]!;
         weight += n.weight;
       }
-      return { i, key: weight > 0 ? sum / weight : p, p };
+      return { i, key: weight > 0 ? sum / weight : p, p, g: group.get(i) };
     });
-    key.sort((a, b) => a.key - b.key || a.p - b.p);
+    // The block: one key for all its members (of this layer), the mean of theirs.
+    const members = key.filter((k) => k.g !== undefined);
+    if (members.length > 1) {
+      const mean = members.reduce((sum, k) => sum + k.key, 0) / members.length;
+      for (const k of members) k.key = mean;
+    }
+    // Equal keys: the block first and in its order (so it stays contiguous), then the older place.
+    key.sort((a, b) => a.key - b.key || (a.g ?? Infinity) - (b.g ?? Infinity) || a.p - b.p);
     key.forEach((k, p) => (layer[p] = k.i));
     place(layer);
   };

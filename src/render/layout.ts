@@ -33,7 +33,7 @@ export interface LayoutEdgeSpec {
 export interface LayoutSpec {
   readonly nodes: readonly LayoutNodeSpec[];
   readonly edges: readonly LayoutEdgeSpec[];
-  /** Nodes kept together in the leftmost column, top to bottom in this order. */
+  /** Nodes kept in the leftmost column, top to bottom in this order (together in small graphs; spread to meet their edges in big ones). */
   readonly sources?: readonly string[];
   /**
    * Preferred top-to-bottom order of nodes that share a column (a hint for
@@ -208,8 +208,9 @@ export function layoutGraph(spec: LayoutSpec): GraphLayout {
 
   if (big) {
     // Bounded effort: barycentre sweeps of our own instead of dagre's
-    // ordering; ties keep the order nodes are listed in.
-    layout(g, { customOrder: (layered: unknown) => barycentreOrder(layered as LayeredGraph) });
+    // ordering; the sources stay one block in their order, ties keep the
+    // order nodes are listed in.
+    layout(g, { customOrder: (layered: unknown) => barycentreOrder(layered as LayeredGraph, sources) });
   } else {
     const ordered = (spec.order ?? []).filter((s) => ids.has(s) && !sources.includes(s));
     // Sources are one column, so consecutive pairs suffice; the others may be
