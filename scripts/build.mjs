@@ -17,6 +17,8 @@ const common = {
 /** Node entry points that exist so far (later layers add theirs). */
 const nodeEntries = [
   { in: 'src/extension/main.ts', out: 'extension' },
+  // Big cell drawings, in a worker thread of the extension host.
+  { in: 'src/extension/cellRenderWorker.ts', out: 'cellRenderWorker' },
   { in: 'src/server/main.ts', out: 'server' },
   { in: 'src/cli/main.ts', out: 'cli' },
 ].filter((e) => existsSync(e.in));

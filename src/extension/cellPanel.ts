@@ -3,7 +3,8 @@
  * reduction cells beside the editor, follows the genotype under the cursor
  * and redraws as the user types; `Cellscope: Compare Cells` draws two
  * genotypes side by side with their differences marked. Drawings come from
- * the pure renderer (src/render/cellSvg.ts); the webview (src/webview/
+ * the pure renderer (src/render/cellSvg.ts) through cellRenderer.ts, which
+ * draws big cells in a worker thread; the webview (src/webview/
  * cellPanel.ts) shows them, maps clicks to source through the SVG's data
  * attributes, and rasterises PNG exports. Messages both ways are the typed
  * unions of src/shared/protocol.ts.
@@ -14,7 +15,7 @@ import { LineIndex, type Span } from '../genotype/ast.js';
 import { analyze, findGenotype, type AnalyzedDocument, type ResolvedGenotype } from '../genotype/document.js';
 import { LIBRARY, builtin } from '../genotype/library.js';
 import type { CellKind, Genotype } from '../genotype/model.js';
-import { renderGenotypeSvg } from '../render/cellSvg.js';
+import { CellRenderer } from './cellRenderer.js';
 import {
   CELL_PANEL_VIEW_TYPE,
   parseCellPanelMessage,
@@ -106,6 +107,8 @@ class CellPanel {
   private redrawTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  /** Draws big cells in a worker thread, never on the extension host's. */
+  private readonly renderer: CellRenderer;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -114,6 +117,7 @@ class CellPanel {
     private readonly onDispose: (p: CellPanel) => void,
   ) {
     this.state = state;
+    this.renderer = new CellRenderer(vscode.Uri.joinPath(extensionUri, 'dist', 'cellRenderWorker.js').fsPath);
     panel.webview.options = {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
@@ -170,18 +174,26 @@ class CellPanel {
     const genotypes = results.map((r) => (r as Extract<Resolution, { ok: true }>).genotype);
     genotypes.forEach((g, i) => (this.lastGood[i] = g));
     const sources = this.state.sources;
-    const views: CellPanelView[] = sources.map((source, i) => {
-      const other = sources.length === 2 ? { genotype: genotypes[1 - i]!, name: sources[1 - i]!.name } : undefined;
-      return {
-        title: source.name,
-        origin: originOf(source),
-        svg: renderGenotypeSvg(genotypes[i]!, {
-          title: source.name,
-          ...(other ? { compareWith: other.genotype, compareName: other.name } : {}),
+    let svgs: readonly string[] | undefined;
+    try {
+      svgs = await this.renderer.render(
+        sources.map((source, i) => {
+          const other = sources.length === 2 ? { genotype: genotypes[1 - i]!, name: sources[1 - i]!.name } : undefined;
+          return { genotype: genotypes[i]!, options: { title: source.name, ...(other ? { compareWith: other.genotype, compareName: other.name } : {}) } };
         }),
-        hasSource: source.kind === 'document',
-      };
-    });
+      );
+    } catch (error) {
+      await this.post({ type: 'problem', message: `Could not draw: ${error instanceof Error ? error.message : String(error)}` });
+      return;
+    }
+    // Superseded by a later redraw (or the panel closed) while a big cell was drawing.
+    if (!svgs || this.disposed) return;
+    const views: CellPanelView[] = sources.map((source, i) => ({
+      title: source.name,
+      origin: originOf(source),
+      svg: svgs[i]!,
+      hasSource: source.kind === 'document',
+    }));
     this.panel.title = sources.length === 2 ? `Cells: ${sources[0]!.name} vs ${sources[1]!.name}` : `Cell: ${sources[0]!.name}`;
     await this.post({ type: 'render', views, state: this.state });
   }
@@ -245,11 +257,16 @@ class CellPanel {
     const other = this.state.sources.length === 2 ? { genotype: this.lastGood[1 - view], name: this.state.sources[1 - view]!.name } : undefined;
     const target = await this.saveTarget(view, 'svg');
     if (!target) return;
-    const svg = renderGenotypeSvg(genotype, {
-      title: source.name,
-      ...(other?.genotype ? { compareWith: other.genotype, compareName: other.name } : {}),
-    });
-    await this.write(target, new TextEncoder().encode(`${svg}\n`));
+    // Its own renderer: the panel's may be busy with a redraw this must not cancel.
+    const renderer = new CellRenderer(vscode.Uri.joinPath(this.extensionUri, 'dist', 'cellRenderWorker.js').fsPath);
+    try {
+      const [svg] = (await renderer.render([
+        { genotype, options: { title: source.name, ...(other?.genotype ? { compareWith: other.genotype, compareName: other.name } : {}) } },
+      ]))!;
+      await this.write(target, new TextEncoder().encode(`${svg}\n`));
+    } finally {
+      renderer.dispose();
+    }
   }
 
   private async exportPng(view: number, pngBase64: string): Promise<void> {
@@ -286,6 +303,7 @@ class CellPanel {
     if (this.disposed) return;
     this.disposed = true;
     if (this.redrawTimer) clearTimeout(this.redrawTimer);
+    this.renderer.dispose();
     for (const d of this.disposables) d.dispose();
     this.onDispose(this);
     this.panel.dispose();

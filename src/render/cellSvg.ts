@@ -23,7 +23,7 @@ import { cellDepth, cellWidth, formatWidth, longestPath } from '../genotype/metr
 import { type Cell, type CellKind, type Genotype, intermediateCount, nodeOfEntry } from '../genotype/model.js';
 import { type OpFamily, opFamily } from '../genotype/ops.js';
 import { type CellDiff, type EntryDiff, cellDiffCount, diffCells } from './diff.js';
-import { type PlacedEdge, layoutGraph } from './layout.js';
+import { type LayoutSpec, type PlacedEdge, layoutGraph } from './layout.js';
 import { type Markup, text } from './markup.js';
 import { FONT_FAMILY, type Point, arrowHead, el, num, splinePath, textEl, textWidth } from './svg.js';
 
@@ -204,14 +204,9 @@ function edgeTooltip(e: EntryEdge, change: EntryDiff | undefined): string {
   return `${what}; the other has (${o.op}, ${o.input})`;
 }
 
-/** The drawing of one cell at the origin, with heading, captions and notes. */
-function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Fragment {
-  const graph = cellGraph(cell);
-  const diff: CellDiff | undefined = options.compareWith ? diffCells(cell, options.compareWith) : undefined;
-  const diffByEntry = new Map((diff?.entries ?? []).map((d) => [d.index, d]));
-  const concatAdded = new Set(diff?.concatAdded ?? []);
-
-  const layout = layoutGraph({
+/** What the layout is asked to place for a cell (also what bench/layout.bench.ts times). */
+export function cellLayoutSpec(graph: CellGraph): LayoutSpec {
+  return {
     nodes: graph.nodes.map((id) => ({ id, width: nodeWidth(id), height: NODE_HEIGHT })),
     edges: [
       ...graph.entryEdges.map((e) => ({ id: `e${e.index}`, from: e.from, to: e.to, label: { width: labelWidth(e.op), height: LABEL_HEIGHT } })),
@@ -220,14 +215,27 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
     sources: ['0', '1'],
     order: graph.nodes.filter((id) => id !== '0' && id !== '1' && id !== OUTPUT_NODE),
     sink: OUTPUT_NODE,
-  });
+  };
+}
+
+/** The drawing of one cell at the origin, with heading, captions and notes. */
+function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Fragment {
+  const graph = cellGraph(cell);
+  const diff: CellDiff | undefined = options.compareWith ? diffCells(cell, options.compareWith) : undefined;
+  const diffByEntry = new Map((diff?.entries ?? []).map((d) => [d.index, d]));
+  const concatAdded = new Set(diff?.concatAdded ?? []);
+
+  const layout = layoutGraph(cellLayoutSpec(graph));
 
   // Longest path: consecutive node pairs, each drawn by its lowest-numbered entry, then into c_{k}.
   const path = longestPath(cell);
   const longestEntries = new Set<number>();
+  // The lowest-numbered entry per (from, to) pair, looked up once per step (a path can be as long as the cell).
+  const entryByPair = new Map<string, number>();
+  for (const e of graph.entryEdges) if (!entryByPair.has(`${e.from}>${e.to}`)) entryByPair.set(`${e.from}>${e.to}`, e.index);
   for (let i = 1; i < path.length; i++) {
-    const e = graph.entryEdges.find((x) => x.from === String(path[i - 1]) && x.to === String(path[i]));
-    if (e) longestEntries.add(e.index);
+    const e = entryByPair.get(`${path[i - 1]}>${path[i]}`);
+    if (e !== undefined) longestEntries.add(e);
   }
   const pathEnd = path.length > 0 ? String(path[path.length - 1]) : undefined;
   const longestConcat = graph.concatEdges.find((c) => c.from === pathEnd)?.index;
@@ -336,6 +344,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
   }
 
   const nodes: Markup[] = [];
+  const concatSources = new Set(graph.concatEdges.map((c) => c.from));
   for (const id of graph.nodes) {
     const b = layout.nodes.get(id)!;
     const x = b.x + ox;
@@ -343,7 +352,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
     const role = id === '0' || id === '1' ? 'cs-input' : id === OUTPUT_NODE ? 'cs-output' : 'cs-intermediate';
     const dead = isDeadNode(id);
     const longest = onPath.has(id);
-    const inConcat = graph.concatEdges.some((c) => c.from === id);
+    const inConcat = concatSources.has(id);
     const fill = role === 'cs-input' ? COLORS.inputFill : role === 'cs-output' ? COLORS.outputFill : COLORS.nodeFill;
     nodes.push(
       el(
