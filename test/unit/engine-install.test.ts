@@ -199,6 +199,16 @@ test('an interrupted install leaves nothing loadable: a cancel mid-download, and
   // A manifest that is not one is skipped too.
   writeFileSync(join(done.root, 'cellscope-engine.json'), '{"schema":"something-else"}');
   assert.equal(findInstalled('gpu', [enginesDir(home)]), undefined);
+
+  // A crashed install's leftovers: its staging folder and its lock (a dead pid). The next install clears both.
+  mkdirSync(join(enginesDir(home), '.staging-tfjs-node-gpu-1-dead'));
+  writeFileSync(join(enginesDir(home), '.install.lock'), '999999999');
+  await installEngine(options(server, home, work));
+  assert.deepEqual(readdirSync(enginesDir(home)), ['tfjs-node-gpu']);
+  // A live installer's lock is respected.
+  writeFileSync(join(enginesDir(home), '.install.lock'), String(process.ppid));
+  await assert.rejects(installEngine(options(server, home, work)), new RegExp(`another install into .* is running \\(pid ${process.ppid}\\)`));
+  assert.ok(findInstalled('gpu', [enginesDir(home)]));
 });
 
 test('requirements are said before any download', async (t) => {
