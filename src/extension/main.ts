@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCellPanel } from './cellPanel.js';
 import { registerExperiment } from './experiment/index.js';
+import { exposeEngineFolder, registerGpuSupport } from './gpu/index.js';
 import { createLanguageClient } from './languageClient.js';
 import { registerTraining } from './runs/index.js';
 import { registerSampleVariants } from './sampleVariants.js';
@@ -24,7 +25,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Registrations go here, before the client starts, so the list below sees them.
   context.subscriptions.push(registerSampleVariants());
   registerCellPanel(context);
-  registerTraining(context, output);
+  // Before any trainer starts: they find the engines installed from here through it.
+  exposeEngineFolder(context);
+  const runs = registerTraining(context, output);
+  context.subscriptions.push(registerGpuSupport(context, output, runs));
   registerExperiment(context, output);
 
   // Only advertise lens commands that exist: a lens naming a missing command fails when clicked.

@@ -164,6 +164,38 @@ async function verify(root: string, flavour: EngineFlavour, platform: NodeJS.Pla
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One install at a time per folder (two would write the same .part files):
+ * a lock file holding the installer's pid; one left by a dead process is taken over.
+ */
+async function lockInstalls(engines: string): Promise<() => Promise<void>> {
+  await fs.mkdir(engines, { recursive: true });
+  const path = join(engines, '.install.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(path, String(process.pid), { flag: 'wx' });
+      return () => fs.rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await fs.readFile(path, 'utf8').catch(() => ''));
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+        throw new Error(`another install into ${engines} is running (pid ${holder}); wait for it, or remove ${path} if that process is not an install`);
+      }
+      await fs.rm(path, { force: true });
+    }
+  }
+  throw new Error(`cannot take the install lock ${path}`);
+}
+
 /**
  * Replaces `final` with `staging` so that at every instant `final` is either
  * the old complete install or the new one.
@@ -197,8 +229,13 @@ export async function installEngine(options: InstallOptions): Promise<InstalledE
   const engines = enginesDir(options.home);
   const final = engineFolder(engines, flavour);
   const staging = join(engines, `.staging-${basename(final)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await fs.mkdir(staging, { recursive: true });
+  const unlock = await lockInstalls(engines);
   try {
+    // Holding the lock, any staging or half-removed folder is a crashed install's: cleared.
+    for (const name of await fs.readdir(engines)) {
+      if (/^\.(staging|removing)-|\.old-[0-9a-f]+$/.test(name)) await fs.rm(join(engines, name), { recursive: true, force: true });
+    }
+    await fs.mkdir(staging, { recursive: true });
     const local = options.sources?.from !== undefined ? await openLocal(options.sources.from, staging, signal) : undefined;
     let manifest: EngineManifest;
     const root = join(staging, 'engine');
@@ -260,6 +297,7 @@ export async function installEngine(options: InstallOptions): Promise<InstalledE
     throw isCancel(err, signal) && !(err instanceof InstallCancelled) ? new InstallCancelled() : err;
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
+    await unlock();
   }
 }
 

@@ -306,7 +306,16 @@ export const RUN_RECORD_SHAPE: Shape = object({
   params: integer(0),
   config: RUN_CONFIG_SHAPE,
   seed: integer(0),
-  backend: nullable(object({ backend: oneOf(BACKEND_NAMES), package: string, device: oneOf(['gpu', 'cpu']), skipped: arrayOf(string) })),
+  backend: nullable(
+    object({
+      backend: oneOf(BACKEND_NAMES),
+      package: string,
+      device: oneOf(['gpu', 'cpu']),
+      skipped: arrayOf(string),
+      // Which copy of a native TensorFlow package ran (node_modules or `cellscope gpu install`'s folder).
+      native: optional(object({ location: string, version: string, libtensorflow: optional(string), source: oneOf(['node_modules', 'cellscope-install']) })),
+    }),
+  ),
   dataset: nullable(
     object({
       name: oneOf(DATASET_NAMES),

@@ -16,6 +16,8 @@ import { InstallCancelled, installEngine, RequirementsNotMet, uninstallEngine, t
 import { engineCandidates } from '../../src/install/resolveEngine.js';
 import { loadNativeEngine, selectBackend, type BackendLoaders } from '../../src/train/backend.js';
 import type { InstallProgress } from '../../src/shared/engineTypes.js';
+import { RUN_FORMAT, runRecordProblem } from '../../src/shared/runTypes.js';
+import { presetSettings } from '../../src/runs/presets.js';
 import { ADDON_PATH, LIBTF_PATH, npmEnv, readyMachine, serveFakeEngine, tempDir, type FakeServer } from './engine-helpers.js';
 
 function options(server: FakeServer, home: string, work: string, extra: Partial<InstallOptions> = {}): InstallOptions {
@@ -199,6 +201,16 @@ test('an interrupted install leaves nothing loadable: a cancel mid-download, and
   // A manifest that is not one is skipped too.
   writeFileSync(join(done.root, 'cellscope-engine.json'), '{"schema":"something-else"}');
   assert.equal(findInstalled('gpu', [enginesDir(home)]), undefined);
+
+  // A crashed install's leftovers: its staging folder and its lock (a dead pid). The next install clears both.
+  mkdirSync(join(enginesDir(home), '.staging-tfjs-node-gpu-1-dead'));
+  writeFileSync(join(enginesDir(home), '.install.lock'), '999999999');
+  await installEngine(options(server, home, work));
+  assert.deepEqual(readdirSync(enginesDir(home)), ['tfjs-node-gpu']);
+  // A live installer's lock is respected.
+  writeFileSync(join(enginesDir(home), '.install.lock'), String(process.ppid));
+  await assert.rejects(installEngine(options(server, home, work)), new RegExp(`another install into .* is running \\(pid ${process.ppid}\\)`));
+  assert.ok(findInstalled('gpu', [enginesDir(home)]));
 });
 
 test('requirements are said before any download', async (t) => {
@@ -269,4 +281,30 @@ test('the editor\'s install folder (CELLSCOPE_ENGINES) is searched before the CL
   assert.equal(first?.location, join(engineFolder(enginesDir(editor), 'gpu'), 'node_modules', '@tensorflow', 'tfjs-node-gpu'));
   const [only] = engineCandidates('gpu', { CELLSCOPE_HOME: cli });
   assert.ok(only?.location.startsWith(cli));
+});
+
+test('run.json keeps which copy of the native package ran, and a malformed one is named by field', () => {
+  const now = '2025-01-31T14:25:01.000Z';
+  const native = { location: '/home/me/.cellscope/engines/tfjs-node-gpu/node_modules/@tensorflow/tfjs-node-gpu', version: '4.22.0', libtensorflow: '2.9.1', source: 'cellscope-install' };
+  const run = (backendNative: unknown) => ({
+    format: RUN_FORMAT,
+    id: 'r1',
+    status: 'completed',
+    genotype: { name: 'G', text: 'G = ...', ref: 'G', origin: 'built-in', normal: { width: 3, depth: 2 }, reduce: { width: 2, depth: 3 } },
+    params: 10,
+    config: { ...presetSettings('quick', 'synthetic'), dataset: 'synthetic', dataDir: null, download: false, preset: 'quick', seed: 0, backend: 'tensorflow' },
+    seed: 0,
+    backend: { backend: 'tensorflow', package: '@tensorflow/tfjs-node-gpu', device: 'gpu', gpu: { index: 0, name: 'Fake GPU' }, native: backendNative, skipped: [] },
+    dataset: null,
+    versions: { cellscope: '0', node: process.version, tfjs: '4' },
+    pid: 4242,
+    host: 'h',
+    startedAt: now,
+    updatedAt: now,
+    epochsCompleted: 1,
+    resumes: [],
+  });
+  assert.equal(runRecordProblem(run(native)), undefined);
+  assert.equal(runRecordProblem(run(undefined)), undefined);
+  assert.match(runRecordProblem(run({ ...native, source: 'somewhere' })) ?? '', /^field backend\.native\.source: /);
 });

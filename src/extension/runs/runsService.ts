@@ -14,7 +14,7 @@ import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
 import { signalTrainer } from '../../runs/trainerProcess.js';
 import type { AdaptersReport } from '../../shared/adapters.js';
-import { AdapterCache, probeAdaptersInChild } from './adapterProbe.js';
+import { AdapterCache, probeAdaptersInChild, type ProbeConfig } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
 import { RunQueue, QUEUE_FILE, type DeviceSlot, type QueueEntry, type QueueFile, type QueueRequest } from './queue.js';
 import { RunTracker, type RunChange, type TrackedRun } from './reattach.js';
@@ -51,7 +51,7 @@ export class RunsService implements vscode.Disposable {
   private refreshing = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly adapterCache = new AdapterCache(() =>
-    probeAdaptersInChild({ ...this.launchConfig(), cwd: this.workspaceFolder?.fsPath ?? this.extensionUri.fsPath }),
+    probeAdaptersInChild(this.probeConfig()),
   );
 
   constructor(
@@ -118,6 +118,11 @@ export class RunsService implements vscode.Disposable {
   /** The WebGPU adapters the trainer can use here (probed once in a child process). */
   adapters(): Promise<AdaptersReport> {
     return this.adapterCache.get();
+  }
+
+  /** How this window starts the trainer's CLI for a probe (adapters, engine status). */
+  probeConfig(): ProbeConfig {
+    return { ...this.launchConfig(), cwd: this.workspaceFolder?.fsPath ?? this.extensionUri.fsPath };
   }
 
   private launchConfig(): LaunchConfig {

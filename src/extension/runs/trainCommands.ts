@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { cudaEngineInstalled } from '../gpu/index.js';
 import { analyze, findGenotype, type AnalyzedDocument } from '../../genotype/document.js';
 import { builtin, LIBRARY } from '../../genotype/library.js';
 import { cellDepth, cellWidth, formatWidth } from '../../genotype/metrics.js';
@@ -260,8 +261,15 @@ function listGpus(): Promise<Gpu[]> {
 }
 
 async function askBackend(service: RunsService, title: string): Promise<{ args: string[]; device: TrainRequest['device']; adapter?: number }> {
-  type Item = vscode.QuickPickItem & { choice: BackendChoice };
+  type Item = vscode.QuickPickItem & { choice: BackendChoice; install?: true };
   let devices: MachineDevices = { cudaDevices: 0, adapters: [] };
+  // An NVIDIA GPU without the CUDA engine where the bundled trainer looks: offer the install
+  // (a configured CLI may have the package in its own node_modules: not second-guessed).
+  const ownCli = vscode.workspace.getConfiguration('cellscope').get<string>('trainer.cli', '').trim() === '';
+  const installItem = (gpus: readonly Gpu[]): Item[] =>
+    gpus.length > 0 && ownCli && !cudaEngineInstalled()
+      ? [{ label: '$(cloud-download) Install GPU Support (CUDA)…', description: `for ${gpus.map((g) => `GPU ${g.index}`).join(', ')}: the CUDA engine (@tensorflow/tfjs-node-gpu) is not installed`, choice: { kind: 'auto' }, install: true }]
+      : [];
   // A thenable of items: the pick opens at once and shows progress while the GPUs are probed.
   const items = Promise.all([listGpus(), service.adapters()]).then(([gpus, report]): Item[] => {
     devices = { cudaDevices: gpus.length, adapters: report.adapters };
@@ -270,6 +278,7 @@ async function askBackend(service: RunsService, title: string): Promise<{ args: 
     return [
       { label: 'Auto', description: 'the fastest that works: CUDA GPU, WebGPU GPU, WebAssembly', choice: { kind: 'auto' } },
       ...gpus.map((g) => ({ label: `GPU ${g.index}`, description: `${g.name} (TensorFlow native, CUDA)`, choice: { kind: 'gpu', index: g.index } as BackendChoice })),
+      ...installItem(gpus),
       ...hardware.map((a) => ({ label: `GPU: ${a.name}`, description: `WebGPU over ${a.backend}`, detail: [a.vendor, a.architecture].filter(Boolean).join(' · ') || undefined, choice: { kind: 'webgpu', adapter: a } as BackendChoice })),
       { label: 'WebAssembly (CPU)', description: 'wasm backend: no native libraries needed', choice: { kind: 'wasm' } },
       { label: 'JavaScript (CPU)', description: 'cpu backend: the slow reference', choice: { kind: 'cpu' } },
@@ -277,6 +286,11 @@ async function askBackend(service: RunsService, title: string): Promise<{ args: 
     ];
   });
   const picked = need(await vscode.window.showQuickPick(items, { title: `${title}: backend` }));
+  if (picked.install) {
+    // The install takes minutes; this train is dropped and asked again afterwards.
+    void vscode.commands.executeCommand('cellscope.installGpuSupport', 'gpu');
+    throw new Cancelled();
+  }
   return backendFlags(picked.choice, devices);
 }
 
