@@ -6,6 +6,7 @@
  */
 import type { LandscapeQuantity } from './landscapeTypes.js';
 import type { RunConfig } from './runTypes.js';
+import type { ExperimentSlurm } from './slurmTypes.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 export const EXPERIMENT_REPORT_FILE = 'report.html';
@@ -44,11 +45,13 @@ export interface ExperimentFile {
   /** null: no landscapes. */
   readonly landscape: ExperimentLandscapeSettings | null;
   readonly entries: readonly ExperimentEntry[];
+  /** Its Slurm jobs, when submitted with --executor slurm. */
+  readonly slurm?: ExperimentSlurm;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
 
-export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped';
+export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped' | 'submitted';
 
 /** One progress line of `cellscope experiment` (the trainer's and landscape job's own lines are passed through too). */
 export interface ExperimentProgressLine {
@@ -61,6 +64,9 @@ export interface ExperimentProgressLine {
   readonly runId?: string;
   /** The report, once written. */
   readonly report?: string;
+  /** `submitted`: the array job and the report job after it (--executor slurm). */
+  readonly arrayJobId?: string;
+  readonly reportJobId?: string;
 }
 
 export function isExperimentFile(value: unknown): value is ExperimentFile {

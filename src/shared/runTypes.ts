@@ -10,6 +10,7 @@
  */
 import type { BackendRecord } from './backendTypes.js';
 import type { DatasetName } from './datasetTypes.js';
+import type { RunSlurmJob } from './slurmTypes.js';
 
 /** Version of the run.json layout; bumped only for incompatible changes. */
 export const RUN_FORMAT = 1;
@@ -128,6 +129,13 @@ export interface RunRecord {
    * boot from /proc/PID/stat), so a recycled pid is not mistaken for it.
    */
   readonly processStart?: string;
+  /** The Slurm job the trainer runs (or last ran) in, when Slurm started it. */
+  readonly slurm?: RunSlurmJob;
+  /**
+   * The device a multi-device executor gave the trainer (`gpu:1`: CUDA device
+   * 1 alone visible; `webgpu:1`: WebGPU adapter 1), when one did.
+   */
+  readonly device?: string;
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly finishedAt?: string;

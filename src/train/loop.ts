@@ -51,6 +51,7 @@ import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSq
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
 import { createRun, openRun, processStartOf, type RunHandle } from '../runs/runStore.js';
+import { placementOfEnv } from '../runs/slurm/jobEnv.js';
 
 /** The genotype a run trains, as the CLI resolved it. */
 export interface TrainGenotype {
@@ -171,6 +172,7 @@ export async function startTraining(genotype: TrainGenotype, config: RunConfig, 
     pid: process.pid,
     host: hostname(),
     ...(processStart !== undefined ? { processStart } : {}),
+    ...placementOfEnv(),
     startedAt: now,
     updatedAt: now,
     epochsCompleted: 0,
@@ -200,6 +202,10 @@ export async function resumeTraining(dir: string, genotype: Genotype, env: Train
     pid: process.pid,
     host: hostname(),
     processStart,
+    // A resumed run may train in another Slurm job or on another device: record this one's.
+    slurm: undefined,
+    device: undefined,
+    ...placementOfEnv(),
   });
   run.log(`resumed by process ${process.pid}`);
   env.stderr(`resuming run ${record.id} in ${run.dir}\n`);

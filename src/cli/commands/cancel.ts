@@ -1,9 +1,11 @@
 /**
  * `cellscope cancel RUN`: asks a running trainer to stop (SIGTERM). The
  * trainer saves a checkpoint and marks the run cancelled; `cellscope resume`
- * continues it. Waits (up to --wait seconds) until run.json says so.
+ * continues it. Waits (up to --wait seconds) until run.json says so. A run
+ * Slurm started is cancelled through `scancel` of its job, wherever it runs.
  */
 import { effectiveStatus } from '../../shared/runTypes.js';
+import { slurmJobName } from '../../shared/slurmTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
 import { flagNumber, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -34,19 +36,29 @@ export const cancelCommand: Command = {
       io.stderr(`cellscope cancel: run ${record.id} is not running (${status.status}${status.reason ? `: ${status.reason}` : ''})\n`);
       return 1;
     }
-    if (trainerAlive(record) === undefined) {
+    if (record.slurm !== undefined) {
+      // Slurm's scancel: SIGTERM to the trainer (the batch step), SIGKILL only after KillWait.
+      const { scancelRun } = await import('../../runs/slurm/slurmCancel.js');
+      const problem = scancelRun(record);
+      if (problem !== undefined) {
+        io.stderr(`cellscope cancel: ${problem}\n`);
+        return 1;
+      }
+    } else if (trainerAlive(record) === undefined) {
       io.stderr(`cellscope cancel: run ${record.id} runs on ${record.host}; cancel it there\n`);
       return 1;
     }
-    try {
-      process.kill(record.pid, 'SIGTERM');
-    } catch (error) {
-      io.stderr(`cellscope cancel: cannot signal process ${record.pid}: ${(error as Error).message}\n`);
-      return 1;
+    if (record.slurm === undefined) {
+      try {
+        process.kill(record.pid, 'SIGTERM');
+      } catch (error) {
+        io.stderr(`cellscope cancel: cannot signal process ${record.pid}: ${(error as Error).message}\n`);
+        return 1;
+      }
     }
     const waitMs = (flagNumber(args, 'wait') ?? 60) * 1000;
     if (waitMs === 0) {
-      io.stdout(`sent SIGTERM to process ${record.pid} (run ${record.id})\n`);
+      io.stdout(record.slurm !== undefined ? `scancel'd Slurm job ${slurmJobName(record.slurm)} (run ${record.id})\n` : `sent SIGTERM to process ${record.pid} (run ${record.id})\n`);
       return 0;
     }
     const deadline = Date.now() + waitMs;

@@ -2,16 +2,18 @@
 import { analyze, findGenotype } from '../../genotype/document.js';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
-import { parseArgs, UsageError } from '../args.js';
+import { flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';
 
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a cancelled or failed run from its last checkpoint',
-  usage: 'cellscope resume RUN [--runs DIR]\nRUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
+  usage:
+    'cellscope resume RUN [--runs DIR] [--executor local|slurm]\nRUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.\n' +
+    'A run Slurm trained is submitted again (its experiment task, or a job with its options); --executor local resumes it here.',
   async run(argv, io) {
-    const args = parseArgs(argv, { runs: RUNS_FLAG });
+    const args = parseArgs(argv, { runs: RUNS_FLAG, executor: { type: 'string', choices: ['local', 'slurm'] } });
     if (args.positional.length !== 1) throw new UsageError('resume needs exactly one RUN');
     let dir: string;
     try {
@@ -30,6 +32,18 @@ export const resumeCommand: Command = {
     if (status.status === 'completed') {
       io.stderr(`cellscope resume: run ${record.id} has already completed\n`);
       return 1;
+    }
+    // A run Slurm trained is resubmitted to Slurm (unless this is that job, or --executor local says otherwise).
+    const executor = flagString(args, 'executor') ?? (record.slurm !== undefined && process.env['SLURM_JOB_ID'] === undefined ? 'slurm' : 'local');
+    if (executor === 'slurm') {
+      const { resubmitSlurmRun } = await import('../../runs/slurm/slurmResume.js');
+      const result = resubmitSlurmRun(dir, record);
+      if ('error' in result) {
+        io.stderr(`cellscope resume: ${result.error}\n`);
+        return 1;
+      }
+      io.stderr(`run ${record.id}: submitted ${result.submitted}\n`);
+      return 0;
     }
     // Rebuilt from the text the run recorded, not from the reference: the file may have changed since.
     const doc = analyze(record.genotype.text);
