@@ -36,6 +36,7 @@ export const experimentCommand: Command = {
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
     SLURM_USAGE,
+    '  [--devices all|0,1,… (--executor local: one worker per GPU, CUDA_VISIBLE_DEVICES or the WebGPU adapter index)]',
     'cellscope experiment status DIR [--json]     entries, runs, Slurm tasks and the report job of an experiment',
     'cellscope experiment task DIR [--entry K]    train entry K (default SLURM_ARRAY_TASK_ID) and its landscape',
     'cellscope experiment report DIR              write DIR/report.html from what the runs hold now',
@@ -61,6 +62,7 @@ export const experimentCommand: Command = {
     const args = parseArgs(argv, {
       ...TRAIN_FLAGS,
       ...SLURM_FLAGS,
+      devices: { type: 'string' },
       variants: { type: 'int', min: 0, max: 1000 },
       widths: { type: 'list' },
       dir: { type: 'string' },
@@ -100,7 +102,10 @@ export const experimentCommand: Command = {
           },
     };
     const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
+    const devices = flagString(args, 'devices');
+    if (devices !== undefined && executorOf(args) === 'slurm') throw new UsageError('--devices is for --executor local (on Slurm, ask for GPUs with --gres gpu:N)');
     if (executorOf(args) === 'slurm') return submitToSlurm(dir, plan, slurmOptions, io);
+    if (devices !== undefined) return runOnLocalDevices(dir, plan, devices, io);
     const { runExperiment } = await import('../../train/experiment.js');
     const { SamplingError } = await import('../../genotype/samplers.js');
     const { LandscapeError } = await import('../../train/probes/landscape.js');
@@ -167,6 +172,61 @@ async function submitToSlurm(dir: string, plan: ExperimentPlan, options: SlurmOp
     if (error instanceof SlurmError || error instanceof ExperimentError || error instanceof SamplingError) {
       if (created) rmSync(dir, { recursive: true, force: true });
       io.stderr(`cellscope experiment: ${error.message}${created ? ' (nothing was submitted; the new experiment folder was removed)' : ''}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/**
+ * `--devices`: the entries not yet completed spread over one worker per
+ * device, then the landscapes are done by the workers too and the report
+ * here. Exit status as for a sequential run.
+ */
+async function runOnLocalDevices(dir: string, plan: ExperimentPlan, spec: string, io: CliIO): Promise<number> {
+  const { cudaDeviceCount, DeviceError, parseDevices, runOnDevices } = await import('../../runs/deviceExecutor.js');
+  const { currentInvocation } = await import('../../runs/slurm/submit.js');
+  const { SlurmError } = await import('../../runs/slurm/slurmCommands.js');
+  const { openExperiment } = await import('../../train/experimentPlan.js');
+  const { ExperimentError, readExperiment, runsDirOfExperiment } = await import('../../runs/reportRuns.js');
+  const { writeExperimentReport } = await import('../../runs/experimentFile.js');
+  const { readRunRecord } = await import('../../runs/runStore.js');
+  const { SamplingError } = await import('../../genotype/samplers.js');
+  const webgpu = plan.config.backend === 'webgpu';
+  try {
+    const devices = parseDevices(spec, webgpu ? 'webgpu' : 'cuda', () => {
+      if (webgpu) throw new DeviceError('--devices all with --backend webgpu: name the adapters (cellscope adapters lists them), e.g. --devices 0,1');
+      return cudaDeviceCount();
+    });
+    const how = currentInvocation();
+    const opened = openExperiment(dir, plan);
+    if (!opened.created) io.stderr(`continuing the experiment in ${dir}\n`);
+    const runsDir = runsDirOfExperiment(dir);
+    const completed = (runId: string | null) => {
+      if (runId === null) return false;
+      try {
+        return readRunRecord(`${runsDir}/${runId}`).status === 'completed';
+      } catch {
+        return false;
+      }
+    };
+    const todo = opened.file.entries.flatMap((e, k) => (completed(e.runId) && opened.file.landscape === null ? [] : [k]));
+    io.stderr(`${todo.length} entr${todo.length === 1 ? 'y' : 'ies'} over ${devices.length} device${devices.length === 1 ? '' : 's'}\n`);
+    const cancel = { requested: false };
+    const outcome = await withStopSignals(io, cancel, () => runOnDevices(dir, todo, devices, how, { stdout: io.stdout, stderr: io.stderr, cancel }));
+    if (outcome.status === 'cancelled') {
+      io.stderr(`experiment stopped; run the same command to continue (${dir})\n`);
+      return 143;
+    }
+    const file = readExperiment(dir)!;
+    if (outcome.failed.length > 0) io.stderr(`runs that failed: ${outcome.failed.map((k) => file.entries[k]!.name).join(', ')}\n`);
+    const report = writeExperimentReport(dir, file);
+    io.stderr(`report: ${report}\n`);
+    io.stdout(`${report}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof DeviceError || error instanceof SlurmError || error instanceof ExperimentError || error instanceof SamplingError) {
+      io.stderr(`cellscope experiment: ${error.message}\n`);
       return 1;
     }
     throw error;
