@@ -20,6 +20,8 @@ import type { ExperimentEntry, ExperimentProgressLine } from '../shared/experime
 import { effectiveStatus, parseProgressLine } from '../shared/runTypes.js';
 import { setEntryRunId, writeExperimentReport } from '../runs/experimentFile.js';
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
+import { slurmJobOfEnv } from '../runs/slurm/jobEnv.js';
+import { slurmJobName } from '../shared/slurmTypes.js';
 import { resumeTraining, startTraining, type TrainOutcome } from './loop.js';
 import { runLandscape } from './probes/landscape.js';
 import { ExperimentError, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
@@ -53,7 +55,12 @@ function genotypeOfEntry(entry: ExperimentEntry): Genotype {
 function runStatusOf(runsDir: string, runId: string) {
   const path = join(runsDir, runId);
   if (!existsSync(join(path, 'run.json'))) return undefined;
-  return effectiveStatus(readRunRecord(path), trainerAlive).status;
+  const record = readRunRecord(path);
+  const own = slurmJobOfEnv();
+  // This very Slurm task, requeued (preempted, node lost): its earlier
+  // trainer is gone even if run.json still says running on another node.
+  if (record.status === 'running' && record.slurm !== undefined && own !== undefined && slurmJobName(record.slurm) === slurmJobName(own)) return 'failed';
+  return effectiveStatus(record, trainerAlive).status;
 }
 
 /**

@@ -61,7 +61,7 @@ export async function experimentStatusCommand(argv: readonly string[], io: CliIO
   );
   for (const e of status.entries) if (e.reason !== undefined && e.status !== 'completed') io.stdout(`  ${e.name}: ${e.reason}\n`);
   const c = status.counts;
-  io.stdout(`${status.architecture}: ${c.completed} completed, ${c.running} running, ${c.queued} queued, ${c.failed} failed, ${c.cancelled} cancelled${c['not submitted'] > 0 ? `, ${c['not submitted']} not submitted` : ''}\n`);
+  io.stdout(`${status.architecture}: ${c.completed} completed, ${c.running} running, ${c.queued} queued, ${c.failed} failed, ${c.cancelled} cancelled${c['not started'] > 0 ? `, ${c['not started']} not started` : ''}\n`);
   if (status.report !== undefined) io.stdout(`report job ${status.report.job}: ${status.report.state ?? 'unknown to Slurm'}${status.report.reason && status.report.reason !== 'None' ? ` (${status.report.reason})` : ''}\n`);
   if (status.jobs.length > 0) io.stdout(`jobs: ${status.jobs.join(' ')}\n`);
   for (const p of status.problems) io.stdout(`problem: ${p}\n`);

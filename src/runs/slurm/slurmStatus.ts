@@ -36,7 +36,7 @@ export function notSharedProblem(runsDir: string, job: SlurmJobState): string | 
   );
 }
 
-export type EntryState = RunStatus | 'queued' | 'not submitted';
+export type EntryState = RunStatus | 'queued' | 'not started';
 
 export interface EntryStatus {
   readonly index: number;
@@ -97,12 +97,12 @@ export function experimentStatus(dir: string, file: ExperimentFile): ExperimentS
       if (eff.status !== 'running' && eff.status !== 'completed' && js !== undefined && slurmStateWaiting(js.state)) return { ...base, status: 'queued', epochs };
       return { ...base, status: eff.status, ...(eff.reason !== undefined ? { reason: eff.reason } : {}), epochs };
     }
-    if (js === undefined) return { ...base, status: job !== undefined ? 'queued' : 'not submitted' };
+    if (js === undefined) return { ...base, status: job !== undefined ? 'queued' : 'not started' };
     if (slurmStateWaiting(js.state)) return { ...base, status: 'queued', ...(js.reason && js.reason !== 'None' ? { reason: js.reason } : {}) };
     if (slurmStateEnded(js.state)) return { ...base, status: 'failed', reason: `Slurm task ${job} ended (${js.state}) before its trainer started a run` };
     return { ...base, status: 'running', reason: 'starting' };
   });
-  const counts: Record<EntryState, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, 'not submitted': 0 };
+  const counts: Record<EntryState, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, 'not started': 0 };
   for (const e of entries) counts[e.status]++;
   const reportState = last !== undefined ? states.get(last.reportJobId) : undefined;
   return {
