@@ -92,3 +92,8 @@ export function slurmOrphanReason(job: SlurmJobState): string | undefined {
   if (!slurmStateEnded(job.state)) return undefined;
   return `Slurm job ${job.job} ended (${job.state}${job.reason && job.reason !== 'None' ? `, ${job.reason}` : ''}) without the trainer recording an outcome`;
 }
+
+/** The Runs view's group of a run Slurm trained: its array (or job), so the tasks of one submission sit together. */
+export function slurmGroupName(job: RunSlurmJob): string {
+  return job.arrayJobId !== undefined ? `Slurm array ${job.arrayJobId}` : `Slurm job ${job.jobId}`;
+}

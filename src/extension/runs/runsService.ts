@@ -7,11 +7,14 @@
  * re-reading everything. Holds no trainer process: cancel sends a signal to
  * the pid in run.json, resume queues `cellscope resume`.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
+import { scancelRun } from '../../runs/slurm/slurmCancel.js';
+import { slurmGroupName } from '../../shared/slurmTypes.js';
 import type { AdaptersReport } from '../../shared/adapters.js';
 import { AdapterCache, probeAdaptersInChild } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
@@ -117,6 +120,38 @@ export class RunsService implements vscode.Disposable {
   /** The WebGPU adapters the trainer can use here (probed once in a child process). */
   adapters(): Promise<AdaptersReport> {
     return this.adapterCache.get();
+  }
+
+  /** Whether Slurm's sbatch is on PATH here (Train on Cluster… is offered then). */
+  slurmAvailable(): Promise<boolean> {
+    return new Promise((resolve) => execFile('sbatch', ['--version'], { timeout: 10_000 }, (error) => resolve(error === null)));
+  }
+
+  /**
+   * Runs the bundled CLI to completion (submissions return at once); resolves
+   * with its stderr (the CLI's messages), rejects with its last lines.
+   */
+  runCli(args: readonly string[]): Promise<string> {
+    this.requireTrust();
+    const launch = this.launchConfig();
+    const env: NodeJS.ProcessEnv = { ...process.env, CELLSCOPE_CLI: launch.cli, CELLSCOPE_NODE: config().get<string>('trainer.node', '').trim() || 'node' };
+    if (launch.electron) env['ELECTRON_RUN_AS_NODE'] = '1';
+    return new Promise((resolve, reject) =>
+      execFile(launch.node, [launch.cli, ...args], { cwd: launch.cwd, env, timeout: 120_000 }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(stderr.trim().split('\n').slice(-2).join(' ') || error.message));
+        else resolve(stderr);
+      }),
+    );
+  }
+
+  /** Submits each genotype as one Slurm job (`cellscope train … --executor slurm`); resolves with the CLI's messages. */
+  async submitToCluster(refs: readonly { ref: string; name: string }[], args: readonly string[], slurmArgs: readonly string[]): Promise<string[]> {
+    const runsDir = this.runsDir;
+    if (runsDir === undefined) throw new Error('open a folder first: runs are stored in the workspace');
+    const out: string[] = [];
+    for (const r of refs) out.push((await this.runCli(['train', r.ref, ...args, '--runs', runsDir, '--executor', 'slurm', ...slurmArgs])).trim());
+    void this.refresh();
+    return out;
   }
 
   private launchConfig(): LaunchConfig {
@@ -241,6 +276,8 @@ export class RunsService implements vscode.Disposable {
   experimentOf(run: TrackedRun): string {
     const named = this.queueState?.experiments[run.id];
     if (named) return named;
+    // Runs Slurm trained group by the array (or job) that ran them.
+    if (run.record?.slurm !== undefined) return slurmGroupName(run.record.slurm);
     const g = run.record?.genotype;
     return g ? (g.variant?.of ?? g.name) : 'Unreadable runs';
   }
@@ -266,23 +303,35 @@ export class RunsService implements vscode.Disposable {
     return ok;
   }
 
-  /** Asks a running trainer to stop (SIGTERM); it checkpoints and records `cancelled`. */
+  /** Asks a running trainer to stop (SIGTERM; scancel for a Slurm job); it checkpoints and records `cancelled`. */
   cancel(runId: string): void {
     const run = this.run(runId);
     if (!run?.record) throw new Error(`no run ${runId}`);
     const status = effectiveStatus(run.record, trainerAlive);
     if (status.status !== 'running') throw new Error(`run ${runId} is not running (${status.status})`);
+    if (run.record.slurm !== undefined) {
+      const problem = scancelRun(run.record);
+      if (problem !== undefined) throw new Error(problem);
+      void this.refresh();
+      return;
+    }
     if (trainerAlive(run.record) === undefined) throw new Error(`run ${runId} runs on ${run.record.host}; cancel it there`);
     process.kill(run.record.pid, 'SIGTERM');
     void this.refresh();
   }
 
-  /** Queues `cellscope resume` for a cancelled or failed run. */
-  resume(runId: string): QueueEntry {
+  /** Queues `cellscope resume` for a cancelled or failed run (a run Slurm trained is submitted to Slurm again). */
+  async resume(runId: string): Promise<QueueEntry | undefined> {
     const run = this.run(runId);
     if (!run?.record) throw new Error(`no run ${runId}`);
     const status = run.status?.status;
     if (status !== 'cancelled' && status !== 'failed') throw new Error(`run ${runId} is ${status}; only cancelled or failed runs resume`);
+    if (run.record.slurm !== undefined) {
+      const out = await this.runCli(['resume', run.dir]);
+      void vscode.window.showInformationMessage(`Cellscope: ${out.split('\n').filter((l) => l.trim() !== '').pop() ?? `resubmitted ${runId}`}`);
+      void this.refresh();
+      return undefined;
+    }
     if (this.queueEntries().some((e) => e.request.kind === 'resume' && e.request.runId === runId)) throw new Error(`run ${runId} is already queued to resume`);
     const slot = slotOfRecord(run.record.backend);
     const [entry] = this.enqueue(this.experimentOf(run), [{ kind: 'resume', runId, name: run.record.genotype.name, ...slot }]);

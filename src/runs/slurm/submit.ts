@@ -28,13 +28,17 @@ export interface Invocation {
   readonly cli: string;
 }
 
-/** CELLSCOPE_CLI, else the script this process runs (`node dist/cli.js …`). */
+/**
+ * CELLSCOPE_CLI, else the script this process runs (`node dist/cli.js …`);
+ * CELLSCOPE_NODE, else this Node (the editor sets it: its own executable is
+ * Electron, which a compute node should not be asked to run).
+ */
 export function currentInvocation(env: NodeJS.ProcessEnv = process.env): Invocation {
   const cli = env['CELLSCOPE_CLI'] ?? process.argv[1];
   if (cli === undefined || !/\.c?js$/.test(cli)) {
     throw new SlurmError('cannot tell which cellscope CLI the compute tasks should run; set CELLSCOPE_CLI to dist/cli.js');
   }
-  return { node: process.execPath, cli };
+  return { node: env['CELLSCOPE_NODE'] || process.execPath, cli };
 }
 
 /** One line of `.slurm/submitted.jsonl`. */
