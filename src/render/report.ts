@@ -2,7 +2,9 @@
  * The wide-vs-narrow experiment report (Shu, Wang & Cai, Sections 4–5) as one
  * self-contained HTML page: every chart and cell diagram is inline SVG, the
  * style is inline CSS, there is no script and nothing is fetched, so the
- * file works offline and in a webview with a strict content policy.
+ * file works offline and in a webview with a strict content policy; the
+ * standalone page carries its own (REPORT_CSP). Every piece is built with
+ * markup.ts's `html`, which escapes what it interpolates.
  *
  * Sections: the cells grouped by normal-cell width; convergence curves
  * (test and training loss per epoch, runs coloured narrow→wide); the final
@@ -24,7 +26,8 @@ import { contourLevels, renderContours } from './contours.js';
 import { renderHeatmap } from './heatmap.js';
 import { formatTick, gridExtent } from './plot.js';
 import { renderSurface } from './surface.js';
-import { escapeXml } from './svg.js';
+import { createHash } from 'node:crypto';
+import { html, joinMarkup, type Markup, trustedMarkup } from './markup.js';
 
 export interface ReportRun {
   readonly record: RunRecord;
@@ -157,13 +160,18 @@ function genotypeOf(record: RunRecord): Genotype | undefined {
   return findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
 }
 
-function figure(svg: string, caption?: string): string {
-  return `<figure>${svg}${caption ? `<figcaption>${escapeXml(caption)}</figcaption>` : ''}</figure>`;
+/** A renderer's SVG text as markup: the renderers build it from escaped Markup (markup.ts), so it passes as is. */
+function svg(text: string): Markup {
+  return trustedMarkup(text);
+}
+
+function figure(svgText: string, caption?: string): Markup {
+  return html`<figure>${svg(svgText)}${caption ? html`<figcaption>${caption}</figcaption>` : ''}</figure>`;
 }
 
 /** One width's small multiples under a heading; groups sit side by side, narrow to wide. */
-function group(heading: string, figures: readonly string[]): string {
-  return `<div class="group"><h3>${escapeXml(heading)}</h3><div class="multiples">${figures.join('')}</div></div>`;
+function group(heading: string, figures: readonly Markup[]): Markup {
+  return html`<div class="group"><h3>${heading}</h3><div class="multiples">${figures}</div></div>`;
 }
 
 function percent(x: number | null): string {
@@ -185,20 +193,20 @@ function runTitle(record: RunRecord): string {
   return `${record.genotype.name}${isOriginal(record) ? ' (original)' : ''} · ${formatWidth(record.genotype.normal.width)}, depth ${record.genotype.normal.depth}`;
 }
 
-function cellsSection(runs: readonly ReportRun[]): string {
+function cellsSection(runs: readonly ReportRun[]): Markup {
   const groups = byWidth(runs).map(({ width, runs: members }) => {
     const cells = members.map(({ record }) => {
       const g = genotypeOf(record);
       return g === undefined
-        ? `<p class="note">${escapeXml(record.genotype.name)}: the recorded genotype text does not parse</p>`
+        ? html`<p class="note">${record.genotype.name}: the recorded genotype text does not parse</p>`
         : figure(renderCellSvg(g.normal, 'normal', { title: runTitle(record), legend: false }));
     });
     return group(`Normal-cell width ${formatWidth(width)}`, cells);
   });
-  return `<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups.join('')}</div></section>`;
+  return html`<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups}</div></section>`;
 }
 
-function convergenceSection(runs: readonly ReportRun[]): string {
+function convergenceSection(runs: readonly ReportRun[]): Markup {
   const chartRuns = runs.map(chartRun);
   const all = chartSeries('loss', chartRuns);
   const toLine = (s: (typeof all)[number]): LineSeries => ({ label: s.label.replace(/ \((test|train)\)$/, ''), colour: s.colour, dashed: s.dashed, points: s.points });
@@ -233,56 +241,49 @@ function convergenceSection(runs: readonly ReportRun[]): string {
             { title: 'Gradient variance at the end of each epoch', xLabel: 'epoch', yLabel: '(1/K) Σ‖g_k − ḡ‖²', chart: 'grad-variance-epochs', logY: logY(variance.map((s) => ({ label: s.label, colour: s.colour, points: s.points }))) },
           ),
         )
-      : '';
-  return (
-    `<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p>` +
-    `<div class="multiples">${charts.map((c) => figure(c)).join('')}</div>` +
-    `<h3>By width (solid: original, dashed: variants)</h3><div class="multiples">${perWidth.map((c) => figure(c)).join('')}</div>${varianceChart}</section>`
-  );
+      : undefined;
+  return html`<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p><div class="multiples">${charts.map((c) => figure(c))}</div><h3>By width (solid: original, dashed: variants)</h3><div class="multiples">${perWidth.map((c) => figure(c))}</div>${varianceChart}</section>`;
 }
 
-function tableSection(summary: ReportSummary): string {
+function tableSection(summary: ReportSummary): Markup {
   const threshold = summary.lossThreshold;
-  const head = `<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : escapeXml(formatTick(threshold))}</th><th>Run</th></tr>`;
+  const head = html`<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : formatTick(threshold)}</th><th>Run</th></tr>`;
   const rows = summary.rows.map(
     (r) =>
-      `<tr${r.original ? ' class="original"' : ''} data-run="${escapeXml(r.id)}"><td>${escapeXml(r.name)}${r.original ? ' (original)' : ''}</td><td>${escapeXml(formatWidth(r.width))}</td><td>${r.depth}</td>` +
-      `<td>${escapeXml(formatCount(r.params))}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>` +
-      `<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${escapeXml(r.id)}</td></tr>`,
+      html`<tr${r.original ? html` class="original"` : ''} data-run="${r.id}">${[
+        html`<td>${r.name}${r.original ? ' (original)' : ''}</td><td>${formatWidth(r.width)}</td><td>${r.depth}</td>`,
+        html`<td>${formatCount(r.params)}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>`,
+        html`<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${r.id}</td>`,
+      ]}</tr>`,
   );
-  const groups = summary.widthGroups.map(
-    (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`,
-  );
-  return (
-    `<section id="errors"><h2>Final test error</h2><p>As in the paper's Section 5: what the architectures reach after training, the original against its variants.</p>` +
-    `<table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` +
-    `<h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups.join('')}</tbody></table></section>`
-  );
+  const groups = summary.widthGroups.map((g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`);
+  return html`<section id="errors"><h2>Final test error</h2><p>As in the paper's Section 5: what the architectures reach after training, the original against its variants.</p><table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows}</tbody></table><h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups}</tbody></table></section>`;
 }
 
-function speedSection(summary: ReportSummary): string {
+function speedSection(summary: ReportSummary): Markup {
   const widths = summary.rows.map((r) => r.width);
   const min = Math.min(...widths);
   const max = Math.max(...widths);
   const reached = summary.rows.filter((r) => r.epochsToLoss !== null);
-  if (reached.length === 0) return `<section id="speed"><h2>Convergence speed</h2><p class="note">No run has metrics yet.</p></section>`;
+  if (reached.length === 0) return html`<section id="speed"><h2>Convergence speed</h2><p class="note">No run has metrics yet.</p></section>`;
   const points = (axis: 'width' | 'depth') =>
     reached.map((r) => ({ x: r[axis], y: r.epochsToLoss!, colour: widthColour(r.width, min, max), label: `${r.name}: ${r.epochsToLoss!.toFixed(2)} epochs` }));
   const label = summary.lossThreshold === null ? '' : ` ≤ ${formatTick(summary.lossThreshold)}`;
-  return (
-    `<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${escapeXml(label)} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">` +
-    figure(renderScatter(points('width'), { title: 'Epochs to loss vs width', xLabel: 'normal-cell width (c)', yLabel: 'epochs', chart: 'speed-width', formatX: (x) => formatWidth(x) })) +
-    figure(renderScatter(points('depth'), { title: 'Epochs to loss vs depth', xLabel: 'normal-cell depth', yLabel: 'epochs', chart: 'speed-depth' })) +
-    `</div></section>`
-  );
+  const scatters = [
+    figure(renderScatter(points('width'), { title: 'Epochs to loss vs width', xLabel: 'normal-cell width (c)', yLabel: 'epochs', chart: 'speed-width', formatX: (x) => formatWidth(x) })),
+    figure(renderScatter(points('depth'), { title: 'Epochs to loss vs depth', xLabel: 'normal-cell depth', yLabel: 'epochs', chart: 'speed-depth' })),
+  ];
+  return html`<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${label} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">${scatters}</div></section>`;
 }
 
-function landscapeSection(runs: readonly ReportRun[]): string {
+function landscapeSection(runs: readonly ReportRun[]): Markup {
   const withLandscape = runs.filter((r) => r.landscape !== undefined);
   const missing = runs.filter((r) => r.landscape === undefined).map((r) => r.record.id);
   const missingNote =
-    missing.length > 0 ? `<p class="note">No landscape yet for ${missing.map((id) => `<code>${escapeXml(id)}</code>`).join(', ')} (compute with <code>cellscope landscape RUN</code>).</p>` : '';
-  if (withLandscape.length === 0) return `<section id="landscapes"><h2>Loss landscapes</h2>${missingNote}</section>`;
+    missing.length > 0
+      ? html`<p class="note">No landscape yet for ${joinMarkup(missing.map((id) => html`<code>${id}</code>`), ', ')} (compute with <code>cellscope landscape RUN</code>).</p>`
+      : undefined;
+  if (withLandscape.length === 0) return html`<section id="landscapes"><h2>Loss landscapes</h2>${missingNote}</section>`;
   // One set of contour levels for all runs, so equal lines mean equal loss across the small multiples.
   // The levels span the lowest loss of any run up to the median of the runs' highest, so one run that blows up far
   // from its centre does not leave the others with a single line.
@@ -306,18 +307,16 @@ function landscapeSection(runs: readonly ReportRun[]): string {
     const points = s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }]));
     slices.push({ label: runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth }), colour: widthColour(record.genotype.normal.width, min, max), points });
   }
-  const sliceChart = slices.length > 0 ? figure(renderLineChart(slices, { title: '1D slice along direction 1 (β = 0)', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) : '';
+  const sliceChart = slices.length > 0 ? figure(renderLineChart(slices, { title: '1D slice along direction 1 (β = 0)', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) : undefined;
   const spec = withLandscape[0]!.landscape!;
-  return (
-    `<section id="landscapes"><h2>Loss landscapes</h2><p>Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ` +
-    `${spec.grid}×${spec.grid} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${spec.seed}, ${spec.images} test images; the same contour levels in every plot. Wider contours: a smoother landscape.</p>` +
-    `<div class="groups">${groups.join('')}</div>${sliceChart}${missingNote}</section>`
-  );
+  // landscape.json is read from disk: its numbers are printed through String(), never trusted as text.
+  const description = `Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ${String(spec.grid)}×${String(spec.grid)} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${String(spec.seed)}, ${String(spec.images)} test images; the same contour levels in every plot. Wider contours: a smoother landscape.`;
+  return html`<section id="landscapes"><h2>Loss landscapes</h2><p>${description}</p><div class="groups">${groups}</div>${sliceChart}${missingNote}</section>`;
 }
 
-function varianceSection(runs: readonly ReportRun[]): string {
+function varianceSection(runs: readonly ReportRun[]): Markup | undefined {
   const withVariance = runs.filter((r) => r.landscape?.variance !== undefined);
-  if (withVariance.length === 0) return '';
+  if (withVariance.length === 0) return undefined;
   const all = withVariance.flatMap((r) => r.landscape!.variance!);
   const extent = gridExtent(all);
   const groups = byWidth(withVariance).map(({ width, runs: members }) => {
@@ -332,10 +331,7 @@ function varianceSection(runs: readonly ReportRun[]): string {
   const surfaces = [narrowest, ...(widest !== narrowest ? [widest] : [])].map(({ record, landscape }) =>
     figure(renderSurface(landscape!.variance!, landscape!.coordinates, { title: runTitle(record), valueLabel: 'gradient variance', chart: 'variance-surface' })),
   );
-  return (
-    `<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs). The paper: wide, shallow cells show lower variance.</p>` +
-    `<div class="groups">${groups.join('')}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces.join('')}</div></section>`
-  );
+  return html`<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs). The paper: wide, shallow cells show lower variance.</p><div class="groups">${groups}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces}</div></section>`;
 }
 
 const STYLE = `
@@ -349,29 +345,46 @@ table{border-collapse:collapse;font-size:0.9em;background:#fff}th,td{border:1px 
 td:first-child,th:first-child{text-align:left}tr.original{font-weight:bold}td.run-id{font-family:monospace;font-size:0.85em;color:#666}
 `;
 
-/** The report's sections as an HTML fragment (the panel embeds the same). */
-export function renderReportBody(input: ReportInput): string {
+/** The report's sections as markup; run.json values are escaped here even where their type says number (a shared folder may hold anything). */
+function reportBody(input: ReportInput): Markup {
   const summary = summarizeReport(input);
   const first = input.runs[0]?.record;
   const meta = first
-    ? `${escapeXml(first.config.dataset)}, preset ${escapeXml(first.config.preset)}, ${first.config.epochs} epochs, C = ${first.config.channels}, ${first.config.layers} cells, batch ${first.config.batchSize}, backend ${escapeXml(first.backend?.backend ?? first.config.backend)}`
+    ? html`${first.config.dataset}, preset ${first.config.preset}, ${first.config.epochs} epochs, C = ${first.config.channels}, ${first.config.layers} cells, batch ${first.config.batchSize}, backend ${first.backend?.backend ?? first.config.backend}`
     : 'no runs';
-  const notes = (input.notes ?? []).map((n) => `<p class="meta">${escapeXml(n)}</p>`).join('');
-  return (
-    `<header><h1>${escapeXml(input.title)}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${escapeXml(input.generatedAt)}</p>${notes}</header>` +
-    (input.runs.length === 0
-      ? '<p class="note">No runs to report.</p>'
-      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs))
-  );
+  const notes = (input.notes ?? []).map((n) => html`<p class="meta">${n}</p>`);
+  const sections =
+    input.runs.length === 0
+      ? html`<p class="note">No runs to report.</p>`
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs)];
+  return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
+
+/** The report's sections as an HTML fragment (the panel embeds the same). */
+export function renderReportBody(input: ReportInput): string {
+  return reportBody(input).toString();
+}
+
+/** The CSP source that allows exactly this inline text (a <style> or <script> element's content). */
+export function cspHash(inline: string): string {
+  return `'sha256-${createHash('sha256').update(inline, 'utf8').digest('base64')}'`;
+}
+
+/**
+ * The standalone report's Content-Security-Policy: nothing remote, no script
+ * at all, the one inline stylesheet by its hash, images only as data: URLs.
+ * A report travels with run folders that other people wrote; should escaping
+ * ever miss a place, the browser still runs none of it.
+ */
+export const REPORT_CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'`;
 
 /** The whole report as a standalone HTML document. */
 export function renderReport(input: ReportInput): string {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeXml(input.title)}</title><style>${STYLE}</style></head>
-<body>${renderReportBody(input)}</body></html>
-`;
+  return html`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${input.title}</title><style>${trustedMarkup(STYLE)}</style></head>
+<body>${reportBody(input)}</body></html>
+`.toString();
 }
 
 export const REPORT_STYLE = STYLE;

@@ -4,8 +4,9 @@
  * one training run each, their landscapes, a report), and the progress lines
  * `cellscope experiment` prints. Pure types and checks.
  */
-import type { LandscapeQuantity } from './landscapeTypes.js';
-import type { RunConfig } from './runTypes.js';
+import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from './landscapeTypes.js';
+import { RUN_CONFIG_SHAPE, RUN_ID_SHAPE, type RunConfig } from './runTypes.js';
+import { arrayOf, boolean, integer, literal, nullable, number, object, oneOf, optional, refinedString, shapeProblem, string, type Shape } from './shape.js';
 import type { ExperimentSlurm } from './slurmTypes.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
@@ -69,8 +70,64 @@ export interface ExperimentProgressLine {
   readonly reportJobId?: string;
 }
 
+const SLURM_ID: Shape = refinedString((v) => (/^\d+$/.test(v) ? undefined : 'a Slurm job id (digits)'));
+/** An sbatch option's value goes into a batch script: one word, no quotes, no newline. */
+const SLURM_WORD: Shape = refinedString((v) => (/^[^\s'"\\$`]+$/.test(v) ? undefined : 'one word without spaces or quotes'));
+const SLURM_OPTIONS_SHAPE: Shape = object({
+  partition: optional(SLURM_WORD),
+  gres: optional(SLURM_WORD),
+  time: optional(SLURM_WORD),
+  mem: optional(SLURM_WORD),
+  cpusPerTask: optional(integer(1)),
+  account: optional(SLURM_WORD),
+  maxRunning: optional(integer(1)),
+  extraLines: optional(arrayOf(refinedString((v) => (/^#SBATCH\s+-[^\n]*$/.test(v) ? undefined : 'an #SBATCH line')))),
+  requeue: optional(boolean),
+});
+
+/**
+ * The shape of experiment.json. Its run ids are checked as run ids: they are
+ * joined to the experiment's runs folder, so `../x` or `/x` would reach
+ * outside it.
+ */
+export const EXPERIMENT_FILE_SHAPE: Shape = object({
+  format: literal(1),
+  ref: string,
+  architecture: string,
+  variants: integer(0),
+  widths: arrayOf(number),
+  config: RUN_CONFIG_SHAPE,
+  landscape: nullable(
+    object({ grid: integer(1), range: number, seed: integer(0), subset: nullable(integer(1)), what: arrayOf(oneOf(LANDSCAPE_QUANTITIES)) }),
+  ),
+  entries: arrayOf(
+    object({
+      name: string,
+      role: oneOf(['original', 'variant']),
+      seed: optional(integer(0)),
+      width: number,
+      depth: integer(0),
+      text: string,
+      runId: nullable(RUN_ID_SHAPE),
+    }),
+  ),
+  slurm: optional(
+    object({
+      script: string,
+      reportScript: string,
+      options: SLURM_OPTIONS_SHAPE,
+      submissions: arrayOf(object({ at: string, arrayJobId: SLURM_ID, tasks: arrayOf(integer(0)), reportJobId: SLURM_ID, why: string })),
+    }),
+  ),
+  createdAt: string,
+  updatedAt: string,
+});
+
+/** What is wrong with a parsed experiment.json (`field entries[2].runId: …`); undefined when it is one. */
+export function experimentFileProblem(value: unknown): string | undefined {
+  return shapeProblem(EXPERIMENT_FILE_SHAPE, value);
+}
+
 export function isExperimentFile(value: unknown): value is ExperimentFile {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return v['format'] === 1 && typeof v['architecture'] === 'string' && Array.isArray(v['entries']) && typeof v['config'] === 'object';
+  return experimentFileProblem(value) === undefined;
 }

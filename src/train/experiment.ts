@@ -13,12 +13,13 @@
  * is written to experiment.json as soon as the trainer announces it.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
 import type { Genotype } from '../genotype/model.js';
 import type { ExperimentEntry, ExperimentProgressLine } from '../shared/experimentTypes.js';
 import { effectiveStatus, parseProgressLine } from '../shared/runTypes.js';
 import { setEntryRunId, writeExperimentReport } from '../runs/experimentFile.js';
+import { runDirOf } from '../runs/runPaths.js';
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
 import { slurmJobOfEnv } from '../runs/slurm/jobEnv.js';
 import { slurmJobName } from '../shared/slurmTypes.js';
@@ -53,7 +54,7 @@ function genotypeOfEntry(entry: ExperimentEntry): Genotype {
 }
 
 function runStatusOf(runsDir: string, runId: string) {
-  const path = join(runsDir, runId);
+  const path = runDirOf(runsDir, runId, 'experiment.json');
   if (!existsSync(join(path, 'run.json'))) return undefined;
   const record = readRunRecord(path);
   const own = slurmJobOfEnv();
@@ -110,8 +111,10 @@ export async function trainEntry(dir: string, k: number, env: ExperimentEnvironm
           runsDir,
           trainerEnv,
         )
-      : await resumeTraining(join(runsDir, entry.runId), genotype, trainerEnv);
-  if (recorded !== outcome.runId) setEntryRunId(dir, k, outcome.runId);
+      : await resumeTraining(runDirOf(runsDir, entry.runId, `entry ${entry.name}`), genotype, trainerEnv);
+  // The folder's name, not the id its run.json states: that is what the entry is looked up by.
+  const trainedId = basename(outcome.dir);
+  if (recorded !== trainedId) setEntryRunId(dir, k, trainedId);
   return outcome;
 }
 
@@ -123,7 +126,7 @@ export async function landscapeEntry(dir: string, k: number, env: ExperimentEnvi
   if (file.landscape === null || entry.runId === null || runStatusOf(runsDir, entry.runId) !== 'completed') return 'skipped';
   const s = file.landscape;
   const outcome = await runLandscape(
-    join(runsDir, entry.runId),
+    runDirOf(runsDir, entry.runId, `entry ${entry.name}`),
     { grid: s.grid, range: s.range, seed: s.seed, subset: s.subset, what: s.what },
     { stdout: env.stdout, stderr: env.stderr, cancel: env.cancel ?? { requested: false } },
   );

@@ -109,6 +109,7 @@ export const experimentCommand: Command = {
     const { runExperiment } = await import('../../train/experiment.js');
     const { SamplingError } = await import('../../genotype/samplers.js');
     const { LandscapeError } = await import('../../train/probes/landscape.js');
+    const { RunStoreError } = await import('../../runs/runPaths.js');
     const cancel = { requested: false };
     try {
       const outcome = await withStopSignals(io, cancel, () => runExperiment(dir, plan, { stdout: io.stdout, stderr: io.stderr, cancel }));
@@ -118,7 +119,7 @@ export const experimentCommand: Command = {
       io.stdout(`${outcome.report}\n`);
       return 0;
     } catch (error) {
-      if (error instanceof ExperimentError || error instanceof SamplingError || error instanceof LandscapeError) {
+      if (error instanceof ExperimentError || error instanceof SamplingError || error instanceof LandscapeError || error instanceof RunStoreError) {
         io.stderr(`cellscope experiment: ${error.message}\n`);
         return 1;
       }

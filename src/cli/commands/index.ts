@@ -14,5 +14,6 @@ import { adaptersCommand } from './adapters.js';
 import { landscapeCommand } from './landscape.js';
 import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report.js';
+import { gpuCommand } from './gpu.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, experimentCommand, reportCommand, adaptersCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, experimentCommand, reportCommand, adaptersCommand, gpuCommand];

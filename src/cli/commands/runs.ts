@@ -14,7 +14,7 @@ import { RUNS_FLAG, runsDirOf } from './train.js';
 
 /** One entry of `runs --json`: run.json with the effective status, plus where it is and its last epoch. */
 export type RunsJsonEntry =
-  | (RunRecord & { dir: string; recordedStatus: RunRecord['status']; lastMetrics: MetricsLine | null })
+  | (RunRecord & { dir: string; recordedStatus: RunRecord['status']; lastMetrics: MetricsLine | null; problems?: readonly string[] })
   | { id: string; dir: string; error: string }
   /** A Slurm task that has not started its run yet. */
   | { id: string; dir: ''; status: 'queued'; name: string; slurmJob: string; slurmState: string };
@@ -32,8 +32,9 @@ export const runsCommand: Command = {
     if (args.positional.length !== 0) throw new UsageError('runs takes no arguments');
     const runsDir = runsDirOf(args, io.cwd);
     // Runs Slurm started: the status their jobs imply, and tasks still queued (no run folder yet).
-    const slurm = slurmRunsView(runsDir, listRuns(runsDir));
-    const listing = listRuns(runsDir).map((l) => {
+    const all = listRuns(runsDir);
+    const slurm = slurmRunsView(runsDir, all);
+    const listing = all.map((l) => {
       const s = slurm.statuses.get(l.id);
       return s !== undefined ? { ...l, effective: s } : l;
     });
@@ -54,6 +55,7 @@ export const runsCommand: Command = {
           recordedStatus: entry.record.status,
           dir: entry.dir,
           lastMetrics: entry.lastMetrics ?? null,
+          ...(entry.problems !== undefined ? { problems: entry.problems } : {}),
         };
       });
       const queued: RunsJsonEntry[] = slurm.queued.map((q) => ({ id: q.job, dir: '', status: 'queued', name: q.name, slurmJob: q.job, slurmState: q.state }));
@@ -66,7 +68,7 @@ export const runsCommand: Command = {
     }
     const rows = listing.map((entry) => {
       const r = entry.record;
-      if (r === undefined) return [entry.id, 'unreadable', '-', '-', '-', '-', '-', '-'];
+      if (r === undefined) return [entry.id, 'broken', '-', '-', '-', '-', '-', '-'];
       return [
         r.id,
         entry.effective!.status,
@@ -84,6 +86,7 @@ export const runsCommand: Command = {
     for (const entry of listing) {
       const why = entry.error ?? entry.effective?.reason;
       if (why !== undefined && (entry.error !== undefined || entry.effective?.status === 'failed')) io.stdout(`  ${entry.id}: ${why}\n`);
+      for (const problem of entry.problems ?? []) io.stdout(`  ${entry.id}: skipped ${problem}\n`);
     }
     return 0;
   },

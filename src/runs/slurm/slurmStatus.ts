@@ -12,6 +12,7 @@ import type { ExperimentFile } from '../../shared/experimentTypes.js';
 import { effectiveStatus, type EffectiveStatus, type RunRecord, type RunStatus } from '../../shared/runTypes.js';
 import { slurmJobName, slurmOrphanReason, slurmStateEnded, slurmStateWaiting, type SlurmJobState } from '../../shared/slurmTypes.js';
 import { runsDirOfExperiment } from '../reportRuns.js';
+import { runDirOf } from '../runPaths.js';
 import { listRuns, readRunRecord, trainerAlive, type RunListing } from '../runStore.js';
 import { markerPath } from './batchScript.js';
 import { jobStates } from './slurmCommands.js';
@@ -69,7 +70,11 @@ export function experimentStatus(dir: string, file: ExperimentFile): ExperimentS
     for (let i = subs.length - 1; i >= 0; i--) if (subs[i]!.tasks.includes(k)) return `${subs[i]!.arrayJobId}_${k}`;
     return undefined;
   };
-  const records = file.entries.map((e) => (e.runId !== null && existsSync(join(runsDir, e.runId, 'run.json')) ? readRunRecord(join(runsDir, e.runId)) : undefined));
+  const records = file.entries.map((e) => {
+    if (e.runId === null) return undefined;
+    const runDir = runDirOf(runsDir, e.runId, `${dir}/experiment.json`);
+    return existsSync(join(runDir, 'run.json')) ? readRunRecord(runDir) : undefined;
+  });
   const last = subs[subs.length - 1];
   const ask = [
     ...subs.flatMap((s) => s.tasks.map((k) => `${s.arrayJobId}_${k}`)),
