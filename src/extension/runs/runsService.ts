@@ -14,7 +14,8 @@ import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
 import { scancelRun } from '../../runs/slurm/slurmCancel.js';
-import { slurmGroupName } from '../../shared/slurmTypes.js';
+import { slurmGroupName, slurmJobName } from '../../shared/slurmTypes.js';
+import { SlurmWatch } from './slurmWatch.js';
 import type { AdaptersReport } from '../../shared/adapters.js';
 import { AdapterCache, probeAdaptersInChild } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
@@ -50,6 +51,7 @@ export class RunsService implements vscode.Disposable {
   private watchDebounce: ReturnType<typeof setTimeout> | undefined;
   private readonly logOffsets = new Map<string, number>();
   private disposed = false;
+  private readonly slurmWatch = new SlurmWatch();
   private refreshing = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly adapterCache = new AdapterCache(() =>
@@ -85,7 +87,7 @@ export class RunsService implements vscode.Disposable {
     this.watcher?.close();
     this.watcher = undefined;
     const dir = this.runsDir;
-    this.tracker = dir ? new RunTracker(dir, trainerAlive) : undefined;
+    this.tracker = dir ? new RunTracker(dir, this.slurmWatch.aliveCheck(trainerAlive)) : undefined;
     this.queue = dir
       ? new RunQueue(join(dir, QUEUE_FILE), {
           launch: (entry) => launchTrainer(entry, this.launchConfig()),
@@ -182,6 +184,9 @@ export class RunsService implements vscode.Disposable {
       }
       const queueChanged = before !== JSON.stringify(this.queueState?.entries ?? null);
       const runs = this.tracker?.scan() ?? [];
+      // Runs Slurm trains on other nodes: their jobs' states, for the next scan.
+      const remote = this.runs().flatMap((r) => (r.record?.slurm !== undefined && r.record.status === 'running' && trainerAlive(r.record) === undefined ? [slurmJobName(r.record.slurm)] : []));
+      this.slurmWatch.update(remote, () => void this.refresh());
       this.copyTrainerOutput();
       this.ensureWatcher();
       if (queueChanged || runs.length > 0) this.changed.fire({ runs, queue: queueChanged });
