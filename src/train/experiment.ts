@@ -11,6 +11,11 @@
  * every level: a finished run is skipped, a stopped or crashed one resumes
  * from its checkpoint, a landscape continues from its points log; the run id
  * is written to experiment.json as soon as the trainer announces it.
+ *
+ * `runExperimentEntry` is one entry alone (training, then landscape): what a
+ * Slurm array task (`--executor slurm`) or a device worker (`--devices`)
+ * runs, several at once on one folder, so experiment.json is only changed
+ * under its lock (runs/experimentFile.ts).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';

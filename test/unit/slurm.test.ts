@@ -4,7 +4,8 @@
  * goes through it end to end — one job array, every task completes, the
  * report job runs after them; `cancel` of a task's run → cancelled with a
  * checkpoint, `resume` → resubmitted and completed; a task killed by
- * `scancel --signal=KILL` → failed; sbatch refusing (bad partition) or
+ * `scancel --signal=KILL` → failed; a lone `train` queued, cancelled and
+ * resumed through Slurm; sbatch refusing (bad partition) or
  * missing → Slurm's message, nothing submitted, no folder left; and a runs
  * folder the compute node does not see (a tmpfs in a private mount
  * namespace) named by `experiment status`.
@@ -16,7 +17,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ExperimentFile } from '../../src/shared/experimentTypes.js';
@@ -108,10 +109,17 @@ test('an experiment goes through Slurm as one array and a report job after it; t
   assert.match(shown, /ArrayTaskThrottle=1/);
 
   // A lone training through Slurm, meanwhile, on a runs folder of its own.
+  // Held at submission, so that it is listed as queued before it runs.
   const runsDir = join(base, 'runs');
-  const train = cellscope(['train', 'DARTS_V2', ...TINY, '--epochs', '1', '--train-subset', '16', '--runs', runsDir, '--executor', 'slurm']);
+  const held = join(base, 'held.sbatch');
+  writeFileSync(held, '#SBATCH --hold\n');
+  const train = cellscope(['train', 'DARTS_V2', ...TINY, '--epochs', '1', '--train-subset', '16', '--runs', runsDir, '--executor', 'slurm', '--sbatch-file', held]);
   assert.equal(train.code, 0, train.err);
   const trainJob = (JSON.parse(train.out.trim()) as { jobId: string }).jobId;
+  const queued = JSON.parse(cellscope(['runs', '--runs', runsDir, '--json']).out) as { status: string; slurmJob?: string; name?: string }[];
+  assert.deepEqual(queued.map((q) => [q.status, q.slurmJob, q.name]), [['queued', trainJob, 'DARTS_V2']]);
+  const release = spawnSync('scontrol', ['release', trainJob], { encoding: 'utf8' });
+  assert.equal(release.status, 0, release.stderr);
 
   await waitEnded([`${sub.arrayJobId}_0`, `${sub.arrayJobId}_1`, sub.reportJobId, trainJob]);
   const done = status(dir);
@@ -189,6 +197,29 @@ test('cancel of a task → cancelled with its checkpoint; resume resubmits it �
   const final = status(dir);
   assert.deepEqual(final.entries.map((e) => e.status), ['completed', 'failed']);
   assert.ok(existsSync(join(dir, 'report.html')), 'the new report job wrote the report');
+});
+
+test('a lone train run through Slurm: cancel → cancelled, resume submits a resume job with its options → completed', async (t) => {
+  if (unavailable !== undefined) return t.skip(unavailable);
+  const runsDir = join(mkdtempSync(join(tmpdir(), 'cellscope-slurm-')), 'runs');
+  const r = cellscope(['train', 'DARTS_V2', ...TINY, '--epochs', '30', '--train-subset', '32', '--runs', runsDir, '--executor', 'slurm', '--time', '25']);
+  assert.equal(r.code, 0, r.err);
+  const runId = await waitFor('the run to be training', () => {
+    const id = existsSync(runsDir) ? readdirSync(runsDir).find((n) => !n.startsWith('.')) : undefined;
+    return id !== undefined && existsSync(join(runsDir, id, 'checkpoint.bin')) ? id : undefined;
+  });
+  const cancelled = cellscope(['cancel', runId, '--runs', runsDir]);
+  assert.equal(cancelled.code, 0, cancelled.err);
+  const resumed = cellscope(['resume', runId, '--runs', runsDir]);
+  assert.equal(resumed.code, 0, resumed.err);
+  const job = /submitted job (\d+)/.exec(resumed.err)?.[1];
+  assert.ok(job !== undefined, resumed.err);
+  await waitEnded([job]);
+  const record = JSON.parse(readFileSync(join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(record.status, 'completed');
+  assert.equal(record.resumes.length, 1);
+  assert.equal(record.slurm?.jobId, job);
+  assert.match(readFileSync(record.slurm!.script!, 'utf8'), /#SBATCH --time=25\n[^]*exec .* resume /, 'the resume job kept the original\'s options');
 });
 
 test('sbatch refusing (a bad partition) or missing: Slurm\'s message, nothing submitted, no folder left', async (t) => {
