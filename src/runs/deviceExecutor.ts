@@ -70,6 +70,24 @@ export interface DeviceRunEnvironment {
   readonly cancel: { requested: boolean };
 }
 
+function lineBuffer(write: (text: string) => void): { push(text: string): void; flush(): void } {
+  let pending = '';
+  return {
+    push(text) {
+      pending += text;
+      const end = pending.lastIndexOf('\n') + 1;
+      if (end > 0) {
+        write(pending.slice(0, end));
+        pending = pending.slice(end);
+      }
+    },
+    flush() {
+      if (pending !== '') write(`${pending}\n`);
+      pending = '';
+    },
+  };
+}
+
 /** Trains `entries` of the experiment in `dir` over `devices`, one worker process per device at a time. */
 export function runOnDevices(dir: string, entries: readonly number[], devices: readonly Device[], how: Invocation, env: DeviceRunEnvironment): Promise<DeviceRunOutcome> {
   return new Promise((resolve) => {
@@ -97,8 +115,15 @@ export function runOnDevices(dir: string, entries: readonly number[], devices: r
       env.stderr(`entry ${k} on ${deviceSlot(device)}\n`);
       const child = spawn(how.node, [how.cli, 'experiment', 'task', dir, '--entry', String(k)], { env: deviceEnv(process.env, device), stdio: ['ignore', 'pipe', 'pipe'] });
       running.set(child, k);
-      child.stdout!.on('data', (chunk: Buffer) => env.stdout(chunk.toString()));
-      child.stderr!.on('data', (chunk: Buffer) => env.stderr(chunk.toString()));
+      // Whole lines only: two workers' progress lines must not interleave mid-line.
+      const out = lineBuffer(env.stdout);
+      const err = lineBuffer(env.stderr);
+      child.stdout!.on('data', (chunk: Buffer) => out.push(chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => err.push(chunk.toString()));
+      child.on('close', () => {
+        out.flush();
+        err.flush();
+      });
       child.on('error', (error) => env.stderr(`entry ${k} on ${deviceSlot(device)}: ${error.message}\n`));
       child.on('close', (code) => {
         running.delete(child);

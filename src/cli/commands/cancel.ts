@@ -31,7 +31,8 @@ export const cancelCommand: Command = {
       return 1;
     }
     const record = readRunRecord(dir);
-    const status = effectiveStatus(record, trainerAlive);
+    // A run Slurm trains elsewhere: its job says whether it still runs.
+    const status = record.slurm !== undefined ? (await import('../../runs/slurm/slurmStatus.js')).runStatusWithSlurm(record) : effectiveStatus(record, trainerAlive);
     if (status.status !== 'running') {
       io.stderr(`cellscope cancel: run ${record.id} is not running (${status.status}${status.reason ? `: ${status.reason}` : ''})\n`);
       return 1;

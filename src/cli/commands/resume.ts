@@ -24,7 +24,8 @@ export const resumeCommand: Command = {
       return 1;
     }
     const record = readRunRecord(dir);
-    const status = effectiveStatus(record, trainerAlive);
+    // A run Slurm trains elsewhere: its job says whether it still runs.
+    const status = record.slurm !== undefined ? (await import('../../runs/slurm/slurmStatus.js')).runStatusWithSlurm(record) : effectiveStatus(record, trainerAlive);
     if (status.status === 'running') {
       io.stderr(`cellscope resume: run ${record.id} is still running (process ${record.pid} on ${record.host}); stop it first with 'cellscope cancel ${record.id}'\n`);
       return 1;

@@ -161,3 +161,13 @@ export function slurmRunsView(runsDir: string, listing: readonly RunListing[] = 
   }
   return { statuses, queued, problems: [...problems] };
 }
+
+/**
+ * A run's status for `cancel` and `resume`: the files, and for a run Slurm
+ * started on a node where its pid cannot be checked, its job's state.
+ */
+export function runStatusWithSlurm(record: RunRecord): EffectiveStatus {
+  const own = effectiveStatus(record, trainerAlive);
+  if (own.status !== 'running' || record.slurm === undefined || trainerAlive(record) !== undefined) return own;
+  return slurmEffectiveStatus(record, jobStates([slurmJobName(record.slurm)]));
+}

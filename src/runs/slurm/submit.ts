@@ -9,7 +9,7 @@
  * Nothing is left half-submitted: when the report job is refused, the array
  * submitted just before it is cancelled again, and Slurm's message is thrown.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ExperimentFile } from '../../shared/experimentTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
@@ -34,7 +34,15 @@ export interface Invocation {
  * Electron, which a compute node should not be asked to run).
  */
 export function currentInvocation(env: NodeJS.ProcessEnv = process.env): Invocation {
-  const cli = env['CELLSCOPE_CLI'] ?? process.argv[1];
+  // argv[1] resolved: `cellscope` linked onto the PATH (npm link) is a symlink to dist/cli.js.
+  let cli = env['CELLSCOPE_CLI'] ?? process.argv[1];
+  if (cli !== undefined && env['CELLSCOPE_CLI'] === undefined) {
+    try {
+      cli = realpathSync(cli);
+    } catch {
+      // left as given; the check below names it
+    }
+  }
   if (cli === undefined || !/\.c?js$/.test(cli)) {
     throw new SlurmError('cannot tell which cellscope CLI the compute tasks should run; set CELLSCOPE_CLI to dist/cli.js');
   }
