@@ -230,6 +230,11 @@ test('sbatch refusing (a bad partition) or missing: Slurm\'s message, nothing su
   assert.equal(bad.code, 1);
   assert.match(bad.err, /sbatch refused the job: .*invalid partition/i);
   assert.ok(!existsSync(dir), 'the new experiment folder was removed');
+  // This node has no GPUs to give (no GresTypes): sbatch says so.
+  const gres = cellscope(['train', 'DARTS_V2', ...TINY, '--runs', join(base, 'runs'), '--executor', 'slurm', '--gres', 'gpu:1']);
+  assert.equal(gres.code, 1);
+  assert.match(gres.err, /sbatch refused the job: .*generic resource/i);
+  assert.deepEqual(readdirSync(join(base, 'runs', '.slurm')).filter((f) => f.endsWith('.sh')), [], 'the refused job\'s script is gone');
 
   // A PATH with node alone (node's own folder may hold sbatch too: /usr/bin).
   const bin = join(base, 'bin');

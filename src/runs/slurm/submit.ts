@@ -9,7 +9,7 @@
  * Nothing is left half-submitted: when the report job is refused, the array
  * submitted just before it is cancelled again, and Slurm's message is thrown.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ExperimentFile } from '../../shared/experimentTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
@@ -158,6 +158,16 @@ export function submitExperiment(dir: string, options: SlurmOptions, how: Invoca
   return submission;
 }
 
+/** sbatch of a script written for this one submission: refused, the script goes again. */
+function sbatchOrRemove(script: string): string {
+  try {
+    return sbatch([], script);
+  } catch (error) {
+    rmSync(script, { force: true });
+    throw error;
+  }
+}
+
 /** Submits `cellscope train REF ARGS` as one job; returns its id. */
 export function submitTrain(runsDir: string, name: string, trainArgs: readonly string[], options: SlurmOptions, how: Invocation): { jobId: string; script: string } {
   const slurm = prepareSlurmDir(runsDir);
@@ -167,7 +177,7 @@ export function submitTrain(runsDir: string, name: string, trainArgs: readonly s
     renderBatchScript({ jobName: `cellscope-${safeName(name)}`, runsDir, options, path: script, array: false, command: [how.node, how.cli, 'train', ...trainArgs, '--runs', runsDir] }),
     { mode: 0o755 },
   );
-  const jobId = sbatch([], script);
+  const jobId = sbatchOrRemove(script);
   recordSubmitted(runsDir, [{ job: jobId, name, at: new Date().toISOString() }]);
   return { jobId, script };
 }
@@ -215,7 +225,7 @@ export function resubmitRun(runDir: string, record: RunRecord, how: Invocation):
     }),
     { mode: 0o755 },
   );
-  const jobId = sbatch([], script);
+  const jobId = sbatchOrRemove(script);
   recordSubmitted(runsDir, [{ job: jobId, name: record.genotype.name, at: new Date().toISOString() }]);
   return `job ${jobId}`;
 }
