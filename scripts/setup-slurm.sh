@@ -3,7 +3,8 @@
 # (test/unit/slurm.test.ts): Debian's slurmctld, slurmd, slurm-client and
 # munge, configured for one node `ci1` with this machine's CPUs, partition
 # `debug`, no accounting database (squeue -t all / scontrol show the finished
-# jobs for an hour). Works offline, as root, with no systemd (CI starts no
+# jobs for an hour), and two GPUs in name only (gres gpu:2 over stand-in
+# device files). Works offline, as root, with no systemd (CI starts no
 # services, so this script starts the daemons itself).
 #
 # Idempotent and fast: when `sinfo` already answers with the node up, it does
@@ -32,7 +33,7 @@ fi
 node_ready() {
   # The node answers and takes jobs: idle, mixed or allocated (not down/drained).
   local state
-  state="$(sinfo -h -N -o '%T' 2>/dev/null | head -n 1)" || return 1
+  state="$(timeout 3 sinfo -h -N -o '%T' 2>/dev/null | head -n 1)" || return 1
   case "$state" in idle* | mix* | alloc* | completing*) return 0 ;; *) return 1 ;; esac
 }
 
@@ -75,6 +76,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 DependencyParameters=kill_invalid_depend
 MailProg=/bin/true
+GresTypes=gpu
 ReturnToService=2
 MinJobAge=3600
 KillWait=10
@@ -88,8 +90,18 @@ SlurmctldLogFile=$SCRATCH/slurmctld.log
 SlurmdLogFile=$SCRATCH/slurmd.log
 SlurmctldPort=6817
 SlurmdPort=6818
-NodeName=ci1 NodeHostname=localhost NodeAddr=127.0.0.1 ${layout}RealMemory=1000 State=UNKNOWN
+NodeName=ci1 NodeHostname=localhost NodeAddr=127.0.0.1 ${layout}RealMemory=1000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+
+# Two GPUs in name only: --gres gpu:N passes through sbatch
+# and the scheduler as on a real cluster; the trainer still computes on the CPU.
+# (Slurm counts a GPU per device file; /dev/null and /dev/zero stand in, and
+# with task/none no device is fenced off. Jobs get CUDA_VISIBLE_DEVICES.)
+cat >/etc/slurm/gres.conf <<EOF
+$MARK
+Name=gpu File=/dev/null
+Name=gpu File=/dev/zero
 EOF
 
 # munged, unless one answers already.
@@ -110,7 +122,11 @@ done
 slurmctld -i
 slurmd -N ci1
 
-for _ in $(seq 1 100); do
+for i in $(seq 1 100); do
+  # A node drained by an earlier configuration (its old gres) is put back once.
+  if [ "$i" = 10 ] && sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(drain|inval)'; then
+    scontrol update nodename=ci1 state=resume >/dev/null 2>&1 || true
+  fi
   if node_ready; then
     say "Slurm is up ($(sinfo -h -N -o '%N %T' | head -n 1)); state under $SCRATCH"
     exit 0

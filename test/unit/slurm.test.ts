@@ -96,17 +96,18 @@ test('an experiment goes through Slurm as one array and a report job after it; t
   writeFileSync(extra, '# site lines\n#SBATCH --comment=cellscope-test\n');
   const submitted = cellscope([
     'experiment', 'DARTS_V2', '--variants', '1', '--widths', '2', '--dir', dir, ...TINY, '--epochs', '1', '--train-subset', '16', '--grid', '3',
-    '--executor', 'slurm', '--partition', 'debug', '--time', '20', '--max-running', '1', '--sbatch-file', extra,
+    '--executor', 'slurm', '--partition', 'debug', '--gres', 'gpu:1', '--time', '20', '--max-running', '1', '--sbatch-file', extra,
   ]);
   assert.equal(submitted.code, 0, submitted.err);
   assert.match(submitted.err, /submitted array job \d+ \(2 tasks/);
   const sub = experimentFile(dir).slurm!.submissions[0]!;
   assert.deepEqual(sub.tasks, [0, 1]);
   const script = readFileSync(experimentFile(dir).slurm!.script, 'utf8');
-  for (const line of ['#SBATCH --partition=debug', '#SBATCH --time=20', '#SBATCH --comment=cellscope-test', 'experiment task']) assert.ok(script.includes(line), `the task script has ${line}`);
+  for (const line of ['#SBATCH --partition=debug', '#SBATCH --gres=gpu:1', '#SBATCH --time=20', '#SBATCH --comment=cellscope-test', 'experiment task']) assert.ok(script.includes(line), `the task script has ${line}`);
   // The throttle reached Slurm: --array=0,1%1.
   const shown = spawnSync('scontrol', ['show', 'job', '-o', sub.arrayJobId], { encoding: 'utf8' }).stdout;
   assert.match(shown, /ArrayTaskThrottle=1/);
+  assert.match(shown, /TresPerNode=gres:gpu:1/, 'each task asks for one GPU');
 
   // A lone training through Slurm, meanwhile, on a runs folder of its own.
   // Held at submission, so that it is listed as queued before it runs.
@@ -230,10 +231,10 @@ test('sbatch refusing (a bad partition) or missing: Slurm\'s message, nothing su
   assert.equal(bad.code, 1);
   assert.match(bad.err, /sbatch refused the job: .*invalid partition/i);
   assert.ok(!existsSync(dir), 'the new experiment folder was removed');
-  // This node has no GPUs to give (no GresTypes): sbatch says so.
-  const gres = cellscope(['train', 'DARTS_V2', ...TINY, '--runs', join(base, 'runs'), '--executor', 'slurm', '--gres', 'gpu:1']);
+  // More GPUs than the node has (two): sbatch says so.
+  const gres = cellscope(['train', 'DARTS_V2', ...TINY, '--runs', join(base, 'runs'), '--executor', 'slurm', '--gres', 'gpu:9']);
   assert.equal(gres.code, 1);
-  assert.match(gres.err, /sbatch refused the job: .*generic resource/i);
+  assert.match(gres.err, /sbatch refused the job: .*Requested node configuration is not available/);
   assert.deepEqual(readdirSync(join(base, 'runs', '.slurm')).filter((f) => f.endsWith('.sh')), [], 'the refused job\'s script is gone');
 
   // A PATH with node alone (node's own folder may hold sbatch too: /usr/bin).
