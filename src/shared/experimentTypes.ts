@@ -6,7 +6,8 @@
  */
 import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from './landscapeTypes.js';
 import { RUN_CONFIG_SHAPE, RUN_ID_SHAPE, type RunConfig } from './runTypes.js';
-import { arrayOf, integer, literal, nullable, number, object, oneOf, optional, shapeProblem, string, type Shape } from './shape.js';
+import { arrayOf, boolean, integer, literal, nullable, number, object, oneOf, optional, refinedString, shapeProblem, string, type Shape } from './shape.js';
+import type { ExperimentSlurm } from './slurmTypes.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 export const EXPERIMENT_REPORT_FILE = 'report.html';
@@ -45,11 +46,13 @@ export interface ExperimentFile {
   /** null: no landscapes. */
   readonly landscape: ExperimentLandscapeSettings | null;
   readonly entries: readonly ExperimentEntry[];
+  /** Its Slurm jobs, when submitted with --executor slurm. */
+  readonly slurm?: ExperimentSlurm;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
 
-export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped';
+export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped' | 'submitted';
 
 /** One progress line of `cellscope experiment` (the trainer's and landscape job's own lines are passed through too). */
 export interface ExperimentProgressLine {
@@ -62,7 +65,25 @@ export interface ExperimentProgressLine {
   readonly runId?: string;
   /** The report, once written. */
   readonly report?: string;
+  /** `submitted`: the array job and the report job after it (--executor slurm). */
+  readonly arrayJobId?: string;
+  readonly reportJobId?: string;
 }
+
+const SLURM_ID: Shape = refinedString((v) => (/^\d+$/.test(v) ? undefined : 'a Slurm job id (digits)'));
+/** An sbatch option's value goes into a batch script: one word, no quotes, no newline. */
+const SLURM_WORD: Shape = refinedString((v) => (/^[^\s'"\\$`]+$/.test(v) ? undefined : 'one word without spaces or quotes'));
+const SLURM_OPTIONS_SHAPE: Shape = object({
+  partition: optional(SLURM_WORD),
+  gres: optional(SLURM_WORD),
+  time: optional(SLURM_WORD),
+  mem: optional(SLURM_WORD),
+  cpusPerTask: optional(integer(1)),
+  account: optional(SLURM_WORD),
+  maxRunning: optional(integer(1)),
+  extraLines: optional(arrayOf(refinedString((v) => (/^#SBATCH\s+-[^\n]*$/.test(v) ? undefined : 'an #SBATCH line')))),
+  requeue: optional(boolean),
+});
 
 /**
  * The shape of experiment.json. Its run ids are checked as run ids: they are
@@ -88,6 +109,14 @@ export const EXPERIMENT_FILE_SHAPE: Shape = object({
       depth: integer(0),
       text: string,
       runId: nullable(RUN_ID_SHAPE),
+    }),
+  ),
+  slurm: optional(
+    object({
+      script: string,
+      reportScript: string,
+      options: SLURM_OPTIONS_SHAPE,
+      submissions: arrayOf(object({ at: string, arrayJobId: SLURM_ID, tasks: arrayOf(integer(0)), reportJobId: SLURM_ID, why: string })),
     }),
   ),
   createdAt: string,

@@ -26,6 +26,7 @@ import {
   string,
   type Shape,
 } from './shape.js';
+import type { RunSlurmJob } from './slurmTypes.js';
 
 /** Version of the run.json layout; bumped only for incompatible changes. */
 export const RUN_FORMAT = 1;
@@ -146,6 +147,13 @@ export interface RunRecord {
    * boot from /proc/PID/stat), so a recycled pid is not mistaken for it.
    */
   readonly processStart?: string;
+  /** The Slurm job the trainer runs (or last ran) in, when Slurm started it. */
+  readonly slurm?: RunSlurmJob;
+  /**
+   * The device a multi-device executor gave the trainer (`gpu:1`: CUDA device
+   * 1 alone visible; `webgpu:1`: WebGPU adapter 1), when one did.
+   */
+  readonly device?: string;
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly finishedAt?: string;
@@ -288,6 +296,8 @@ export const RUN_CONFIG_SHAPE: Shape = object({
   gradVarianceBatches: integer(0),
 });
 
+const SLURM_ID_SHAPE: Shape = refinedString((v) => (/^\d+$/.test(v) ? undefined : 'a Slurm job id (digits)'));
+
 /** The shape of run.json (RunRecord): what `runs`, `report`, `resume` and the Runs view rely on. */
 export const RUN_RECORD_SHAPE: Shape = object({
   format: literal(RUN_FORMAT),
@@ -332,6 +342,18 @@ export const RUN_RECORD_SHAPE: Shape = object({
   pid: integer(1),
   host: string,
   processStart: optional(string),
+  // Job ids go to scancel's command line: digits only.
+  slurm: optional(
+    object({
+      jobId: SLURM_ID_SHAPE,
+      arrayJobId: optional(SLURM_ID_SHAPE),
+      taskId: optional(integer(0)),
+      script: optional(string),
+      cluster: optional(string),
+      node: optional(string),
+    }),
+  ),
+  device: optional(string),
   startedAt: string,
   updatedAt: string,
   finishedAt: optional(string),

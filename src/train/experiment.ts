@@ -11,44 +11,29 @@
  * every level: a finished run is skipped, a stopped or crashed one resumes
  * from its checkpoint, a landscape continues from its points log; the run id
  * is written to experiment.json as soon as the trainer announces it.
+ *
+ * `runExperimentEntry` is one entry alone (training, then landscape): what a
+ * Slurm array task (`--executor slurm`) or a device worker (`--devices`)
+ * runs, several at once on one folder, so experiment.json is only changed
+ * under its lock (runs/experimentFile.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
-import { cellMetrics } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
-import { printGenotype } from '../genotype/printer.js';
-import {
-  EXPERIMENT_FILE,
-  EXPERIMENT_REPORT_FILE,
-  type ExperimentEntry,
-  type ExperimentFile,
-  type ExperimentLandscapeSettings,
-  type ExperimentProgressLine,
-} from '../shared/experimentTypes.js';
-import { effectiveStatus, parseProgressLine, type RunConfig } from '../shared/runTypes.js';
-import { renderReport } from '../render/report.js';
-import { writeFileAtomic } from '../runs/atomicFile.js';
-import { resumeTraining, startTraining } from './loop.js';
-import { runLandscape } from './probes/landscape.js';
-import { ExperimentError, experimentReportInput, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
-
-export { ExperimentError, readExperiment, runsDirOfExperiment };
+import type { ExperimentEntry, ExperimentProgressLine } from '../shared/experimentTypes.js';
+import { effectiveStatus, parseProgressLine } from '../shared/runTypes.js';
+import { setEntryRunId, writeExperimentReport } from '../runs/experimentFile.js';
 import { runDirOf } from '../runs/runPaths.js';
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
-import { stratifiedVariants } from './stratify.js';
+import { slurmJobOfEnv } from '../runs/slurm/jobEnv.js';
+import { slurmJobName } from '../shared/slurmTypes.js';
+import { resumeTraining, startTraining, type TrainOutcome } from './loop.js';
+import { runLandscape } from './probes/landscape.js';
+import { ExperimentError, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
+import { openExperiment, planEntries, type ExperimentPlan } from './experimentPlan.js';
 
-
-export interface ExperimentPlan {
-  /** As given: a built-in name or FILE#NAME. */
-  readonly ref: string;
-  readonly name: string;
-  readonly genotype: Genotype;
-  readonly variants: number;
-  readonly widths?: readonly number[];
-  readonly config: RunConfig;
-  readonly landscape: ExperimentLandscapeSettings | null;
-}
+export { ExperimentError, readExperiment, runsDirOfExperiment, planEntries, writeExperimentReport, type ExperimentPlan };
 
 export interface ExperimentEnvironment {
   /** Progress JSON lines: the experiment's own and those of the trainer and landscape job. */
@@ -67,32 +52,101 @@ export interface ExperimentOutcome {
   readonly failed: readonly string[];
 }
 
-/** The experiment's plan: the original first, then the stratified variants narrow to wide. */
-export function planEntries(plan: Pick<ExperimentPlan, 'name' | 'genotype' | 'variants' | 'widths'>): { entries: ExperimentEntry[]; widths: number[] } {
-  const variants = stratifiedVariants(plan.genotype, plan.variants, plan.widths !== undefined ? { widths: plan.widths } : {});
-  const own = cellMetrics(plan.genotype.normal);
-  const entries: ExperimentEntry[] = [
-    { name: plan.name, role: 'original', width: own.width, depth: own.depth, text: printGenotype(plan.name, plan.genotype), runId: null },
-    ...variants.map((v) => {
-      const name = `${plan.name}_connections_s${v.seed}`;
-      return { name, role: 'variant' as const, seed: v.seed, width: v.width, depth: v.depth, text: printGenotype(name, v.genotype), runId: null };
-    }),
-  ];
-  return { entries, widths: [...new Set(variants.map((v) => v.width))] };
-}
-
-/** What must agree for an existing experiment folder to be continued rather than refused. */
-function sameExperiment(file: ExperimentFile, plan: ExperimentPlan): string | undefined {
-  if (file.architecture !== plan.name) return `it is an experiment on ${file.architecture}`;
-  if (file.variants !== plan.variants) return `it has ${file.variants} variants`;
-  if (JSON.stringify(file.config) !== JSON.stringify(plan.config)) return 'its training settings differ';
-  return undefined;
-}
-
 function genotypeOfEntry(entry: ExperimentEntry): Genotype {
   const g = findGenotype(analyze(entry.text), entry.name)?.genotype;
   if (g === undefined) throw new ExperimentError(`experiment entry ${entry.name}: its genotype text does not parse`);
   return g;
+}
+
+function runStatusOf(runsDir: string, runId: string) {
+  const path = runDirOf(runsDir, runId, 'experiment.json');
+  if (!existsSync(join(path, 'run.json'))) return undefined;
+  const record = readRunRecord(path);
+  const own = slurmJobOfEnv();
+  // This very Slurm task, requeued (preempted, node lost): its earlier
+  // trainer is gone even if run.json still says running on another node.
+  if (record.status === 'running' && record.slurm !== undefined && own !== undefined && slurmJobName(record.slurm) === slurmJobName(own)) return 'failed';
+  return effectiveStatus(record, trainerAlive).status;
+}
+
+/**
+ * Trains entry `k` of the experiment in `dir`: starts its run, or resumes it
+ * from its checkpoint; a completed run is left as it is (undefined). The run
+ * id goes into experiment.json as soon as the trainer announces it (under the
+ * file's lock: other entries may be training in other processes).
+ */
+export async function trainEntry(dir: string, k: number, env: ExperimentEnvironment): Promise<TrainOutcome | undefined> {
+  const file = readExperiment(dir);
+  if (file === undefined) throw new ExperimentError(`${dir}: no experiment.json`);
+  const entry = file.entries[k];
+  if (entry === undefined) throw new ExperimentError(`${dir}: the experiment has no entry ${k} (it has ${file.entries.length})`);
+  const runsDir = runsDirOfExperiment(dir);
+  const status = entry.runId === null ? undefined : runStatusOf(runsDir, entry.runId);
+  if (status === 'completed') return undefined;
+  if (status === 'running') throw new ExperimentError(`run ${entry.runId} of ${entry.name} is being trained by another process`);
+  let recorded = entry.runId;
+  const trainerEnv = {
+    stdout: (text: string) => {
+      env.stdout(text);
+      // Record the run as soon as it exists, so a crash before it ends still resumes it.
+      for (const line of text.split('\n')) {
+        const p = parseProgressLine(line);
+        if (p?.type === 'start' && recorded !== p.runId) {
+          setEntryRunId(dir, k, p.runId);
+          recorded = p.runId;
+        }
+      }
+    },
+    stderr: env.stderr,
+    handleSignals: false,
+    cancel: env.cancel ?? { requested: false },
+  };
+  const genotype = genotypeOfEntry(entry);
+  const outcome =
+    entry.runId === null || status === undefined
+      ? await startTraining(
+          {
+            name: entry.name,
+            genotype,
+            ref: entry.role === 'original' ? file.ref : `${file.ref}~connections:${entry.seed}`,
+            origin: entry.role === 'original' ? 'experiment' : 'experiment variant',
+            ...(entry.seed !== undefined ? { variant: { kind: 'connections', seed: entry.seed, of: file.architecture } } : {}),
+          },
+          file.config,
+          runsDir,
+          trainerEnv,
+        )
+      : await resumeTraining(runDirOf(runsDir, entry.runId, `entry ${entry.name}`), genotype, trainerEnv);
+  // The folder's name, not the id its run.json states: that is what the entry is looked up by.
+  const trainedId = basename(outcome.dir);
+  if (recorded !== trainedId) setEntryRunId(dir, k, trainedId);
+  return outcome;
+}
+
+/** The landscape of entry `k` when the experiment asks for one and its run completed: 'cancelled' when stopped. */
+export async function landscapeEntry(dir: string, k: number, env: ExperimentEnvironment): Promise<'done' | 'skipped' | 'cancelled'> {
+  const file = readExperiment(dir)!;
+  const entry = file.entries[k]!;
+  const runsDir = runsDirOfExperiment(dir);
+  if (file.landscape === null || entry.runId === null || runStatusOf(runsDir, entry.runId) !== 'completed') return 'skipped';
+  const s = file.landscape;
+  const outcome = await runLandscape(
+    runDirOf(runsDir, entry.runId, `entry ${entry.name}`),
+    { grid: s.grid, range: s.range, seed: s.seed, subset: s.subset, what: s.what },
+    { stdout: env.stdout, stderr: env.stderr, cancel: env.cancel ?? { requested: false } },
+  );
+  return outcome.status === 'cancelled' ? 'cancelled' : 'done';
+}
+
+/**
+ * One entry as a worker does it (an array task of `--executor slurm`, a
+ * device worker of `--devices`): its training, then its landscape.
+ */
+export async function runExperimentEntry(dir: string, k: number, env: ExperimentEnvironment): Promise<'completed' | 'failed' | 'cancelled'> {
+  const outcome = await trainEntry(dir, k, env);
+  if (outcome !== undefined && outcome.status !== 'completed') return outcome.status === 'cancelled' ? 'cancelled' : 'failed';
+  const landscape = await landscapeEntry(dir, k, env);
+  return landscape === 'cancelled' ? 'cancelled' : 'completed';
 }
 
 /**
@@ -102,73 +156,20 @@ function genotypeOfEntry(entry: ExperimentEntry): Genotype {
 export async function runExperiment(dir: string, plan: ExperimentPlan, env: ExperimentEnvironment): Promise<ExperimentOutcome> {
   const cancel = env.cancel ?? { requested: false };
   const progress = (line: Omit<ExperimentProgressLine, 'type'>) => env.stdout(`${JSON.stringify({ type: 'experiment', ...line } satisfies ExperimentProgressLine)}\n`);
-  mkdirSync(dir, { recursive: true });
-  let file = readExperiment(dir);
-  if (file !== undefined) {
-    const why = sameExperiment(file, plan);
-    if (why !== undefined) throw new ExperimentError(`${dir} holds another experiment (${why}); choose another --dir`);
-    env.stderr(`continuing the experiment in ${dir}\n`);
-  } else {
-    const { entries, widths } = planEntries(plan);
-    const now = new Date().toISOString();
-    file = {
-      format: 1,
-      ref: plan.ref,
-      architecture: plan.name,
-      variants: plan.variants,
-      widths,
-      config: plan.config,
-      landscape: plan.landscape,
-      entries,
-      createdAt: now,
-      updatedAt: now,
-    };
-    save();
-    progress({ phase: 'plan', total: entries.length });
-  }
-  const runsDir = runsDirOfExperiment(dir);
+  const opened = openExperiment(dir, plan);
+  if (opened.created) progress({ phase: 'plan', total: opened.file.entries.length });
+  else env.stderr(`continuing the experiment in ${dir}\n`);
   const failed: string[] = [];
-  const total = file.entries.length;
+  const total = opened.file.entries.length;
+  const inner = { ...env, cancel };
 
   for (let k = 0; k < total; k++) {
     if (cancel.requested) return stopped();
-    const entry = file.entries[k]!;
-    const status = entry.runId === null ? undefined : statusOf(entry.runId);
-    if (status === 'completed') continue;
-    if (status === 'running') throw new ExperimentError(`run ${entry.runId} of ${entry.name} is being trained by another process`);
+    const entry = readExperiment(dir)!.entries[k]!;
+    if (entry.runId !== null && runStatusOf(runsDirOfExperiment(dir), entry.runId) === 'completed') continue;
     progress({ phase: 'train', index: k + 1, total, name: entry.name, ...(entry.runId !== null ? { runId: entry.runId } : {}) });
-    const trainerEnv = {
-      stdout: (text: string) => {
-        env.stdout(text);
-        // Record the run as soon as it exists, so a crash before it ends still resumes it.
-        for (const line of text.split('\n')) {
-          const p = parseProgressLine(line);
-          if (p?.type === 'start' && file!.entries[k]!.runId !== p.runId) setRunId(k, p.runId);
-        }
-      },
-      stderr: env.stderr,
-      handleSignals: false,
-      cancel,
-    };
-    const genotype = genotypeOfEntry(entry);
-    const outcome =
-      entry.runId === null || status === undefined
-        ? await startTraining(
-            {
-              name: entry.name,
-              genotype,
-              ref: entry.role === 'original' ? plan.ref : `${plan.ref}~connections:${entry.seed}`,
-              origin: entry.role === 'original' ? 'experiment' : 'experiment variant',
-              ...(entry.seed !== undefined ? { variant: { kind: 'connections', seed: entry.seed, of: file.architecture } } : {}),
-            },
-            file.config,
-            runsDir,
-            trainerEnv,
-          )
-        : await resumeTraining(runDirOf(runsDir, entry.runId, `entry ${entry.name}`), genotype, trainerEnv);
-    // The folder's name, not the id its run.json states: that is what the entry is looked up by.
-    const trainedId = basename(outcome.dir);
-    if (file.entries[k]!.runId !== trainedId) setRunId(k, trainedId);
+    const outcome = await trainEntry(dir, k, inner);
+    if (outcome === undefined) continue;
     if (outcome.status === 'cancelled') return stopped();
     if (outcome.status === 'failed') {
       failed.push(entry.name);
@@ -176,51 +177,22 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
     }
   }
 
-  if (file.landscape !== null) {
-    const settings = file.landscape;
-    for (let k = 0; k < total; k++) {
-      if (cancel.requested) return stopped();
-      const entry = file.entries[k]!;
-      if (entry.runId === null || statusOf(entry.runId) !== 'completed') continue;
-      progress({ phase: 'landscape', index: k + 1, total, name: entry.name, runId: entry.runId });
-      const outcome = await runLandscape(
-        runDirOf(runsDir, entry.runId, `entry ${entry.name}`),
-        { grid: settings.grid, range: settings.range, seed: settings.seed, subset: settings.subset, what: settings.what },
-        { stdout: env.stdout, stderr: env.stderr, cancel },
-      );
-      if (outcome.status === 'cancelled') return stopped();
-    }
+  for (let k = 0; k < total; k++) {
+    if (cancel.requested) return stopped();
+    const entry = readExperiment(dir)!.entries[k]!;
+    if (opened.file.landscape === null || entry.runId === null || runStatusOf(runsDirOfExperiment(dir), entry.runId) !== 'completed') continue;
+    progress({ phase: 'landscape', index: k + 1, total, name: entry.name, runId: entry.runId });
+    if ((await landscapeEntry(dir, k, inner)) === 'cancelled') return stopped();
   }
 
-  const report = writeExperimentReport(dir, file);
+  const report = writeExperimentReport(dir, readExperiment(dir)!);
   progress({ phase: 'report', report });
   progress({ phase: 'done', report });
   return { status: 'completed', dir, report, failed };
 
-  function save(): void {
-    file = { ...file!, updatedAt: new Date().toISOString() };
-    writeFileAtomic(join(dir, EXPERIMENT_FILE), `${JSON.stringify(file, null, 2)}\n`);
-  }
-  function setRunId(k: number, runId: string): void {
-    file = { ...file!, entries: file!.entries.map((e, i) => (i === k ? { ...e, runId } : e)) };
-    save();
-  }
-  function statusOf(runId: string) {
-    const path = runDirOf(runsDir, runId, `${join(dir, EXPERIMENT_FILE)}`);
-    if (!existsSync(join(path, 'run.json'))) return undefined;
-    return effectiveStatus(readRunRecord(path), trainerAlive).status;
-  }
   function stopped(): ExperimentOutcome {
     progress({ phase: 'stopped' });
     env.stderr(`experiment stopped; run the same command to continue (${dir})\n`);
     return { status: 'cancelled', dir, failed };
   }
-}
-
-/** Writes report.html of the experiment from what its runs hold now; returns its path. */
-export function writeExperimentReport(dir: string, file: ExperimentFile): string {
-  const path = join(dir, EXPERIMENT_REPORT_FILE);
-  // Replaced, not written through: a report.html planted as a link must not redirect the write.
-  writeFileAtomic(path, renderReport(experimentReportInput(dir, file, new Date().toISOString())));
-  return path;
 }

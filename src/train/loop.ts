@@ -63,6 +63,7 @@ import {
   trainerAlive,
   type RunHandle,
 } from '../runs/runStore.js';
+import { placementOfEnv } from '../runs/slurm/jobEnv.js';
 
 /** The genotype a run trains, as the CLI resolved it. */
 export interface TrainGenotype {
@@ -183,6 +184,7 @@ export async function startTraining(genotype: TrainGenotype, config: RunConfig, 
     pid: process.pid,
     host: hostname(),
     ...(processStart !== undefined ? { processStart } : {}),
+    ...placementOfEnv(),
     startedAt: now,
     updatedAt: now,
     epochsCompleted: 0,
@@ -285,6 +287,10 @@ export async function resumeTraining(dir: string, genotype: Genotype, env: Train
       pid: process.pid,
       host: hostname(),
       processStart,
+      // A resumed run may train in another Slurm job or on another device: record this one's.
+      slurm: undefined,
+      device: undefined,
+      ...placementOfEnv(),
       ...(setAside !== undefined ? { epochsCompleted: 0 } : {}),
     });
     run.log(`resumed by process ${process.pid}`);

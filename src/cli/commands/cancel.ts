@@ -2,9 +2,11 @@
  * `cellscope cancel RUN`: asks a running trainer to stop (SIGTERM), only a
  * process proven to be the run's trainer (src/runs/trainerProcess.ts). The
  * trainer saves a checkpoint and marks the run cancelled; `cellscope resume`
- * continues it. Waits (up to --wait seconds) until run.json says so.
+ * continues it. Waits (up to --wait seconds) until run.json says so. A run
+ * Slurm started is cancelled through `scancel` of its job, wherever it runs.
  */
 import { effectiveStatus, type RunRecord } from '../../shared/runTypes.js';
+import { slurmJobName } from '../../shared/slurmTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
 import { signalTrainer } from '../../runs/trainerProcess.js';
 import { flagNumber, parseArgs, UsageError } from '../args.js';
@@ -32,22 +34,33 @@ export const cancelCommand: Command = {
       io.stderr(`cellscope cancel: ${error.message}\n`);
       return 1;
     }
-    const status = effectiveStatus(record, trainerAlive);
+    // A run Slurm trains elsewhere: its job says whether it still runs.
+    const status = record.slurm !== undefined ? (await import('../../runs/slurm/slurmStatus.js')).runStatusWithSlurm(record) : effectiveStatus(record, trainerAlive);
     if (status.status !== 'running') {
       io.stderr(`cellscope cancel: run ${record.id} is not running (${status.status}${status.reason ? `: ${status.reason}` : ''})\n`);
       return 1;
     }
-    try {
-      // Only a process proven to be the run's trainer, whatever run.json's pid says.
-      signalTrainer(dir, record);
-    } catch (error) {
-      if (!(error instanceof RunStoreError)) throw error;
-      io.stderr(`cellscope cancel: ${error.message}\n`);
-      return 1;
+    if (record.slurm !== undefined) {
+      // Slurm's scancel: SIGTERM to the trainer (the batch step), SIGKILL only after KillWait.
+      const { scancelRun } = await import('../../runs/slurm/slurmCancel.js');
+      const problem = scancelRun(record);
+      if (problem !== undefined) {
+        io.stderr(`cellscope cancel: ${problem}\n`);
+        return 1;
+      }
+    } else {
+      try {
+        // Only a process proven to be the run's trainer, whatever run.json's pid says.
+        signalTrainer(dir, record);
+      } catch (error) {
+        if (!(error instanceof RunStoreError)) throw error;
+        io.stderr(`cellscope cancel: ${error.message}\n`);
+        return 1;
+      }
     }
     const waitMs = (flagNumber(args, 'wait') ?? 60) * 1000;
     if (waitMs === 0) {
-      io.stdout(`sent SIGTERM to process ${record.pid} (run ${record.id})\n`);
+      io.stdout(record.slurm !== undefined ? `scancel'd Slurm job ${slurmJobName(record.slurm)} (run ${record.id})\n` : `sent SIGTERM to process ${record.pid} (run ${record.id})\n`);
       return 0;
     }
     const deadline = Date.now() + waitMs;

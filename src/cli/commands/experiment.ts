@@ -7,9 +7,15 @@
  * Ctrl-C / SIGTERM, the same command continues where it stopped.
  * Exit status: 0 done, 1 failed, 143 stopped.
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
+import type { CliIO, Command } from '../command.js';
+import type { ExperimentProgressLine } from '../../shared/experimentTypes.js';
+import type { SlurmOptions } from '../../shared/slurmTypes.js';
+import { executorOf, SLURM_FLAGS, SLURM_USAGE, slurmOptionsFromArgs } from '../slurmFlags.js';
+import { experimentReport, experimentStatusCommand, experimentTask } from './experimentJobs.js';
+import type { ExperimentPlan } from '../../train/experimentPlan.js';
 import { loadGenotype } from '../resolve.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
 import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from './train.js';
@@ -29,14 +35,34 @@ export const experimentCommand: Command = {
     '  [--grid 21] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--no-landscape]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
+    SLURM_USAGE,
+    '  [--devices all|0,1,… (--executor local: one worker per GPU, CUDA_VISIBLE_DEVICES or the WebGPU adapter index)]',
+    'cellscope experiment status DIR [--json]     entries, runs, Slurm tasks and the report job of an experiment',
+    'cellscope experiment task DIR [--entry K]    train entry K (default SLURM_ARRAY_TASK_ID) and its landscape',
+    'cellscope experiment report DIR              write DIR/report.html from what the runs hold now',
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
     'then each gets a landscape; the report is DIR/report.html. The same command continues a stopped experiment.',
+    '--executor slurm submits one job array (task k trains entry k, then its landscape) on the shared DIR and a report',
+    'job after it (--dependency=afterany), prints the job ids and returns; `experiment status DIR` follows them.',
     BACKEND_HELP,
   ].join('\n'),
   async run(argv, io) {
+    const sub = argv[0];
+    const { ExperimentError } = await import('../../runs/reportRuns.js');
+    if (sub === 'status' || sub === 'task' || sub === 'report') {
+      try {
+        return await (sub === 'status' ? experimentStatusCommand : sub === 'task' ? experimentTask : experimentReport)(argv.slice(1), io);
+      } catch (error) {
+        if (!(error instanceof ExperimentError)) throw error;
+        io.stderr(`cellscope experiment ${sub}: ${error.message}\n`);
+        return 1;
+      }
+    }
     const args = parseArgs(argv, {
       ...TRAIN_FLAGS,
+      ...SLURM_FLAGS,
+      devices: { type: 'string' },
       variants: { type: 'int', min: 0, max: 1000 },
       widths: { type: 'list' },
       dir: { type: 'string' },
@@ -57,7 +83,8 @@ export const experimentCommand: Command = {
     });
     const config = configFromArgs(args, io.cwd);
     const subset = flagNumber(args, 'subset');
-    const plan = {
+    const slurmOptions = slurmOptionsFromArgs(args, io.cwd);
+    const plan: ExperimentPlan = {
       ref,
       name: loaded.name,
       genotype: loaded.genotype,
@@ -75,7 +102,11 @@ export const experimentCommand: Command = {
           },
     };
     const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
-    const { runExperiment, ExperimentError } = await import('../../train/experiment.js');
+    const devices = flagString(args, 'devices');
+    if (devices !== undefined && executorOf(args) === 'slurm') throw new UsageError('--devices is for --executor local (on Slurm, ask for GPUs with --gres gpu:N)');
+    if (executorOf(args) === 'slurm') return submitToSlurm(dir, plan, slurmOptions, io);
+    if (devices !== undefined) return runOnLocalDevices(dir, plan, devices, io);
+    const { runExperiment } = await import('../../train/experiment.js');
     const { SamplingError } = await import('../../genotype/samplers.js');
     const { LandscapeError } = await import('../../train/probes/landscape.js');
     const { RunStoreError } = await import('../../runs/runPaths.js');
@@ -96,3 +127,109 @@ export const experimentCommand: Command = {
     }
   },
 };
+
+/**
+ * `--executor slurm`: plans the experiment (or continues it), submits the
+ * entries not yet completed as one array and the report job after it, and
+ * returns. A refused submission leaves no job behind, and a folder this
+ * command created is removed again.
+ */
+async function submitToSlurm(dir: string, plan: ExperimentPlan, options: SlurmOptions, io: CliIO): Promise<number> {
+  const { SlurmError, requireSbatch } = await import('../../runs/slurm/slurmCommands.js');
+  const { currentInvocation, submitExperiment } = await import('../../runs/slurm/submit.js');
+  const { experimentStatus } = await import('../../runs/slurm/slurmStatus.js');
+  const { openExperiment } = await import('../../train/experimentPlan.js');
+  const { ExperimentError } = await import('../../runs/reportRuns.js');
+  const { writeExperimentReport } = await import('../../runs/experimentFile.js');
+  const { SamplingError } = await import('../../genotype/samplers.js');
+  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
+  let created = false;
+  try {
+    requireSbatch();
+    const how = currentInvocation();
+    const opened = openExperiment(dir, plan);
+    created = opened.created && fresh;
+    const status = experimentStatus(dir, opened.file);
+    const active = status.entries.filter((e) => e.status === 'queued' || e.status === 'running');
+    if (active.length > 0) {
+      throw new ExperimentError(`${dir} has ${active.length} task(s) still queued or running (${active.map((e) => e.job ?? e.name).join(', ')}); see 'cellscope experiment status ${dir}'`);
+    }
+    const tasks = status.entries.filter((e) => e.status !== 'completed').map((e) => e.index);
+    if (tasks.length === 0) {
+      const report = writeExperimentReport(dir, opened.file);
+      io.stderr(`every run of ${dir} has completed; report: ${report}\n`);
+      io.stdout(`${report}\n`);
+      return 0;
+    }
+    const submission = submitExperiment(dir, options, how, tasks, 'submit');
+    const line: ExperimentProgressLine = { type: 'experiment', phase: 'submitted', total: tasks.length, arrayJobId: submission.arrayJobId, reportJobId: submission.reportJobId };
+    io.stdout(`${JSON.stringify(line)}\n`);
+    io.stderr(
+      `submitted array job ${submission.arrayJobId} (${tasks.length} task${tasks.length === 1 ? '' : 's'}: entries ${tasks.join(',')}) and report job ${submission.reportJobId}; ` +
+        `follow with 'cellscope experiment status ${dir}'\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof SlurmError || error instanceof ExperimentError || error instanceof SamplingError) {
+      if (created) rmSync(dir, { recursive: true, force: true });
+      io.stderr(`cellscope experiment: ${error.message}${created ? ' (nothing was submitted; the new experiment folder was removed)' : ''}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/**
+ * `--devices`: the entries not yet completed spread over one worker per
+ * device, then the landscapes are done by the workers too and the report
+ * here. Exit status as for a sequential run.
+ */
+async function runOnLocalDevices(dir: string, plan: ExperimentPlan, spec: string, io: CliIO): Promise<number> {
+  const { cudaDeviceCount, DeviceError, parseDevices, runOnDevices } = await import('../../runs/deviceExecutor.js');
+  const { currentInvocation } = await import('../../runs/slurm/submit.js');
+  const { SlurmError } = await import('../../runs/slurm/slurmCommands.js');
+  const { openExperiment } = await import('../../train/experimentPlan.js');
+  const { ExperimentError, readExperiment, runsDirOfExperiment } = await import('../../runs/reportRuns.js');
+  const { writeExperimentReport } = await import('../../runs/experimentFile.js');
+  const { readRunRecord } = await import('../../runs/runStore.js');
+  const { SamplingError } = await import('../../genotype/samplers.js');
+  const webgpu = plan.config.backend === 'webgpu';
+  try {
+    const devices = parseDevices(spec, webgpu ? 'webgpu' : 'cuda', () => {
+      if (webgpu) throw new DeviceError('--devices all with --backend webgpu: name the adapters (cellscope adapters lists them), e.g. --devices 0,1');
+      return cudaDeviceCount();
+    });
+    const how = currentInvocation();
+    const opened = openExperiment(dir, plan);
+    if (!opened.created) io.stderr(`continuing the experiment in ${dir}\n`);
+    const runsDir = runsDirOfExperiment(dir);
+    const completed = (runId: string | null) => {
+      if (runId === null) return false;
+      try {
+        return readRunRecord(`${runsDir}/${runId}`).status === 'completed';
+      } catch {
+        return false;
+      }
+    };
+    const todo = opened.file.entries.flatMap((e, k) => (completed(e.runId) && opened.file.landscape === null ? [] : [k]));
+    io.stderr(`${todo.length} entr${todo.length === 1 ? 'y' : 'ies'} over ${devices.length} device${devices.length === 1 ? '' : 's'}\n`);
+    const cancel = { requested: false };
+    const outcome = await withStopSignals(io, cancel, () => runOnDevices(dir, todo, devices, how, { stdout: io.stdout, stderr: io.stderr, cancel }));
+    if (outcome.status === 'cancelled') {
+      io.stderr(`experiment stopped; run the same command to continue (${dir})\n`);
+      return 143;
+    }
+    const file = readExperiment(dir)!;
+    if (outcome.failed.length > 0) io.stderr(`runs that failed: ${outcome.failed.map((k) => file.entries[k]!.name).join(', ')}\n`);
+    const report = writeExperimentReport(dir, file);
+    io.stderr(`report: ${report}\n`);
+    io.stdout(`${report}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof DeviceError || error instanceof SlurmError || error instanceof ExperimentError || error instanceof SamplingError) {
+      io.stderr(`cellscope experiment: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

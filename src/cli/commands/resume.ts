@@ -2,7 +2,7 @@
 import { analyze, findGenotype } from '../../genotype/document.js';
 import { effectiveStatus, type RunRecord } from '../../shared/runTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
-import { flagBoolean, parseArgs, UsageError } from '../args.js';
+import { flagBoolean, flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';
 
@@ -10,13 +10,18 @@ export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a cancelled or failed run from its last checkpoint',
   usage: [
-    'cellscope resume RUN [--runs DIR] [--from-scratch]',
+    'cellscope resume RUN [--runs DIR] [--from-scratch] [--executor local|slurm]',
     'RUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
     'A run whose checkpoint is missing or unreadable is refused; --from-scratch restarts it from epoch 0, its',
     'metrics, checkpoint and landscape moved into RUN/set-aside-<time>/ first (nothing is deleted).',
+    'A run Slurm trained is submitted again (its experiment task, or a job with its options); --executor local resumes it here.',
   ].join('\n'),
   async run(argv, io) {
-    const args = parseArgs(argv, { runs: RUNS_FLAG, 'from-scratch': { type: 'boolean' } });
+    const args = parseArgs(argv, {
+      runs: RUNS_FLAG,
+      'from-scratch': { type: 'boolean' },
+      executor: { type: 'string', choices: ['local', 'slurm'] },
+    });
     if (args.positional.length !== 1) throw new UsageError('resume needs exactly one RUN');
     let dir: string;
     let record: RunRecord;
@@ -28,7 +33,8 @@ export const resumeCommand: Command = {
       io.stderr(`cellscope resume: ${error.message}\n`);
       return 1;
     }
-    const status = effectiveStatus(record, trainerAlive);
+    // A run Slurm trains elsewhere: its job says whether it still runs.
+    const status = record.slurm !== undefined ? (await import('../../runs/slurm/slurmStatus.js')).runStatusWithSlurm(record) : effectiveStatus(record, trainerAlive);
     if (status.status === 'running') {
       io.stderr(`cellscope resume: run ${record.id} is still running (process ${record.pid} on ${record.host}); stop it first with 'cellscope cancel ${record.id}'\n`);
       return 1;
@@ -36,6 +42,23 @@ export const resumeCommand: Command = {
     if (status.status === 'completed') {
       io.stderr(`cellscope resume: run ${record.id} has already completed\n`);
       return 1;
+    }
+    // A run Slurm trained is resubmitted to Slurm (unless this is that job, or --executor local says otherwise).
+    const executor = flagString(args, 'executor') ?? (record.slurm !== undefined && process.env['SLURM_JOB_ID'] === undefined ? 'slurm' : 'local');
+    if (executor === 'slurm') {
+      if (flagBoolean(args, 'from-scratch')) {
+        // The resubmitted job resumes from the checkpoint; setting a run aside is done where it is read.
+        io.stderr(`cellscope resume: --from-scratch restarts the run in this process: add --executor local\n`);
+        return 1;
+      }
+      const { resubmitSlurmRun } = await import('../../runs/slurm/slurmResume.js');
+      const result = resubmitSlurmRun(dir, record);
+      if ('error' in result) {
+        io.stderr(`cellscope resume: ${result.error}\n`);
+        return 1;
+      }
+      io.stderr(`run ${record.id}: submitted ${result.submitted}\n`);
+      return 0;
     }
     // Rebuilt from the text the run recorded, not from the reference: the file may have changed since.
     const doc = analyze(record.genotype.text);

@@ -6,6 +6,7 @@
 import { formatWidth } from '../../genotype/metrics.js';
 import type { EffectiveStatus, MetricsLine, RunRecord } from '../../shared/runTypes.js';
 import { listRuns, openRun, RunBusyError, takeRunWriter } from '../../runs/runStore.js';
+import { slurmRunsView } from '../../runs/slurm/slurmStatus.js';
 import { flagBoolean, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { printTable } from './metrics.js';
@@ -14,7 +15,9 @@ import { RUNS_FLAG, runsDirOf } from './train.js';
 /** One entry of `runs --json`: run.json with the effective status, plus where it is and its last epoch. */
 export type RunsJsonEntry =
   | (RunRecord & { dir: string; recordedStatus: RunRecord['status']; lastMetrics: MetricsLine | null; problems?: readonly string[] })
-  | { id: string; dir: string; error: string };
+  | { id: string; dir: string; error: string }
+  /** A Slurm task that has not started its run yet. */
+  | { id: string; dir: ''; status: 'queued'; name: string; slurmJob: string; slurmState: string };
 
 function percent(x: number | undefined): string {
   return x === undefined || x === null ? '-' : `${(x * 100).toFixed(2)}%`;
@@ -28,7 +31,13 @@ export const runsCommand: Command = {
     const args = parseArgs(argv, { runs: RUNS_FLAG, json: { type: 'boolean' }, 'mark-failed': { type: 'boolean' } });
     if (args.positional.length !== 0) throw new UsageError('runs takes no arguments');
     const runsDir = runsDirOf(args, io.cwd);
-    const listing = listRuns(runsDir);
+    // Runs Slurm started: the status their jobs imply, and tasks still queued (no run folder yet).
+    const all = listRuns(runsDir);
+    const slurm = slurmRunsView(runsDir, all);
+    const listing = all.map((l) => {
+      const s = slurm.statuses.get(l.id);
+      return s !== undefined ? { ...l, effective: s } : l;
+    });
     if (flagBoolean(args, 'mark-failed')) {
       for (const entry of listing) {
         if (!entry.effective?.orphaned) continue;
@@ -64,10 +73,11 @@ export const runsCommand: Command = {
           ...(entry.problems !== undefined ? { problems: entry.problems } : {}),
         };
       });
-      io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+      const queued: RunsJsonEntry[] = slurm.queued.map((q) => ({ id: q.job, dir: '', status: 'queued', name: q.name, slurmJob: q.job, slurmState: q.state }));
+      io.stdout(`${JSON.stringify([...out, ...queued], null, 2)}\n`);
       return 0;
     }
-    if (listing.length === 0) {
+    if (listing.length === 0 && slurm.queued.length === 0) {
       io.stdout(`no runs in ${runsDir}\n`);
       return 0;
     }
@@ -85,7 +95,9 @@ export const runsCommand: Command = {
         r.backend?.backend ?? '-',
       ];
     });
+    for (const q of slurm.queued) rows.push([`slurm ${q.job}`, 'queued', q.name, '-', '-', '-', '-', q.reason ?? q.state]);
     printTable(io.stdout, ['run', 'status', 'genotype (normal cell)', 'dataset', 'epochs', 'test acc', 'params', 'backend'], rows);
+    for (const p of slurm.problems) io.stdout(`problem: ${p}\n`);
     for (const entry of listing) {
       const why = entry.error ?? entry.effective?.reason;
       if (why !== undefined && (entry.error !== undefined || entry.effective?.status === 'failed')) io.stdout(`  ${entry.id}: ${why}\n`);

@@ -14,6 +14,7 @@ import { PRESET_NAMES, type PresetName, type RunConfig, type RunStatus } from '.
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
+import { executorOf, SLURM_FLAGS, SLURM_USAGE, slurmOptionsFromArgs, withoutFlags } from '../slurmFlags.js';
 
 export const RUNS_FLAG: FlagSpec = { type: 'string' };
 
@@ -128,16 +129,37 @@ export const trainCommand: Command = {
     '  [--layers N] [--channels C] [--auxiliary] [--auxiliary-weight X] [--augment=false] [--cutout] [--cutout-length N]',
     '  [--drop-path P] [--seed N] [--train-subset N] [--test-subset N] [--grad-variance-batches K]',
     `  [${BACKEND_USAGE}] [--runs DIR]`,
+    SLURM_USAGE,
+    '--executor slurm submits the training as one Slurm job on the shared --runs folder and returns its job id.',
     'GENOTYPE: FILE#NAME, a built-in NAME, or a variant spec such as DARTS_V2~connections:3.',
     BACKEND_HELP,
     'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
   ].join('\n'),
   async run(argv, io) {
-    const args = parseArgs(argv, TRAIN_FLAGS);
+    const specs = { ...TRAIN_FLAGS, ...SLURM_FLAGS };
+    const args = parseArgs(argv, specs);
     if (args.positional.length !== 1) throw new UsageError('train needs exactly one GENOTYPE (FILE#NAME, NAME or NAME~kind:seed)');
     const ref = args.positional[0]!;
     const config = configFromArgs(args, io.cwd);
     const loaded = loadGenotype(ref, io.cwd);
+    const slurmOptions = slurmOptionsFromArgs(args, io.cwd);
+    if (executorOf(args) === 'slurm') {
+      const { requireSbatch, SlurmError } = await import('../../runs/slurm/slurmCommands.js');
+      const { currentInvocation, submitTrain } = await import('../../runs/slurm/submit.js');
+      try {
+        requireSbatch();
+        const runsDir = runsDirOf(args, io.cwd);
+        const again = withoutFlags(argv, [...Object.keys(SLURM_FLAGS), 'runs'], specs);
+        const { jobId, script } = submitTrain(runsDir, loaded.name, again, slurmOptions, currentInvocation());
+        io.stdout(`${JSON.stringify({ type: 'submitted', jobId, script })}\n`);
+        io.stderr(`submitted job ${jobId} (${script}); 'cellscope runs --runs ${runsDir}' follows it\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof SlurmError)) throw error;
+        io.stderr(`cellscope train: ${error.message}\n`);
+        return 1;
+      }
+    }
     // Loaded only now: TensorFlow.js takes a while to load, and the other commands never need it.
     const { startTraining } = await import('../../train/loop.js');
     const outcome = await startTraining({ ...loaded, ref }, config, runsDirOf(args, io.cwd), { stdout: io.stdout, stderr: io.stderr });

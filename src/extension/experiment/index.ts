@@ -13,7 +13,7 @@
  * Both commands also take their answers as an argument (scripts, tests):
  * `{ arch, variants, size, dir }`.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as vscode from 'vscode';
@@ -103,6 +103,13 @@ function describe(line: ExperimentProgressLine): string {
   }
 }
 
+/** CUDA GPUs nvidia-smi lists (0 without it), asked without blocking the extension host. */
+function cudaGpuCount(): Promise<number> {
+  return new Promise((resolve) =>
+    execFile('nvidia-smi', ['-L'], { timeout: 4000 }, (error, stdout) => resolve(error ? 0 : stdout.split('\n').filter((l) => /^GPU \d+/.test(l)).length)),
+  );
+}
+
 async function runExperimentCommand(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, args: ExperimentCommandArgs = {}): Promise<string | undefined> {
   const root = workspaceRoot();
   if (root === undefined) {
@@ -124,7 +131,9 @@ async function runExperimentCommand(context: vscode.ExtensionContext, output: vs
   // Electron runs scripts as plain Node only with this variable; a configured Node does not need it.
   if (configuredNode === '' && process.versions['electron'] !== undefined) env['ELECTRON_RUN_AS_NODE'] = '1';
   else delete env['ELECTRON_RUN_AS_NODE'];
-  const cliArgs = [cli, 'experiment', answers.arch, '--variants', String(answers.variants), ...SIZES[answers.size].args, '--dir', dir];
+  // With several CUDA GPUs the entries train side by side, one worker per GPU (--devices all).
+  const gpus = await cudaGpuCount();
+  const cliArgs = [cli, 'experiment', answers.arch, '--variants', String(answers.variants), ...SIZES[answers.size].args, '--dir', dir, ...(gpus > 1 ? ['--devices', 'all'] : [])];
   output.info(`experiment: ${cliArgs.slice(1).join(' ')}`);
 
   return vscode.window.withProgress(

@@ -56,7 +56,7 @@ export function registerTraining(context: vscode.ExtensionContext, output: vscod
     panels,
     service.onDidChange(() => tree.refresh()),
     registerTrainingStatusBar(service),
-    registerTrainCommands(service),
+    registerTrainCommands(service, context.workspaceState),
     vscode.window.registerWebviewPanelSerializer(RESULTS_PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => panels.restore(panel, state),
     }),
@@ -65,7 +65,7 @@ export function registerTraining(context: vscode.ExtensionContext, output: vscod
       if (ids.length > 0) panels.open(ids);
     }),
     vscode.commands.registerCommand('cellscope.runs.cancel', onRun('cancel', (id) => service.cancel(id))),
-    vscode.commands.registerCommand('cellscope.runs.resume', onRun('resume', (id) => void service.resume(id))),
+    vscode.commands.registerCommand('cellscope.runs.resume', onRun('resume', async (id) => void (await service.resume(id)))),
     vscode.commands.registerCommand(
       'cellscope.runs.delete',
       async (node?: unknown, selection?: unknown) => {

@@ -7,12 +7,16 @@
  * re-reading everything. Holds no trainer process: cancel signals the run's
  * proven trainer (src/runs/trainerProcess.ts), resume queues `cellscope resume`.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { effectiveStatus } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
 import { signalTrainer } from '../../runs/trainerProcess.js';
+import { scancelRun } from '../../runs/slurm/slurmCancel.js';
+import { slurmGroupName, slurmJobName } from '../../shared/slurmTypes.js';
+import { SlurmWatch } from './slurmWatch.js';
 import type { AdaptersReport } from '../../shared/adapters.js';
 import { AdapterCache, probeAdaptersInChild, type ProbeConfig } from './adapterProbe.js';
 import { launchedAlive, launchTrainer, type LaunchConfig } from './launcher.js';
@@ -48,6 +52,7 @@ export class RunsService implements vscode.Disposable {
   private watchDebounce: ReturnType<typeof setTimeout> | undefined;
   private readonly logOffsets = new Map<string, number>();
   private disposed = false;
+  private readonly slurmWatch = new SlurmWatch();
   private refreshing = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly adapterCache = new AdapterCache(() =>
@@ -83,7 +88,7 @@ export class RunsService implements vscode.Disposable {
     this.watcher?.close();
     this.watcher = undefined;
     const dir = this.runsDir;
-    this.tracker = dir ? new RunTracker(dir, trainerAlive) : undefined;
+    this.tracker = dir ? new RunTracker(dir, this.slurmWatch.aliveCheck(trainerAlive)) : undefined;
     this.queue = dir
       ? new RunQueue(join(dir, QUEUE_FILE), {
           launch: (entry) => launchTrainer(entry, this.launchConfig()),
@@ -125,6 +130,38 @@ export class RunsService implements vscode.Disposable {
     return { ...this.launchConfig(), cwd: this.workspaceFolder?.fsPath ?? this.extensionUri.fsPath };
   }
 
+  /** Whether Slurm's sbatch is on PATH here (Train on Cluster… is offered then). */
+  slurmAvailable(): Promise<boolean> {
+    return new Promise((resolve) => execFile('sbatch', ['--version'], { timeout: 10_000 }, (error) => resolve(error === null)));
+  }
+
+  /**
+   * Runs the bundled CLI to completion (submissions return at once); resolves
+   * with its stderr (the CLI's messages), rejects with its last lines.
+   */
+  runCli(args: readonly string[]): Promise<string> {
+    this.requireTrust();
+    const launch = this.launchConfig();
+    const env: NodeJS.ProcessEnv = { ...process.env, CELLSCOPE_CLI: launch.cli, CELLSCOPE_NODE: config().get<string>('trainer.node', '').trim() || 'node' };
+    if (launch.electron) env['ELECTRON_RUN_AS_NODE'] = '1';
+    return new Promise((resolve, reject) =>
+      execFile(launch.node, [launch.cli, ...args], { cwd: launch.cwd, env, timeout: 120_000 }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(stderr.trim().split('\n').slice(-2).join(' ') || error.message));
+        else resolve(stderr);
+      }),
+    );
+  }
+
+  /** Submits each genotype as one Slurm job (`cellscope train … --executor slurm`); resolves with the CLI's messages. */
+  async submitToCluster(refs: readonly { ref: string; name: string }[], args: readonly string[], slurmArgs: readonly string[]): Promise<string[]> {
+    const runsDir = this.runsDir;
+    if (runsDir === undefined) throw new Error('open a folder first: runs are stored in the workspace');
+    const out: string[] = [];
+    for (const r of refs) out.push((await this.runCli(['train', r.ref, ...args, '--runs', runsDir, '--executor', 'slurm', ...slurmArgs])).trim());
+    void this.refresh();
+    return out;
+  }
+
   private launchConfig(): LaunchConfig {
     const configuredNode = config().get<string>('trainer.node', '').trim();
     const configuredCli = config().get<string>('trainer.cli', '').trim();
@@ -153,6 +190,9 @@ export class RunsService implements vscode.Disposable {
       }
       const queueChanged = before !== JSON.stringify(this.queueState?.entries ?? null);
       const runs = this.tracker?.scan() ?? [];
+      // Runs Slurm trains on other nodes: their jobs' states, for the next scan.
+      const remote = this.runs().flatMap((r) => (r.record?.slurm !== undefined && r.record.status === 'running' && trainerAlive(r.record) === undefined ? [slurmJobName(r.record.slurm)] : []));
+      this.slurmWatch.update(remote, () => void this.refresh());
       this.copyTrainerOutput();
       this.ensureWatcher();
       if (queueChanged || runs.length > 0) this.changed.fire({ runs, queue: queueChanged });
@@ -247,6 +287,8 @@ export class RunsService implements vscode.Disposable {
   experimentOf(run: TrackedRun): string {
     const named = this.queueState?.experiments[run.id];
     if (named) return named;
+    // Runs Slurm trained group by the array (or job) that ran them.
+    if (run.record?.slurm !== undefined) return slurmGroupName(run.record.slurm);
     const g = run.record?.genotype;
     return g ? (g.variant?.of ?? g.name) : 'Unreadable runs';
   }
@@ -273,11 +315,11 @@ export class RunsService implements vscode.Disposable {
   }
 
   /**
-   * Asks a running trainer to stop (SIGTERM); it checkpoints and records
-   * `cancelled`. Like training, only in a trusted workspace (signalling a
-   * process is acting on what the workspace's files say), and only a process
-   * proven to be the run's trainer (src/runs/trainerProcess.ts), never the
-   * pid run.json names on its word.
+   * Asks a running trainer to stop (SIGTERM; scancel for a Slurm job); it
+   * checkpoints and records `cancelled`. Like training, only in a trusted
+   * workspace (signalling a process is acting on what the workspace's files
+   * say), and only a process proven to be the run's trainer
+   * (src/runs/trainerProcess.ts), never the pid run.json names on its word.
    */
   cancel(runId: string): void {
     if (!vscode.workspace.isTrusted) throw new Error('cancelling runs is disabled in an untrusted workspace (it signals processes its run files name); trust the workspace first');
@@ -285,16 +327,28 @@ export class RunsService implements vscode.Disposable {
     if (!run?.record) throw new Error(`no run ${runId}`);
     const status = effectiveStatus(run.record, trainerAlive);
     if (status.status !== 'running') throw new Error(`run ${runId} is not running (${status.status})`);
+    if (run.record.slurm !== undefined) {
+      const problem = scancelRun(run.record);
+      if (problem !== undefined) throw new Error(problem);
+      void this.refresh();
+      return;
+    }
     signalTrainer(run.dir, run.record);
     void this.refresh();
   }
 
-  /** Queues `cellscope resume` for a cancelled or failed run. */
-  resume(runId: string): QueueEntry {
+  /** Queues `cellscope resume` for a cancelled or failed run (a run Slurm trained is submitted to Slurm again). */
+  async resume(runId: string): Promise<QueueEntry | undefined> {
     const run = this.run(runId);
     if (!run?.record) throw new Error(`no run ${runId}`);
     const status = run.status?.status;
     if (status !== 'cancelled' && status !== 'failed') throw new Error(`run ${runId} is ${status}; only cancelled or failed runs resume`);
+    if (run.record.slurm !== undefined) {
+      const out = await this.runCli(['resume', run.dir]);
+      void vscode.window.showInformationMessage(`Cellscope: ${out.split('\n').filter((l) => l.trim() !== '').pop() ?? `resubmitted ${runId}`}`);
+      void this.refresh();
+      return undefined;
+    }
     if (this.queueEntries().some((e) => e.request.kind === 'resume' && e.request.runId === runId)) throw new Error(`run ${runId} is already queued to resume`);
     const slot = slotOfRecord(run.record.backend);
     const [entry] = this.enqueue(this.experimentOf(run), [{ kind: 'resume', runId, name: run.record.genotype.name, ...slot }]);

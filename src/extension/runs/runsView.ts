@@ -1,6 +1,7 @@
 /**
  * The Runs view (activity bar → Cellscope → Runs): runs grouped by experiment
- * (the action that queued them, else the genotype), each with its status,
+ * (the action that queued them, the Slurm array or job that ran them, else
+ * the genotype), each with its status,
  * epoch/total, last test accuracy, backend and normal-cell width/depth; queued
  * entries under their experiment. Context actions by status (contextValue
  * `cellscope.run.<status>` / `cellscope.queued`): open results, cancel,
@@ -9,6 +10,7 @@
 import * as vscode from 'vscode';
 import { formatWidth } from '../../genotype/metrics.js';
 import type { RunStatus } from '../../shared/runTypes.js';
+import { slurmJobName } from '../../shared/slurmTypes.js';
 import type { QueueEntry } from './queue.js';
 import type { TrackedRun } from './reattach.js';
 import type { RunsService } from './runsService.js';
@@ -36,6 +38,8 @@ export function runDescription(run: TrackedRun): string {
   if (last && typeof last.testAcc === 'number') parts.push(`test ${(last.testAcc * 100).toFixed(1)}%`);
   parts.push(r.backend?.backend ?? r.config.backend);
   parts.push(`${formatWidth(r.genotype.normal.width)} d${r.genotype.normal.depth}`);
+  if (r.slurm !== undefined) parts.push(`slurm ${slurmJobName(r.slurm)}${r.slurm.node ? ` on ${r.slurm.node}` : ''}`);
+  else if (r.device !== undefined) parts.push(r.device);
   return parts.join(' · ');
 }
 

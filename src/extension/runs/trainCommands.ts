@@ -294,8 +294,35 @@ async function askBackend(service: RunsService, title: string): Promise<{ args: 
   return backendFlags(picked.choice, devices);
 }
 
-async function train(service: RunsService, uriArg: unknown, nameArg: unknown, variantsOnly: boolean): Promise<void> {
-  const title = variantsOnly ? 'Train Variant' : 'Train';
+/**
+ * The sbatch options of Train on Cluster…, remembered per workspace: the
+ * partition, GPUs per run and time limit (each may be left empty: the
+ * cluster's default).
+ */
+async function askSlurm(title: string, memory: vscode.Memento): Promise<string[]> {
+  const ask = async (key: string, prompt: string, placeHolder: string, check: RegExp) => {
+    const previous = memory.get<string>(`cellscope.slurm.${key}`, '');
+    const value = need(
+      await vscode.window.showInputBox({
+        title: `${title}: Slurm ${key}`,
+        prompt,
+        placeHolder,
+        value: previous,
+        validateInput: (v) => (v.trim() === '' || check.test(v.trim()) ? undefined : `not a Slurm ${key} (${placeHolder})`),
+      }),
+    ).trim();
+    await memory.update(`cellscope.slurm.${key}`, value);
+    return value === '' ? [] : [`--${key}`, value];
+  };
+  return [
+    ...(await ask('partition', 'sbatch --partition (empty: the default partition)', 'gpu', /^[A-Za-z0-9_.,-]+$/)),
+    ...(await ask('gres', 'sbatch --gres per run (empty: no GPU)', 'gpu:1', /^[A-Za-z0-9_]+(:[A-Za-z0-9_.-]+)*$/)),
+    ...(await ask('time', 'sbatch --time per run (empty: the partition\'s limit)', '12:00:00', /^[0-9:-]+$/)),
+  ];
+}
+
+async function train(service: RunsService, uriArg: unknown, nameArg: unknown, variantsOnly: boolean, cluster?: vscode.Memento): Promise<void> {
+  const title = cluster !== undefined ? 'Train on Cluster' : variantsOnly ? 'Train Variant' : 'Train';
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage('Cellscope: training is disabled in an untrusted workspace. Trust the workspace to train.', 'Manage Workspace Trust').then((a) => {
       if (a) void vscode.commands.executeCommand('workbench.trust.manage');
@@ -318,7 +345,9 @@ async function train(service: RunsService, uriArg: unknown, nameArg: unknown, va
   }
   const dataset = await askDataset(title);
   const preset = await askPreset(title, dataset);
-  const backend = await askBackend(service, title);
+  // On a cluster the backend is the compute node's: auto picks its GPU.
+  const backend = cluster !== undefined ? { args: ['--backend', 'auto'], device: 'cpu' as const } : await askBackend(service, title);
+  const slurmArgs = cluster !== undefined ? await askSlurm(title, cluster) : [];
 
   // Where the genotypes come from, as the CLI reads them: FILE#NAME (saved first), or a built-in's name.
   let refs: { ref: string; name: string }[];
@@ -334,20 +363,30 @@ async function train(service: RunsService, uriArg: unknown, nameArg: unknown, va
   if (source.document?.isDirty && !(await source.document.save())) throw new Error(`could not save ${vscode.workspace.asRelativePath(source.document.uri)}`);
 
   const args = ['--dataset', dataset, ...presetFlags(preset.choice), ...backend.args];
+  if (cluster !== undefined) {
+    const messages = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cellscope: submitting ${refs.length} run${refs.length === 1 ? '' : 's'} to Slurm` }, () =>
+      service.submitToCluster(refs, args, slurmArgs),
+    );
+    void vscode.window.showInformationMessage(`Cellscope: ${messages.map((m) => m.split('\n').pop()).join('; ')}`);
+    return;
+  }
   const requests: TrainRequest[] = refs.map((r) => ({ kind: 'train', ref: r.ref, name: r.name, args, device: backend.device, ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}) }));
   const experiment = experimentName(source.name, what, dataset, preset.label);
   const entries = service.enqueue(experiment, requests);
   followInNotification(service, `training ${experiment}`, entries);
 }
 
-export function registerTrainCommands(service: RunsService): vscode.Disposable {
-  const wrap = (variantsOnly: boolean) => (uri?: unknown, name?: unknown) =>
-    train(service, uri, name, variantsOnly).catch((error: unknown) => {
+/** Train on Cluster… is offered (context key `cellscope.slurmAvailable`) where sbatch is on PATH. */
+export function registerTrainCommands(service: RunsService, memory: vscode.Memento): vscode.Disposable {
+  void service.slurmAvailable().then((yes) => vscode.commands.executeCommand('setContext', 'cellscope.slurmAvailable', yes));
+  const wrap = (variantsOnly: boolean, cluster = false) => (uri?: unknown, name?: unknown) =>
+    train(service, uri, name, variantsOnly, cluster ? memory : undefined).catch((error: unknown) => {
       if (error instanceof Cancelled) return;
       void vscode.window.showErrorMessage(`Cellscope: ${error instanceof Error ? error.message : String(error)}`);
     });
   return vscode.Disposable.from(
     vscode.commands.registerCommand('cellscope.train', wrap(false)),
     vscode.commands.registerCommand('cellscope.trainVariant', wrap(true)),
+    vscode.commands.registerCommand('cellscope.trainOnCluster', wrap(false, true)),
   );
 }
