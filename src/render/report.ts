@@ -16,7 +16,7 @@ import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
 import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { centreSlices, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { centreSlices, varianceCaption, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { renderCellSvg } from './cellSvg.js';
 import { renderLineChart, renderScatter, type LineSeries } from './charts.js';
@@ -332,8 +332,13 @@ function varianceSection(runs: readonly ReportRun[]): string {
   const surfaces = [narrowest, ...(widest !== narrowest ? [widest] : [])].map(({ record, landscape }) =>
     figure(renderSurface(landscape!.variance!, landscape!.coordinates, { title: runTitle(record), valueLabel: 'gradient variance', chart: 'variance-surface' })),
   );
+  // Say what was measured, run by run when the runs were measured differently (never a label that is not true of every plot).
+  const captions = [...new Set(withVariance.map((r) => varianceCaption(r.landscape!)))];
+  const how = captions.length === 1 ? captions[0]! : `measured differently per run: ${captions.join('; ')}`;
+  const paperSetting = captions.length === 1 && withVariance[0]!.landscape!.varianceSplit === 'test' && withVariance[0]!.landscape!.bnMode === 'eval';
   return (
-    `<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs). The paper: wide, shallow cells show lower variance.</p>` +
+    `<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs): ` +
+    `<span class="variance-setting">${escapeXml(how)}</span>${paperSetting ? ' — the paper\'s setting (Fig. 22: test set)' : ' — not the paper\'s setting (Fig. 22 uses the test set, BatchNorm as for the loss)'}. The paper: wide, shallow cells show lower variance.</p>` +
     `<div class="groups">${groups.join('')}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces.join('')}</div></section>`
   );
 }

@@ -4,7 +4,7 @@
  * one training run each, their landscapes, a report), and the progress lines
  * `cellscope experiment` prints. Pure types and checks.
  */
-import type { LandscapeQuantity } from './landscapeTypes.js';
+import type { BnMode, LandscapeQuantity, VarianceSplit } from './landscapeTypes.js';
 import type { RunConfig } from './runTypes.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
@@ -30,6 +30,9 @@ export interface ExperimentLandscapeSettings {
   readonly seed: number;
   readonly subset: number | null;
   readonly what: readonly LandscapeQuantity[];
+  /** The variance surface's data and BatchNorm mode (absent in experiments planned before: the landscape job's defaults then, train/train). */
+  readonly varianceSplit?: VarianceSplit;
+  readonly bnMode?: BnMode;
 }
 
 export interface ExperimentFile {

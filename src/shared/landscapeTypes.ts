@@ -21,6 +21,32 @@ export const LANDSCAPE_QUANTITIES = ['loss', 'variance'] as const;
 /** `loss` also yields accuracy; `variance` is the gradient-variance surface. */
 export type LandscapeQuantity = (typeof LANDSCAPE_QUANTITIES)[number];
 
+/** The data the variance surface's mini-batch gradients come from: the paper's Fig. 22 uses the test set. */
+export const VARIANCE_SPLITS = ['test', 'train'] as const;
+export type VarianceSplit = (typeof VARIANCE_SPLITS)[number];
+/**
+ * BatchNorm while the variance probe takes its gradients: `eval` (running
+ * statistics, as the loss grid is evaluated: the paper's setting) or `train`
+ * (batch statistics, the running ones left untouched).
+ */
+export const BN_MODES = ['eval', 'train'] as const;
+export type BnMode = (typeof BN_MODES)[number];
+
+/** The paper's settings (Shu, Wang & Cai Fig. 22; the authors' scripts): a 51×51 grid, variance on the test set, BN as for the loss. */
+export const PAPER_LANDSCAPE = { grid: 51, range: 1, varianceSplit: 'test', bnMode: 'eval' } as const satisfies {
+  grid: number;
+  range: number;
+  varianceSplit: VarianceSplit;
+  bnMode: BnMode;
+};
+
+/**
+ * What files written before `varianceSplit` / `bnMode` existed measured:
+ * training batches in training-mode BatchNorm. A file without the fields
+ * is read as that, so its caption stays true.
+ */
+export const LEGACY_VARIANCE = { varianceSplit: 'train', bnMode: 'train' } as const;
+
 /** A grid of values; null where the value was not a finite number (diverged far from the centre). */
 export type LandscapeGrid = (number | null)[][];
 
@@ -38,6 +64,21 @@ export interface LandscapeSpec {
   readonly varianceBatches: number;
   /** Mini-batch size of the variance probe (the run's training batch size). */
   readonly varianceBatchSize: number;
+  /** Where the variance probe's batches come from (absent in files before it existed: `train`). */
+  readonly varianceSplit?: VarianceSplit;
+  /** BatchNorm mode of the variance probe (absent in files before it existed: `train`). */
+  readonly bnMode?: BnMode;
+}
+
+/** The variance settings a spec or file stands for, the legacy ones where the fields are missing. */
+export function varianceSettings(spec: Pick<LandscapeSpec, 'varianceSplit' | 'bnMode'>): { varianceSplit: VarianceSplit; bnMode: BnMode } {
+  return { varianceSplit: spec.varianceSplit ?? LEGACY_VARIANCE.varianceSplit, bnMode: spec.bnMode ?? LEGACY_VARIANCE.bnMode };
+}
+
+/** How the variance surface was measured, in words for captions: `K = 4 batches of 80 test images, BatchNorm in evaluation mode`. */
+export function varianceCaption(spec: Pick<LandscapeSpec, 'varianceSplit' | 'bnMode' | 'varianceBatches' | 'varianceBatchSize'>): string {
+  const v = varianceSettings(spec);
+  return `K = ${spec.varianceBatches} mini-batches of ${spec.varianceBatchSize} ${v.varianceSplit === 'test' ? 'test' : 'training'} images, BatchNorm in ${v.bnMode === 'eval' ? 'evaluation mode (running statistics, as for the loss)' : 'training mode (batch statistics)'}`;
 }
 
 export interface LandscapeFile extends LandscapeSpec {
@@ -74,7 +115,9 @@ export function sameLandscapeSpec(a: LandscapeSpec, b: LandscapeSpec): boolean {
     a.seed === b.seed &&
     a.subset === b.subset &&
     a.varianceBatches === b.varianceBatches &&
-    a.varianceBatchSize === b.varianceBatchSize
+    a.varianceBatchSize === b.varianceBatchSize &&
+    varianceSettings(a).varianceSplit === varianceSettings(b).varianceSplit &&
+    varianceSettings(a).bnMode === varianceSettings(b).bnMode
   );
 }
 

@@ -26,6 +26,7 @@ import {
   type ExperimentLandscapeSettings,
   type ExperimentProgressLine,
 } from '../shared/experimentTypes.js';
+import { LEGACY_VARIANCE } from '../shared/landscapeTypes.js';
 import { effectiveStatus, parseProgressLine, type RunConfig } from '../shared/runTypes.js';
 import { renderReport } from '../render/report.js';
 import { writeFileAtomic } from '../runs/atomicFile.js';
@@ -182,7 +183,16 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
       progress({ phase: 'landscape', index: k + 1, total, name: entry.name, runId: entry.runId });
       const outcome = await runLandscape(
         join(runsDir, entry.runId),
-        { grid: settings.grid, range: settings.range, seed: settings.seed, subset: settings.subset, what: settings.what },
+        {
+          grid: settings.grid,
+          range: settings.range,
+          seed: settings.seed,
+          subset: settings.subset,
+          what: settings.what,
+          // An experiment planned before these settings existed measured what the old job did: keep its landscapes comparable.
+          varianceSplit: settings.varianceSplit ?? LEGACY_VARIANCE.varianceSplit,
+          bnMode: settings.bnMode ?? LEGACY_VARIANCE.bnMode,
+        },
         { stdout: env.stdout, stderr: env.stderr, cancel },
       );
       if (outcome.status === 'cancelled') return stopped();

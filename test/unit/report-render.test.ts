@@ -217,3 +217,10 @@ test('the report: self-contained HTML with cells, curves, table, speed scatter, 
   assert.equal(summary.rows[0]!.original, true);
   assert.equal(summary.widthGroups.reduce((n, g) => n + g.runIds.length, 0), 3);
 });
+
+test('the variance section says which data and BatchNorm mode the surface was measured with, and whether that is the paper\'s', () => {
+  const legacy = [run('r0', undefined, [2, 1], true)];
+  assert.match(renderReport({ title: 't', runs: legacy, generatedAt: '' }), /2 mini-batches of 8 training images, BatchNorm in training mode[^<]*<\/span> — not the paper's setting/);
+  const paper = legacy.map((r) => ({ ...r, landscape: { ...r.landscape!, varianceSplit: 'test' as const, bnMode: 'eval' as const } }));
+  assert.match(renderReport({ title: 't', runs: paper, generatedAt: '' }), /2 mini-batches of 8 test images, BatchNorm in evaluation mode[^<]*<\/span> — the paper's setting \(Fig\. 22: test set\)/);
+});

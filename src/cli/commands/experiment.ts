@@ -8,9 +8,11 @@
  * Exit status: 0 done, 1 failed, 143 stopped.
  */
 import { resolve } from 'node:path';
-import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
+import type { ExperimentLandscapeSettings } from '../../shared/experimentTypes.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
+import { PAPER_LANDSCAPE, type BnMode, type VarianceSplit } from '../../shared/landscapeTypes.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
 import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from './train.js';
 
@@ -21,12 +23,48 @@ const PASSED_TRAIN_FLAGS = [
 ] as const;
 const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FLAGS.map((name) => [name, TRAIN_FLAG_SPECS[name]!]));
 
+/**
+ * The landscape settings of an experiment from its flags; with none, the
+ * paper's: 51×51 over the whole test set, loss and variance, the variance
+ * on test batches with BatchNorm in evaluation mode.
+ */
+export function experimentLandscape(args: ParsedArgs): ExperimentLandscapeSettings | null {
+  if (flagBoolean(args, 'no-landscape')) return null;
+  const subset = flagNumber(args, 'subset');
+  return {
+    grid: flagNumber(args, 'grid') ?? PAPER_LANDSCAPE.grid,
+    range: flagNumber(args, 'range') ?? PAPER_LANDSCAPE.range,
+    seed: flagNumber(args, 'landscape-seed') ?? 0,
+    subset: subset ?? null,
+    what: landscapeWhat(args) ?? ['loss', 'variance'],
+    varianceSplit: (flagString(args, 'variance-split') as VarianceSplit | undefined) ?? PAPER_LANDSCAPE.varianceSplit,
+    bnMode: (flagString(args, 'bn') as BnMode | undefined) ?? PAPER_LANDSCAPE.bnMode,
+  };
+}
+
+/** The flags `cellscope experiment` takes. */
+export const EXPERIMENT_FLAGS: Record<string, FlagSpec> = {
+  ...TRAIN_FLAGS,
+  variants: { type: 'int', min: 0, max: 1000 },
+  widths: { type: 'list' },
+  dir: { type: 'string' },
+  grid: LANDSCAPE_FLAGS['grid']!,
+  range: LANDSCAPE_FLAGS['range']!,
+  subset: LANDSCAPE_FLAGS['subset']!,
+  what: LANDSCAPE_FLAGS['what']!,
+  'variance-split': LANDSCAPE_FLAGS['variance-split']!,
+  bn: LANDSCAPE_FLAGS['bn']!,
+  'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
+  'no-landscape': { type: 'boolean' },
+};
+
 export const experimentCommand: Command = {
   name: 'experiment',
   summary: 'wide vs narrow: train an architecture and width-stratified variants, probe them, write the report',
   usage: [
     'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--dir experiments/ARCH]',
-    '  [--grid 21] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--no-landscape]',
+    '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
+    '  [--no-landscape]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
@@ -35,18 +73,7 @@ export const experimentCommand: Command = {
     BACKEND_HELP,
   ].join('\n'),
   async run(argv, io) {
-    const args = parseArgs(argv, {
-      ...TRAIN_FLAGS,
-      variants: { type: 'int', min: 0, max: 1000 },
-      widths: { type: 'list' },
-      dir: { type: 'string' },
-      grid: LANDSCAPE_FLAGS['grid']!,
-      range: LANDSCAPE_FLAGS['range']!,
-      subset: LANDSCAPE_FLAGS['subset']!,
-      what: LANDSCAPE_FLAGS['what']!,
-      'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
-      'no-landscape': { type: 'boolean' },
-    });
+    const args = parseArgs(argv, EXPERIMENT_FLAGS);
     if (args.positional.length !== 1) throw new UsageError('experiment needs exactly one ARCH (a built-in name or FILE#NAME)');
     const ref = args.positional[0]!;
     const loaded = loadGenotype(ref, io.cwd);
@@ -56,7 +83,6 @@ export const experimentCommand: Command = {
       return value;
     });
     const config = configFromArgs(args, io.cwd);
-    const subset = flagNumber(args, 'subset');
     const plan = {
       ref,
       name: loaded.name,
@@ -64,15 +90,7 @@ export const experimentCommand: Command = {
       variants: flagNumber(args, 'variants') ?? 4,
       ...(widths !== undefined ? { widths } : {}),
       config,
-      landscape: flagBoolean(args, 'no-landscape')
-        ? null
-        : {
-            grid: flagNumber(args, 'grid') ?? 21,
-            range: flagNumber(args, 'range') ?? 1,
-            seed: flagNumber(args, 'landscape-seed') ?? 0,
-            subset: subset ?? null,
-            what: landscapeWhat(args) ?? ['loss', 'variance'],
-          },
+      landscape: experimentLandscape(args),
     };
     const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
     const { runExperiment, ExperimentError } = await import('../../train/experiment.js');
