@@ -151,3 +151,47 @@ export function isLandscapeFile(value: unknown): value is LandscapeFile {
     (v['variance'] === undefined || isGrid(v['variance']))
   );
 }
+
+// ---- the smoothness probe (Section 4.3) -----------------------------------------
+
+/** `runs/<id>/hessian.json`: the smoothness of the training loss at the trained weights (src/train/probes/hessian.ts). */
+export const HESSIAN_FILE = 'hessian.json';
+
+export interface HessianFile {
+  readonly format: 1;
+  readonly runId: string;
+  /** Epochs of training behind the weights. */
+  readonly epoch: number;
+  /** Largest-magnitude eigenvalue of the training loss's Hessian (power iteration): the local smoothness constant. */
+  readonly topEigenvalue: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  /** The power iteration's estimate after each step. */
+  readonly history: readonly number[];
+  /** Hutchinson's estimate of the Hessian's trace and its standard error (null when no samples were asked for). */
+  readonly trace: number | null;
+  readonly traceStandardError: number | null;
+  readonly traceSamples: number;
+  /** The loss: K fixed training mini-batches of this size, BatchNorm in training mode (running statistics untouched), as in training. */
+  readonly batches: number;
+  readonly batchSize: number;
+  /** How Hv is computed: central differences of exact gradients, (∇L(w+εv) − ∇L(w−εv)) / 2ε, ε‖v‖ = stepRelative·‖w‖. */
+  readonly method: 'gradient-central-difference';
+  readonly stepRelative: number;
+  /** Trainable parameters the Hessian is over. */
+  readonly parameters: number;
+  readonly seed: number;
+  readonly backend: string;
+  readonly createdAt: string;
+}
+
+export function isHessianFile(value: unknown): value is HessianFile {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v['format'] === 1 && typeof v['topEigenvalue'] === 'number' && typeof v['runId'] === 'string';
+}
+
+/** The paper's claim the probe tests, said beside its numbers. */
+export const SMOOTHNESS_CLAIM =
+  'Section 4.3: for cells of linear operations, the Lipschitz smoothness constant of the deepest (chain) cell exceeds that of the widest cell ' +
+  'by a factor that grows with the product of the other operations\' weight norms, so wide, shallow cells have the smoother landscape and converge faster.';

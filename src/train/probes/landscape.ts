@@ -464,6 +464,55 @@ export async function runLandscape(runDir: string, request: LandscapeRequest, en
   }
 }
 
+/** A run's network with its checkpoint's weights and buffers, its dataset, and how a batch becomes the network's input. */
+export interface TrainedRun {
+  readonly record: RunRecord;
+  readonly dataset: Dataset;
+  readonly network: Network;
+  /** Images as the network's input (grey images repeated on the stem's channels, as in training). */
+  readonly toTensor: (b: Batch) => tf.Tensor4D;
+}
+
+/** Loads a run's network at its last checkpoint on the active backend (the landscape and Hessian probes' common start). */
+export async function loadTrainedRun(runDir: string): Promise<TrainedRun> {
+  const record = readRunRecord(runDir);
+  const config = record.config;
+  const checkpointPath = join(runDir, 'checkpoint.bin');
+  const checkpoint = readCheckpoint<unknown>(checkpointPath);
+  const dataset = await loadRunDataset(config);
+  const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
+  if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
+  const network = buildNetwork(genotype, {
+    channels: config.channels,
+    layers: config.layers,
+    classes: dataset.classes,
+    inputSize: dataset.train.height,
+    auxiliary: config.auxiliary,
+    seed: config.seed,
+  });
+  try {
+    tf.tidy(() => {
+      for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
+        for (const [name, v] of vars) {
+          const a = checkpoint.arrays.get(`${group}:${name}`);
+          if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
+          v.assign(tf.tensor(a.data, v.shape, 'float32'));
+        }
+      }
+    });
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
+  const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
+  const toTensor = (b: Batch): tf.Tensor4D =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
+      return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
+    });
+  return { record, dataset, network, toTensor };
+}
+
 /** A run's network at its checkpoint with the landscape's directions and data, ready to evaluate points. */
 export interface LandscapeContext {
   readonly network: Network;
@@ -485,42 +534,13 @@ export async function openLandscapeContext(
   spec: LandscapeSpec,
   options: { readonly evalBatchSize?: number | undefined; readonly variance: boolean },
 ): Promise<LandscapeContext> {
-  const record = readRunRecord(runDir);
+  const { record, dataset, network, toTensor } = await loadTrainedRun(runDir);
   const config = record.config;
-  const checkpointPath = join(runDir, 'checkpoint.bin');
-  const checkpoint = readCheckpoint<unknown>(checkpointPath);
-  const dataset = await loadRunDataset(config);
-  const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
-  if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
-  const network = buildNetwork(genotype, {
-    channels: config.channels,
-    layers: config.layers,
-    classes: dataset.classes,
-    inputSize: dataset.train.height,
-    auxiliary: config.auxiliary,
-    seed: config.seed,
-  });
   const held: tf.Tensor[] = [];
   let weights: PerturbedWeights | undefined;
   try {
-    tf.tidy(() => {
-      for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
-        for (const [name, v] of vars) {
-          const a = checkpoint.arrays.get(`${group}:${name}`);
-          if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
-          v.assign(tf.tensor(a.data, v.shape, 'float32'));
-        }
-      }
-    });
     const arrays = await readWeightArrays(network);
     weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
-    const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
-    // Grey images are repeated on the stem's channels, as in training.
-    const toTensor = (b: Batch): tf.Tensor4D =>
-      tf.tidy(() => {
-        const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
-        return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
-      });
     const images = evaluationImages(dataset, spec.subset);
     const evalData: EvalBatches = { x: [], y: [], count: images.count };
     for (const b of batches(images, dataset, { batchSize: options.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
