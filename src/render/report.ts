@@ -16,7 +16,7 @@ import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
 import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { centreSlices, varianceCaption, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { centreSlices, SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { renderCellSvg } from './cellSvg.js';
 import { renderLineChart, renderScatter, type LineSeries } from './charts.js';
@@ -30,6 +30,8 @@ export interface ReportRun {
   readonly record: RunRecord;
   readonly metrics: readonly MetricsLine[];
   readonly landscape?: LandscapeFile;
+  /** The smoothness probe's hessian.json (Section 4.3). */
+  readonly hessian?: HessianFile;
 }
 
 export interface ReportInput {
@@ -299,14 +301,25 @@ function landscapeSection(runs: readonly ReportRun[]): string {
   });
   const chartRuns = runs.map((r) => r.record);
   const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
+  // 1D plots as the authors' fork draws them (plot_1D): loss and accuracy along one filter-normalised direction
+  // through the trained weights. The centre row of the grid is exactly that slice (β = 0), on the grid's α points.
   const slices: LineSeries[] = [];
+  const accuracySlices: LineSeries[] = [];
   for (const { record, landscape } of withLandscape) {
     const s = centreSlices(landscape!);
     if (s === undefined) continue;
-    const points = s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }]));
-    slices.push({ label: runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth }), colour: widthColour(record.genotype.normal.width, min, max), points });
+    const label = runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth });
+    const colour = widthColour(record.genotype.normal.width, min, max);
+    slices.push({ label, colour, points: s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }])) });
+    accuracySlices.push({ label, colour, points: s.firstAccuracy.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: 100 * v }])) });
   }
-  const sliceChart = slices.length > 0 ? figure(renderLineChart(slices, { title: '1D slice along direction 1 (β = 0)', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) : '';
+  const sliceChart =
+    slices.length > 0
+      ? `<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">` +
+        figure(renderLineChart(slices, { title: '1D slice: test loss', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) +
+        figure(renderLineChart(accuracySlices, { title: '1D slice: test accuracy', xLabel: 'α', yLabel: 'test accuracy (%)', chart: 'slices-accuracy' })) +
+        `</div>`
+      : '';
   const spec = withLandscape[0]!.landscape!;
   return (
     `<section id="landscapes"><h2>Loss landscapes</h2><p>Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ` +
@@ -343,6 +356,54 @@ function varianceSection(runs: readonly ReportRun[]): string {
   );
 }
 
+/** Mean of the finite values; null when there are none. */
+function mean(values: readonly (number | null)[]): number | null {
+  const xs = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * Section 4.3 measured: the top Hessian eigenvalue (and trace) of each run's training loss against its
+ * normal-cell width, the paper's claim beside the numbers, and whether the numbers agree with it.
+ */
+function smoothnessSection(runs: readonly ReportRun[]): string {
+  const probed = runs.filter((r) => r.hessian !== undefined);
+  if (probed.length === 0) return '';
+  const chartRuns = runs.map((r) => r.record);
+  const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
+  const points = (value: (h: HessianFile) => number | null) =>
+    probed.flatMap(({ record, hessian }) => {
+      const y = value(hessian!);
+      return y === null || !Number.isFinite(y) ? [] : [{ x: record.genotype.normal.width, y, colour: widthColour(record.genotype.normal.width, min, max), label: `${record.genotype.name}: ${formatTick(y)}` }];
+    });
+  const groups = byWidth(probed).map(({ width, runs: members }) => ({
+    width,
+    count: members.length,
+    lambda: mean(members.map((m) => m.hessian!.topEigenvalue)),
+    trace: mean(members.map((m) => m.hessian!.trace)),
+  }));
+  const rows = groups.map(
+    (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.count}</td><td>${g.lambda === null ? '–' : escapeXml(formatTick(g.lambda))}</td><td>${g.trace === null ? '–' : escapeXml(formatTick(g.trace))}</td></tr>`,
+  );
+  const narrow = groups[0]!;
+  const wide = groups.at(-1)!;
+  const verdict =
+    groups.length < 2 || narrow.lambda === null || wide.lambda === null
+      ? 'One width only: nothing to compare.'
+      : `Measured: mean λ_max ${formatTick(narrow.lambda)} at ${formatWidth(narrow.width)} (${narrow.count} run${narrow.count === 1 ? '' : 's'}) and ${formatTick(wide.lambda)} at ${formatWidth(wide.width)} (${wide.count}) — ` +
+        (wide.lambda < narrow.lambda ? 'the wider cells are smoother here, as the paper says.' : 'the wider cells are not smoother here: these runs do not show the paper\'s effect.');
+  const first = probed[0]!.hessian!;
+  return (
+    `<section id="smoothness"><h2>Smoothness (Section 4.3)</h2><p>The paper: ${escapeXml(SMOOTHNESS_CLAIM)}</p>` +
+    `<p>Measured here: the largest eigenvalue λ_max of the Hessian of the training loss at the trained weights (power iteration, up to ${first.iterations} steps) ` +
+    `and its trace (Hutchinson, ${first.traceSamples} Rademacher vectors), on ${first.batches} fixed training batches of ${first.batchSize}; Hv by central differences of gradients. ` +
+    `Lower λ_max: a smoother loss, larger stable steps.</p><p class="verdict">${escapeXml(verdict)}</p><div class="multiples">` +
+    figure(renderScatter(points((h) => h.topEigenvalue), { title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', chart: 'hessian-width', formatX: (x) => formatWidth(x) })) +
+    figure(renderScatter(points((h) => h.trace), { title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', chart: 'hessian-trace-width', formatX: (x) => formatWidth(x) })) +
+    `</div><table class="smoothness"><thead><tr><th>Width</th><th>Runs</th><th>Mean λ_max</th><th>Mean trace</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
+  );
+}
+
 const STYLE = `
 body{font-family:system-ui,-apple-system,'Segoe UI','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fafafa;max-width:1400px}
 h1{font-size:1.5em;margin-bottom:0.2em}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:1.8em}h3{font-size:1em;margin:1.2em 0 0.4em}
@@ -366,7 +427,7 @@ export function renderReportBody(input: ReportInput): string {
     `<header><h1>${escapeXml(input.title)}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${escapeXml(input.generatedAt)}</p>${notes}</header>` +
     (input.runs.length === 0
       ? '<p class="note">No runs to report.</p>'
-      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs))
+      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs) + smoothnessSection(input.runs))
   );
 }
 

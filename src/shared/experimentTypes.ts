@@ -35,6 +35,12 @@ export interface ExperimentLandscapeSettings {
   readonly bnMode?: BnMode;
 }
 
+/** The smoothness probe (Section 4.3) each completed run gets after its landscape. */
+export interface ExperimentHessianSettings {
+  readonly iterations: number;
+  readonly traceSamples: number;
+}
+
 export interface ExperimentFile {
   readonly format: 1;
   /** The architecture as given (built-in name or FILE#NAME). */
@@ -46,12 +52,14 @@ export interface ExperimentFile {
   readonly config: RunConfig;
   /** null: no landscapes. */
   readonly landscape: ExperimentLandscapeSettings | null;
+  /** null or absent (experiments planned before the probe existed): no Hessian probe. */
+  readonly hessian?: ExperimentHessianSettings | null;
   readonly entries: readonly ExperimentEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }
 
-export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped';
+export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'hessian' | 'report' | 'done' | 'stopped';
 
 /** One progress line of `cellscope experiment` (the trainer's and landscape job's own lines are passed through too). */
 export interface ExperimentProgressLine {

@@ -127,13 +127,22 @@ export function landscapeCentre(file: Pick<LandscapeFile, 'grid'>): number | und
 }
 
 /**
- * The 1D slices through the trained weights: loss along the first direction
- * (the centre row, β = 0) and along the second (the centre column, α = 0).
+ * The 1D slices through the trained weights (the authors' fork's 1D plots:
+ * loss and accuracy along one filter-normalised direction): along the first
+ * direction (the centre row, β = 0) and along the second (the centre
+ * column, α = 0).
  */
-export function centreSlices(file: Pick<LandscapeFile, 'grid' | 'loss'>): { first: (number | null)[]; second: (number | null)[] } | undefined {
+export function centreSlices(
+  file: Pick<LandscapeFile, 'grid' | 'loss' | 'accuracy'>,
+): { first: (number | null)[]; second: (number | null)[]; firstAccuracy: (number | null)[]; secondAccuracy: (number | null)[] } | undefined {
   const c = landscapeCentre(file);
   if (c === undefined) return undefined;
-  return { first: [...file.loss[c]!], second: file.loss.map((row) => row[c]!) };
+  return {
+    first: [...file.loss[c]!],
+    second: file.loss.map((row) => row[c]!),
+    firstAccuracy: [...file.accuracy[c]!],
+    secondAccuracy: file.accuracy.map((row) => row[c]!),
+  };
 }
 
 /** Whether a parsed value has the shape of a landscape file this version reads. */

@@ -23,6 +23,7 @@ import {
   EXPERIMENT_REPORT_FILE,
   type ExperimentEntry,
   type ExperimentFile,
+  type ExperimentHessianSettings,
   type ExperimentLandscapeSettings,
   type ExperimentProgressLine,
 } from '../shared/experimentTypes.js';
@@ -32,7 +33,8 @@ import { renderReport } from '../render/report.js';
 import { writeFileAtomic } from '../runs/atomicFile.js';
 import { resumeTraining, startTraining } from './loop.js';
 import { runLandscape } from './probes/landscape.js';
-import { ExperimentError, experimentReportInput, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
+import { runHessianProbe } from './probes/hessian.js';
+import { ExperimentError, experimentReportInput, readExperiment, readHessian, runsDirOfExperiment } from '../runs/reportRuns.js';
 
 export { ExperimentError, readExperiment, runsDirOfExperiment };
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
@@ -48,6 +50,8 @@ export interface ExperimentPlan {
   readonly widths?: readonly number[];
   readonly config: RunConfig;
   readonly landscape: ExperimentLandscapeSettings | null;
+  /** The smoothness probe after the landscapes; absent or null: none. */
+  readonly hessian?: ExperimentHessianSettings | null;
 }
 
 export interface ExperimentEnvironment {
@@ -119,6 +123,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
       widths,
       config: plan.config,
       landscape: plan.landscape,
+      hessian: plan.hessian ?? null,
       entries,
       createdAt: now,
       updatedAt: now,
@@ -196,6 +201,20 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
         { stdout: env.stdout, stderr: env.stderr, cancel },
       );
       if (outcome.status === 'cancelled') return stopped();
+    }
+  }
+
+  if (file.hessian != null) {
+    const settings = file.hessian;
+    for (let k = 0; k < total; k++) {
+      if (cancel.requested) return stopped();
+      const entry = file.entries[k]!;
+      if (entry.runId === null || statusOf(entry.runId) !== 'completed') continue;
+      const runDir = join(runsDir, entry.runId);
+      // Done once per run: a resumed experiment keeps what was measured.
+      if (readHessian(runDir) !== undefined) continue;
+      progress({ phase: 'hessian', index: k + 1, total, name: entry.name, runId: entry.runId });
+      await runHessianProbe(runDir, { iterations: settings.iterations, traceSamples: settings.traceSamples }, { stdout: env.stdout });
     }
   }
 

@@ -224,3 +224,29 @@ test('the variance section says which data and BatchNorm mode the surface was me
   const paper = legacy.map((r) => ({ ...r, landscape: { ...r.landscape!, varianceSplit: 'test' as const, bnMode: 'eval' as const } }));
   assert.match(renderReport({ title: 't', runs: paper, generatedAt: '' }), /2 mini-batches of 8 test images, BatchNorm in evaluation mode[^<]*<\/span> — the paper's setting \(Fig\. 22: test set\)/);
 });
+
+test('the smoothness section plots the top Hessian eigenvalue against width, with the paper\'s claim and what the numbers say', () => {
+  const hessian = (runId: string, topEigenvalue: number) => ({
+    format: 1 as const, runId, epoch: 3, topEigenvalue, iterations: 5, converged: true, history: [topEigenvalue], trace: 10 * topEigenvalue, traceStandardError: 1,
+    traceSamples: 4, batches: 2, batchSize: 8, method: 'gradient-central-difference' as const, stepRelative: 5e-3, parameters: 100, seed: 0, backend: 'wasm', createdAt: '',
+  });
+  const runs = [run('r0', undefined, [2, 1], true), run('r1', 1, [2, 1], true), run('r2', 2, [2, 1], true)];
+  const widthOf = (r: (typeof runs)[number]) => r.record.genotype.normal.width;
+  const sorted = [...runs].sort((a, b) => widthOf(a) - widthOf(b));
+  // Smoother (smaller λ_max) the wider the cell: the numbers agree with the claim.
+  const agreeing = sorted.map((r, k) => ({ ...r, hessian: hessian(r.record.id, 10 - k) }));
+  const html = renderReport({ title: 't', runs: agreeing, generatedAt: '' });
+  assert.match(html, /<section id="smoothness"><h2>Smoothness \(Section 4\.3\)<\/h2><p>The paper: Section 4\.3: /);
+  assert.match(html, /data-chart="hessian-width"[^>]*data-points="3"/);
+  assert.match(html, /the wider cells are smoother here, as the paper says/);
+  const disagreeing = sorted.map((r, k) => ({ ...r, hessian: hessian(r.record.id, 1 + k) }));
+  assert.match(renderReport({ title: 't', runs: disagreeing, generatedAt: '' }), /these runs do not show the paper(&#39;|'|&apos;)s effect/);
+  // No probe, no section.
+  assert.doesNotMatch(renderReport({ title: 't', runs, generatedAt: '' }), /id="smoothness"/);
+});
+
+test('1D slices: loss and accuracy along direction 1, the grid\'s centre row', () => {
+  const html = renderReport({ title: 't', runs: [run('r0', undefined, [2, 1], true)], generatedAt: '' });
+  assert.match(html, /data-chart="slices"/);
+  assert.match(html, /data-chart="slices-accuracy"/);
+});

@@ -9,7 +9,8 @@
  */
 import { resolve } from 'node:path';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
-import type { ExperimentLandscapeSettings } from '../../shared/experimentTypes.js';
+import type { ExperimentHessianSettings, ExperimentLandscapeSettings } from '../../shared/experimentTypes.js';
+import { HESSIAN_FLAGS } from './hessian.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
 import { PAPER_LANDSCAPE, type BnMode, type VarianceSplit } from '../../shared/landscapeTypes.js';
@@ -56,7 +57,16 @@ export const EXPERIMENT_FLAGS: Record<string, FlagSpec> = {
   bn: LANDSCAPE_FLAGS['bn']!,
   'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
   'no-landscape': { type: 'boolean' },
+  'hessian-iterations': HESSIAN_FLAGS['hessian-iterations']!,
+  'trace-samples': HESSIAN_FLAGS['trace-samples']!,
+  'no-hessian': { type: 'boolean' },
 };
+
+/** The smoothness probe's settings (default: 20 power iterations, 10 trace samples); --no-hessian: none. */
+export function experimentHessian(args: ParsedArgs): ExperimentHessianSettings | null {
+  if (flagBoolean(args, 'no-hessian')) return null;
+  return { iterations: flagNumber(args, 'hessian-iterations') ?? 20, traceSamples: flagNumber(args, 'trace-samples') ?? 10 };
+}
 
 export const experimentCommand: Command = {
   name: 'experiment',
@@ -64,12 +74,12 @@ export const experimentCommand: Command = {
   usage: [
     'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--dir experiments/ARCH]',
     '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
-    '  [--no-landscape]',
+    '  [--no-landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
-    'then each gets a landscape; the report is DIR/report.html. The same command continues a stopped experiment.',
+    'then each gets a landscape and the smoothness probe (top Hessian eigenvalue and trace); the report is DIR/report.html. The same command continues a stopped experiment.',
     BACKEND_HELP,
   ].join('\n'),
   async run(argv, io) {
@@ -91,6 +101,7 @@ export const experimentCommand: Command = {
       ...(widths !== undefined ? { widths } : {}),
       config,
       landscape: experimentLandscape(args),
+      hessian: experimentHessian(args),
     };
     const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
     const { runExperiment, ExperimentError } = await import('../../train/experiment.js');

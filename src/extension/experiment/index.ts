@@ -97,6 +97,8 @@ function describe(line: ExperimentProgressLine): string {
       return `training ${line.name} (${line.index}/${line.total})`;
     case 'landscape':
       return `landscape of ${line.name} (${line.index}/${line.total})`;
+    case 'hessian':
+      return `smoothness probe of ${line.name} (${line.index}/${line.total})`;
     case 'report':
       return 'writing the report';
     default:
