@@ -215,15 +215,18 @@ function convergenceSection(runs: readonly ReportRun[]): string {
     renderLineChart(train, { title: 'Training loss', xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-train', logY: logY(train) }),
   ];
   const { min, max } = widthRange(chartRuns.map((r) => r.info));
-  const perWidth = byWidth(runs).map(({ width, runs: members }) =>
+  // As the paper's Fig. 13: every width's panel holds that width's variants and, for reference, the original cell.
+  const original = runs.find((r) => isOriginal(r.record));
+  const testPoints = (metrics: readonly MetricsLine[]) => metrics.filter((m) => typeof m.testLoss === 'number' && Number.isFinite(m.testLoss)).map((m) => ({ x: m.epoch, y: m.testLoss }));
+  const perWidth = byWidth(runs.filter((r) => !isOriginal(r.record))).map(({ width, runs: members }) =>
     renderLineChart(
-      members.map(({ record, metrics }) => ({
-        label: record.genotype.name,
-        colour: widthColour(width, min, max),
-        dashed: !isOriginal(record),
-        points: metrics.filter((m) => typeof m.testLoss === 'number' && Number.isFinite(m.testLoss)).map((m) => ({ x: m.epoch, y: m.testLoss })),
-      })),
-      { title: `Width ${formatWidth(width)}: test loss`, xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-width', width: 360, height: 220, legend: false },
+      [
+        ...(original !== undefined
+          ? [{ label: `${original.record.genotype.name} (original, ${formatWidth(original.record.genotype.normal.width)})`, colour: '#222222', dashed: false, points: testPoints(original.metrics) }]
+          : []),
+        ...members.map(({ record, metrics }) => ({ label: record.genotype.name, colour: widthColour(width, min, max), dashed: true, points: testPoints(metrics) })),
+      ],
+      { title: `Width ${formatWidth(width)}: test loss (${members.length} variant${members.length === 1 ? '' : 's'})`, xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-width', width: 360, height: 220, legend: false },
     ),
   );
   const variance = chartSeries('gradVariance', chartRuns).filter((s) => s.points.length > 0);
@@ -239,11 +242,71 @@ function convergenceSection(runs: readonly ReportRun[]): string {
   return (
     `<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p>` +
     `<div class="multiples">${charts.map((c) => figure(c)).join('')}</div>` +
-    `<h3>By width (solid: original, dashed: variants)</h3><div class="multiples">${perWidth.map((c) => figure(c)).join('')}</div>${varianceChart}</section>`
+    `<h3>By width (solid black: the original in every panel; dashed: that width's variants)</h3><div class="multiples">${perWidth.map((c) => figure(c)).join('')}</div>` +
+    separationParagraph(runs) +
+    `${varianceChart}</section>`
   );
 }
 
-function tableSection(summary: ReportSummary): string {
+/** Mean and sample standard deviation. */
+function meanSd(xs: readonly number[]): { mean: number; sd: number } {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean: m, sd };
+}
+
+/**
+ * How far the narrowest and widest variant groups' training-loss curves are apart against their seed-to-seed
+ * spread, epoch by epoch: the number the paper's convergence claim rests on, with how many runs each side has.
+ */
+export function widthSeparation(runs: readonly ReportRun[]): { narrow: number; wide: number; seeds: [number, number]; epochs: { epoch: number; narrow: { mean: number; sd: number }; wide: { mean: number; sd: number } }[] } | undefined {
+  const groups = byWidth(runs.filter((r) => !isOriginal(r.record)));
+  if (groups.length < 2) return undefined;
+  const narrow = groups[0]!;
+  const wide = groups.at(-1)!;
+  if (narrow.runs.length < 2 || wide.runs.length < 2) return undefined;
+  const lossAt = (r: ReportRun, epoch: number) => r.metrics.find((m) => m.epoch === epoch)?.trainLoss;
+  const last = Math.min(...[...narrow.runs, ...wide.runs].map((r) => r.metrics.length));
+  const epochs = [];
+  for (let epoch = 1; epoch <= last; epoch++) {
+    const n = narrow.runs.map((r) => lossAt(r, epoch)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    const w = wide.runs.map((r) => lossAt(r, epoch)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    if (n.length === narrow.runs.length && w.length === wide.runs.length) epochs.push({ epoch, narrow: meanSd(n), wide: meanSd(w) });
+  }
+  return { narrow: narrow.width, wide: wide.width, seeds: [narrow.runs.length, wide.runs.length], epochs };
+}
+
+function separationParagraph(runs: readonly ReportRun[]): string {
+  const s = widthSeparation(runs);
+  if (s === undefined || s.epochs.length === 0) return '';
+  const rows = s.epochs.map(({ epoch, narrow, wide }) => {
+    const gap = narrow.mean - wide.mean;
+    const spread = Math.max(narrow.sd, wide.sd);
+    return `<tr><td>${epoch}</td><td>${narrow.mean.toFixed(3)} ± ${narrow.sd.toFixed(3)}</td><td>${wide.mean.toFixed(3)} ± ${wide.sd.toFixed(3)}</td><td>${gap.toFixed(3)}</td><td>${gap > spread ? 'yes' : 'no'}</td></tr>`;
+  });
+  const final = s.epochs.at(-1)!;
+  const gap = final.narrow.mean - final.wide.mean;
+  const spread = Math.max(final.narrow.sd, final.wide.sd);
+  const said =
+    gap > spread
+      ? `After ${final.epoch} epochs the ${formatWidth(s.wide)} variants' training loss is ${gap.toFixed(3)} below the ${formatWidth(s.narrow)} variants', more than the larger seed-to-seed spread (${spread.toFixed(3)}): the paper's effect, on ${s.seeds[0]} + ${s.seeds[1]} variants.`
+      : `After ${final.epoch} epochs the gap between the ${formatWidth(s.narrow)} and ${formatWidth(s.wide)} variants' training loss (${gap.toFixed(3)}) is not larger than the seed-to-seed spread (${spread.toFixed(3)}): at this size these runs cannot show the paper's effect (${s.seeds[0]} + ${s.seeds[1]} variants).`;
+  return (
+    `<h3>Narrowest against widest</h3><p class="separation" data-gap="${gap.toFixed(4)}" data-spread="${spread.toFixed(4)}">${escapeXml(said)}</p>` +
+    `<table class="separation"><thead><tr><th>Epoch</th><th>Training loss ${escapeXml(formatWidth(s.narrow))} (mean ± sd)</th><th>Training loss ${escapeXml(formatWidth(s.wide))} (mean ± sd)</th><th>Gap</th><th>Gap &gt; spread</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
+}
+
+/** What the runs were trained with, against what the paper's Section 5 uses (cutout 16, auxiliary 0.4, drop path 0.2). */
+function regularisationCaption(runs: readonly ReportRun[]): string {
+  const configs = [...new Set(runs.map(({ record: { config: c } }) => `${c.cutout ? `cutout ${c.cutoutLength}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${c.auxiliaryWeight})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${c.dropPath}` : 'no drop path'}`))];
+  const full = runs.every(({ record: { config: c } }) => c.cutout && c.auxiliary && c.dropPath > 0);
+  return full
+    ? `Trained with ${configs.join('; ')}: regularised as in the paper's Section 5.`
+    : `Trained with ${configs.join('; ')}: not the paper's Section 5 setting (cutout 16, auxiliary head 0.4, drop path 0.2), which compares generalisation under full regularisation.`;
+}
+
+function tableSection(summary: ReportSummary, runs: readonly ReportRun[]): string {
   const threshold = summary.lossThreshold;
   const head = `<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : escapeXml(formatTick(threshold))}</th><th>Run</th></tr>`;
   const rows = summary.rows.map(
@@ -256,7 +319,7 @@ function tableSection(summary: ReportSummary): string {
     (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`,
   );
   return (
-    `<section id="errors"><h2>Final test error</h2><p>As in the paper's Section 5: what the architectures reach after training, the original against its variants.</p>` +
+    `<section id="errors"><h2>Final test error</h2><p>What the architectures reach after training, the original against its variants. ${escapeXml(regularisationCaption(runs))}</p>` +
     `<table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` +
     `<h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups.join('')}</tbody></table></section>`
   );
@@ -427,7 +490,7 @@ export function renderReportBody(input: ReportInput): string {
     `<header><h1>${escapeXml(input.title)}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${escapeXml(input.generatedAt)}</p>${notes}</header>` +
     (input.runs.length === 0
       ? '<p class="note">No runs to report.</p>'
-      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs) + smoothnessSection(input.runs))
+      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary, input.runs) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs) + smoothnessSection(input.runs))
   );
 }
 

@@ -21,6 +21,8 @@ import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from '.
 const PASSED_TRAIN_FLAGS = [
   'dataset', 'data', 'offline', 'preset', 'epochs', 'batch', 'lr', 'layers', 'channels', 'augment', 'seed',
   'train-subset', 'test-subset', 'grad-variance-batches', 'backend',
+  // Section 5's regularisation (the paper's fully regularised runs: --cutout --auxiliary --drop-path 0.2).
+  'auxiliary', 'auxiliary-weight', 'cutout', 'cutout-length', 'drop-path',
 ] as const;
 const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FLAGS.map((name) => [name, TRAIN_FLAG_SPECS[name]!]));
 
@@ -76,7 +78,8 @@ export const experimentCommand: Command = {
     '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
     '  [--no-landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
-    '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
+    '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend --auxiliary --auxiliary-weight',
+    '   --cutout --cutout-length --drop-path]',
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
     'then each gets a landscape and the smoothness probe (top Hessian eigenvalue and trace); the report is DIR/report.html. The same command continues a stopped experiment.',
