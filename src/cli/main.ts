@@ -6,6 +6,7 @@
 import { UsageError } from './args.js';
 import { ResolveError } from './resolve.js';
 import type { CliIO } from './command.js';
+import { terminalSafe } from './terminalText.js';
 import { allCommands as commands } from './commands/index.js';
 
 function help(io: CliIO): void {
@@ -14,7 +15,17 @@ function help(io: CliIO): void {
   io.stdout('\n`cellscope help <command>` shows a command\'s options.\n');
 }
 
-export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+/**
+ * Everything a command writes passes through terminalSafe, so no command can
+ * echo an escape sequence from a file, a run folder or an argument; JSON
+ * output stays valid (see terminalText.ts). `lsp` does not write through io.
+ */
+function terminalIO(io: CliIO): CliIO {
+  return { ...io, stdout: (t) => io.stdout(terminalSafe(t)), stderr: (t) => io.stderr(terminalSafe(t)) };
+}
+
+export async function runCli(argv: readonly string[], rawIO: CliIO): Promise<number> {
+  const io = terminalIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     const target = rest[0] && commands.find((c) => c.name === rest[0]);
@@ -53,7 +64,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`cellscope: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(terminalSafe(`cellscope: ${error instanceof Error ? error.message : String(error)}\n`));
       process.exitCode = 1;
     },
   );

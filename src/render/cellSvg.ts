@@ -24,6 +24,7 @@ import { type Cell, type CellKind, type Genotype, intermediateCount, nodeOfEntry
 import { type OpFamily, opFamily } from '../genotype/ops.js';
 import { type CellDiff, type EntryDiff, cellDiffCount, diffCells } from './diff.js';
 import { type PlacedEdge, layoutGraph } from './layout.js';
+import { type Markup, text } from './markup.js';
 import { FONT_FAMILY, type Point, arrowHead, el, num, splinePath, textEl, textWidth } from './svg.js';
 
 export interface CellSvgOptions {
@@ -147,7 +148,7 @@ export function cellGraph(cell: Cell): CellGraph {
 }
 
 interface Fragment {
-  readonly markup: string;
+  readonly markup: Markup;
   readonly width: number;
   readonly height: number;
 }
@@ -168,12 +169,12 @@ function centerBaseline(cy: number, size: number): number {
 }
 
 /** c_{k-2} etc. as 'c' with a subscript; plain numbers for intermediate nodes. */
-function nodeLabel(id: NodeId, cx: number, cy: number): string {
+function nodeLabel(id: NodeId, cx: number, cy: number): Markup {
   const y = centerBaseline(cy, FONT.node);
   const common = { x: cx, y, 'text-anchor': 'middle', 'font-size': FONT.node, fill: COLORS.foreground, class: 'cs-node-text' };
   if (id === '0' || id === '1' || id === OUTPUT_NODE) {
     const sub = id === '0' ? 'k−2' : id === '1' ? 'k−1' : 'k';
-    return el('text', common, 'c', textEl('tspan', { dy: 3, 'font-size': FONT.sub }, sub));
+    return el('text', common, text('c'), textEl('tspan', { dy: 3, 'font-size': FONT.sub }, sub));
   }
   return textEl('text', common, id);
 }
@@ -239,9 +240,9 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
   const place = (p: Point): Point => ({ x: p.x + ox, y: p.y + oy });
   const isDeadNode = (id: NodeId): boolean => graph.dead.has(Number(id));
 
-  const halos: string[] = [];
-  const edges: string[] = [];
-  const labels: string[] = [];
+  const halos: Markup[] = [];
+  const edges: Markup[] = [];
+  const labels: Markup[] = [];
   const edgePath = (placed: PlacedEdge): { d: string; arrow: string } => {
     const pts = placed.points.map(place);
     const tip = pts[pts.length - 1]!;
@@ -334,7 +335,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
     );
   }
 
-  const nodes: string[] = [];
+  const nodes: Markup[] = [];
   for (const id of graph.nodes) {
     const b = layout.nodes.get(id)!;
     const x = b.x + ox;
@@ -398,7 +399,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
     });
   }
 
-  const footer: string[] = [];
+  const footer: Markup[] = [];
   let y = oy + layout.height + 6;
   for (const line of lines) {
     const size = line.cls === 'cs-caption' ? FONT.caption : FONT.note;
@@ -428,7 +429,7 @@ function cellFragment(cell: Cell, kind: CellKind, options: CellSvgOptions): Frag
 
 /** The legend: one swatch per family, then the longest path, dead nodes and (when comparing) differences. */
 function legendFragment(maxWidth: number, comparing: boolean): Fragment {
-  const items: Array<{ label: string; swatch: (x: number, y: number) => string; cls: string }> = [];
+  const items: Array<{ label: string; swatch: (x: number, y: number) => Markup; cls: string }> = [];
   for (const family of FAMILY_ORDER) {
     const s = FAMILY_STYLE[family];
     items.push({
@@ -463,7 +464,7 @@ function legendFragment(maxWidth: number, comparing: boolean): Fragment {
   let x = 8;
   let y = 12;
   let widest = 0;
-  const parts: string[] = [];
+  const parts: Markup[] = [];
   for (const item of items) {
     const w = 24 + 6 + textWidth(item.label, FONT.caption) + 16;
     if (x > 8 && x + w > maxWidth) {
@@ -484,7 +485,7 @@ function legendFragment(maxWidth: number, comparing: boolean): Fragment {
   return { markup: el('g', { class: 'cs-legend' }, ...parts), width: widest, height: y + 12 };
 }
 
-function svgDocument(width: number, height: number, title: string, body: string, extra: Record<string, string | undefined> = {}): string {
+function svgDocument(width: number, height: number, title: string, body: readonly Markup[], extra: Record<string, string | undefined> = {}): string {
   return el(
     'svg',
     {
@@ -499,8 +500,8 @@ function svgDocument(width: number, height: number, title: string, body: string,
     },
     textEl('title', {}, title),
     el('rect', { class: 'cs-bg', x: 0, y: 0, width: Math.ceil(width), height: Math.ceil(height), fill: COLORS.background }),
-    body,
-  );
+    ...body,
+  ).toString();
 }
 
 /** One cell as a standalone SVG document. */
@@ -511,9 +512,10 @@ export function renderCellSvg(cell: Cell, kind: CellKind, options: CellSvgOption
   const pad = 8;
   const width = Math.max(cellPart.width, legend?.width ?? 0) + 2 * pad;
   const height = cellPart.height + (legend?.height ?? 0) + 2 * pad;
-  const body =
-    el('g', { transform: `translate(${pad},${pad})` }, cellPart.markup) +
-    (legend ? el('g', { transform: `translate(${pad},${num(pad + cellPart.height)})` }, legend.markup) : '');
+  const body = [
+    el('g', { transform: `translate(${pad},${pad})` }, cellPart.markup),
+    legend && el('g', { transform: `translate(${pad},${num(pad + cellPart.height)})` }, legend.markup),
+  ].filter((m): m is Markup => m !== undefined);
   return svgDocument(width, height, options.title ?? cellKindTitle(kind), body);
 }
 
@@ -533,14 +535,14 @@ export function renderGenotypeSvg(genotype: Genotype, options: GenotypeSvgOption
   const legend = options.legend ?? true ? legendFragment(Math.max(cellsWidth, 320), compare !== undefined) : undefined;
   const width = Math.max(cellsWidth, legend?.width ?? 0) + 2 * pad;
   const height = headingHeight + cellsHeight + (legend?.height ?? 0) + 2 * pad;
-  const parts: string[] = [];
+  const parts: Markup[] = [];
   if (options.title) {
     parts.push(textEl('text', { class: 'cs-title', x: pad + 8, y: pad + 17, 'font-size': 15, 'font-weight': 'bold', fill: COLORS.foreground }, options.title));
   }
   parts.push(el('g', { transform: `translate(${pad},${pad + headingHeight})` }, normal.markup));
   parts.push(el('g', { transform: `translate(${num(pad + normal.width + gap)},${pad + headingHeight})` }, reduce.markup));
   if (legend) parts.push(el('g', { transform: `translate(${pad},${num(pad + headingHeight + cellsHeight)})` }, legend.markup));
-  return svgDocument(width, height, options.title ?? 'Genotype', parts.join(''), {
+  return svgDocument(width, height, options.title ?? 'Genotype', parts, {
     'data-genotype': options.title,
   });
 }

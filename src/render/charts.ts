@@ -5,7 +5,8 @@
  * label, points), e.g. by src/shared/chartData.ts.
  */
 import { axes, chartSvg, formatTick, makeScale } from './plot.js';
-import { el, escapeXml, num, textEl } from './svg.js';
+import type { Markup } from './markup.js';
+import { el, num, textEl } from './svg.js';
 
 export interface LineSeries {
   readonly label: string;
@@ -38,7 +39,7 @@ function extent(values: readonly number[]): [number, number] {
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
 }
 
-function legend(items: readonly { label: string; colour: string; dashed?: boolean }[], x: number, y: number): string {
+function legend(items: readonly { label: string; colour: string; dashed?: boolean }[], x: number, y: number): Markup {
   return el(
     'g',
     { class: 'legend', 'font-size': 10, fill: '#333' },
@@ -80,7 +81,7 @@ export function renderLineChart(series: readonly LineSeries[], options: LineChar
               'stroke-width': 1.6,
               'stroke-dasharray': s.dashed ? '5 3' : undefined,
             })
-          : '',
+          : undefined,
         ...s.points.map((p) => el('circle', { cx: x(p.x), cy: y(p.y), r: 2, fill: s.colour })),
       ),
     );
@@ -91,7 +92,7 @@ export function renderLineChart(series: readonly LineSeries[], options: LineChar
     options.title,
     axes(frame, x, y, { x: options.xLabel, y: options.yLabel, title: options.title }),
     el('g', { class: 'lines' }, ...lines),
-    withLegend ? legend(series, frame.left + frame.width + 12, frame.top + 6) : '',
+    withLegend && legend(series, frame.left + frame.width + 12, frame.top + 6),
   );
 }
 
@@ -146,7 +147,7 @@ export function renderScatter(points: readonly ScatterPoint[], options: ScatterO
   const fit = fitLine(points);
   const trend =
     fit === undefined
-      ? ''
+      ? undefined
       : el(
           'g',
           { class: 'trend', 'data-slope': fit.slope.toPrecision(4) },
@@ -165,7 +166,7 @@ export function renderScatter(points: readonly ScatterPoint[], options: ScatterO
           ),
         );
   const dots = points.map((p) =>
-    el('circle', { cx: x(p.x), cy: y(p.y), r: 4.5, fill: p.colour, stroke: '#fff', 'stroke-width': 1 }, `<title>${escapeXml(p.label)}</title>`),
+    el('circle', { cx: x(p.x), cy: y(p.y), r: 4.5, fill: p.colour, stroke: '#fff', 'stroke-width': 1 }, textEl('title', {}, p.label)),
   );
   const axesSvg = axes(frame, x, y, { x: options.xLabel, y: options.yLabel, title: options.title, ...(options.formatX ? { formatX: options.formatX } : {}) });
   return chartSvg(width, height, { chart: options.chart ?? 'scatter', points: points.length }, options.title, axesSvg, trend, el('g', { class: 'dots' }, ...dots));

@@ -12,6 +12,7 @@
 import { contours as d3Contours } from 'd3-contour';
 import type { LandscapeGrid } from '../shared/landscapeTypes.js';
 import { axes, chartSvg, formatTick, gridExtent, makeScale, unit, viridis, wantsLog } from './plot.js';
+import { safeId, type Markup } from './markup.js';
 import { el, num, textEl } from './svg.js';
 
 export interface ContourOptions {
@@ -22,7 +23,7 @@ export interface ContourOptions {
   readonly levels?: readonly number[];
   /** Name of the chart in its data-chart attribute. */
   readonly chart?: string;
-  /** A unique id prefix for the clip path (several contour plots share one HTML page). */
+  /** A unique id prefix for the clip path (several contour plots share one HTML page); any text (made a safe id here). */
   readonly id?: string;
 }
 
@@ -83,9 +84,10 @@ export function renderContours(grid: LandscapeGrid, coordinates: readonly number
   const step = n > 1 ? (hi - lo) / (n - 1) : 1;
   const px = (gx: number) => x(lo + gx * step);
   const py = (gy: number) => y(lo + gy * step);
-  const clipId = `${options.id ?? 'contours'}-clip`;
-  const paths: string[] = [];
-  const labels: string[] = [];
+  // The id may come from a run id (untrusted, any characters): safeId keeps it from ending the attribute or the url(#…).
+  const clipId = `${safeId(options.id ?? 'contours')}-clip`;
+  const paths: Markup[] = [];
+  const labels: Markup[] = [];
   const placed: { x: number; y: number }[] = [];
   let drawn = 0;
   for (const line of lines) {
@@ -112,7 +114,7 @@ export function renderContours(grid: LandscapeGrid, coordinates: readonly number
     frame.top + size + 42,
     { chart: options.chart ?? 'contours', grid: n, levels: drawn },
     title,
-    `<defs><clipPath id="${clipId}"><rect x="${frame.left}" y="${frame.top}" width="${size}" height="${size}"/></clipPath></defs>`,
+    el('defs', {}, el('clipPath', { id: clipId }, el('rect', { x: frame.left, y: frame.top, width: size, height: size }))),
     el('g', { 'clip-path': `url(#${clipId})` }, ...paths),
     el('path', { d: `M${num(x(0) - 5)} ${num(y(0))}h10M${num(x(0))} ${num(y(0) - 5)}v10`, stroke: '#d62728', 'stroke-width': 2 }),
     el('g', { 'font-size': 9, fill: '#222', stroke: '#fff', 'stroke-width': 3, 'paint-order': 'stroke' }, ...labels),

@@ -6,6 +6,7 @@
  */
 import type { LandscapeGrid } from '../shared/landscapeTypes.js';
 import { axes, chartSvg, colourBar, gridExtent, makeScale, unit, viridis, wantsLog } from './plot.js';
+import type { Markup } from './markup.js';
 import { el } from './svg.js';
 
 export interface HeatmapOptions {
@@ -38,7 +39,7 @@ export function renderHeatmap(grid: LandscapeGrid, coordinates: readonly number[
   const x = makeScale(lo - half, hi + half, frame.left, frame.left + size);
   const y = makeScale(lo - half, hi + half, frame.top + size, frame.top);
   const cell = size / n;
-  const cells: string[] = [];
+  const cells: Markup[] = [];
   let finite = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {

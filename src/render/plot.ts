@@ -3,7 +3,8 @@
  * round tick values, a perceptual colour scale (viridis) for grids, the frame
  * of a plot (axes, ticks, labels, title) and a colour bar. Pure SVG text.
  */
-import { el, escapeXml, num, textEl } from './svg.js';
+import type { Markup } from './markup.js';
+import { type Child, el, num, textEl } from './svg.js';
 
 export const CHART_FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif";
 export const AXIS_COLOUR = '#555';
@@ -116,8 +117,8 @@ export function axes(
   y: Scale,
   labels: { x?: string; y?: string; title?: string; formatX?: (v: number) => string },
   gridLines = true,
-): string {
-  const parts: string[] = [];
+): Markup {
+  const parts: Markup[] = [];
   const bottom = frame.top + frame.height;
   const right = frame.left + frame.width;
   for (const t of x.ticks) {
@@ -144,9 +145,9 @@ export function axes(
 }
 
 /** A vertical viridis bar from min (bottom) to max (top) with a few labelled values. */
-export function colourBar(x: number, top: number, height: number, min: number, max: number, log: boolean, label?: string): string {
+export function colourBar(x: number, top: number, height: number, min: number, max: number, log: boolean, label?: string): Markup {
   const steps = 32;
-  const parts: string[] = [];
+  const parts: Markup[] = [];
   for (let k = 0; k < steps; k++) {
     const y = top + height - ((k + 1) * height) / steps;
     parts.push(el('rect', { x, y, width: 12, height: height / steps + 0.5, fill: viridis((k + 0.5) / steps) }));
@@ -162,8 +163,8 @@ export function colourBar(x: number, top: number, height: number, min: number, m
   return el('g', { class: 'colour-bar', 'font-size': 10, fill: AXIS_COLOUR }, ...parts);
 }
 
-/** The outer <svg> of a chart, with data attributes that say what it holds (read by tests and tools). */
-export function chartSvg(width: number, height: number, data: Readonly<Record<string, string | number>>, title: string, ...body: string[]): string {
+/** The outer <svg> of a chart, with data attributes that say what it holds (read by tests and tools); its text, for the renderers to return. */
+export function chartSvg(width: number, height: number, data: Readonly<Record<string, string | number>>, title: string, ...body: readonly Child[]): string {
   const dataAttrs: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(data)) dataAttrs[`data-${k}`] = v;
   return el(
@@ -177,8 +178,8 @@ export function chartSvg(width: number, height: number, data: Readonly<Record<st
       'font-family': CHART_FONT,
       ...dataAttrs,
     },
-    `<title>${escapeXml(title)}</title>`,
+    textEl('title', {}, title),
     el('rect', { width, height, fill: '#fff' }),
     ...body,
-  );
+  ).toString();
 }

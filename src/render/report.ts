@@ -2,7 +2,9 @@
  * The wide-vs-narrow experiment report (Shu, Wang & Cai, Sections 4–5) as one
  * self-contained HTML page: every chart and cell diagram is inline SVG, the
  * style is inline CSS, there is no script and nothing is fetched, so the
- * file works offline and in a webview with a strict content policy.
+ * file works offline and in a webview with a strict content policy; the
+ * standalone page carries its own (REPORT_CSP). Every piece is built with
+ * markup.ts's `html`, which escapes what it interpolates.
  *
  * Sections: the cells grouped by normal-cell width; convergence curves
  * (test and training loss per epoch, runs coloured narrow→wide); the final
@@ -24,7 +26,8 @@ import { contourLevels, renderContours } from './contours.js';
 import { renderHeatmap } from './heatmap.js';
 import { formatTick, gridExtent } from './plot.js';
 import { renderSurface } from './surface.js';
-import { escapeXml } from './svg.js';
+import { createHash } from 'node:crypto';
+import { html, joinMarkup, type Markup, trustedMarkup } from './markup.js';
 
 export interface ReportRun {
   readonly record: RunRecord;
@@ -159,13 +162,18 @@ function genotypeOf(record: RunRecord): Genotype | undefined {
   return findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
 }
 
-function figure(svg: string, caption?: string): string {
-  return `<figure>${svg}${caption ? `<figcaption>${escapeXml(caption)}</figcaption>` : ''}</figure>`;
+/** A renderer's SVG text as markup: the renderers build it from escaped Markup (markup.ts), so it passes as is. */
+function svg(text: string): Markup {
+  return trustedMarkup(text);
+}
+
+function figure(svgText: string, caption?: string): Markup {
+  return html`<figure>${svg(svgText)}${caption ? html`<figcaption>${caption}</figcaption>` : ''}</figure>`;
 }
 
 /** One width's small multiples under a heading; groups sit side by side, narrow to wide. */
-function group(heading: string, figures: readonly string[]): string {
-  return `<div class="group"><h3>${escapeXml(heading)}</h3><div class="multiples">${figures.join('')}</div></div>`;
+function group(heading: string, figures: readonly Markup[]): Markup {
+  return html`<div class="group"><h3>${heading}</h3><div class="multiples">${figures}</div></div>`;
 }
 
 function percent(x: number | null): string {
@@ -187,20 +195,20 @@ function runTitle(record: RunRecord): string {
   return `${record.genotype.name}${isOriginal(record) ? ' (original)' : ''} · ${formatWidth(record.genotype.normal.width)}, depth ${record.genotype.normal.depth}`;
 }
 
-function cellsSection(runs: readonly ReportRun[]): string {
+function cellsSection(runs: readonly ReportRun[]): Markup {
   const groups = byWidth(runs).map(({ width, runs: members }) => {
     const cells = members.map(({ record }) => {
       const g = genotypeOf(record);
       return g === undefined
-        ? `<p class="note">${escapeXml(record.genotype.name)}: the recorded genotype text does not parse</p>`
+        ? html`<p class="note">${record.genotype.name}: the recorded genotype text does not parse</p>`
         : figure(renderCellSvg(g.normal, 'normal', { title: runTitle(record), legend: false }));
     });
     return group(`Normal-cell width ${formatWidth(width)}`, cells);
   });
-  return `<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups.join('')}</div></section>`;
+  return html`<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups}</div></section>`;
 }
 
-function convergenceSection(runs: readonly ReportRun[]): string {
+function convergenceSection(runs: readonly ReportRun[]): Markup {
   const chartRuns = runs.map(chartRun);
   const all = chartSeries('loss', chartRuns);
   const toLine = (s: (typeof all)[number]): LineSeries => ({ label: s.label.replace(/ \((test|train)\)$/, ''), colour: s.colour, dashed: s.dashed, points: s.points });
@@ -238,14 +246,8 @@ function convergenceSection(runs: readonly ReportRun[]): string {
             { title: 'Gradient variance at the end of each epoch', xLabel: 'epoch', yLabel: '(1/K) Σ‖g_k − ḡ‖²', chart: 'grad-variance-epochs', logY: logY(variance.map((s) => ({ label: s.label, colour: s.colour, points: s.points }))) },
           ),
         )
-      : '';
-  return (
-    `<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p>` +
-    `<div class="multiples">${charts.map((c) => figure(c)).join('')}</div>` +
-    `<h3>By width (solid black: the original in every panel; dashed: that width's variants)</h3><div class="multiples">${perWidth.map((c) => figure(c)).join('')}</div>` +
-    separationParagraph(runs) +
-    `${varianceChart}</section>`
-  );
+      : undefined;
+  return html`<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p><div class="multiples">${charts.map((c) => figure(c))}</div><h3>By width (solid black: the original in every panel; dashed: that width's variants)</h3><div class="multiples">${perWidth.map((c) => figure(c))}</div>${separationParagraph(runs)}${varianceChart}</section>`;
 }
 
 /** Mean and sample standard deviation. */
@@ -255,11 +257,20 @@ function meanSd(xs: readonly number[]): { mean: number; sd: number } {
   return { mean: m, sd };
 }
 
+/** The narrowest and widest variant groups' training loss per epoch (mean and spread over their variants). */
+export interface WidthSeparation {
+  readonly narrow: number;
+  readonly wide: number;
+  /** Variants behind each side. */
+  readonly seeds: readonly [number, number];
+  readonly epochs: readonly { readonly epoch: number; readonly narrow: { mean: number; sd: number }; readonly wide: { mean: number; sd: number } }[];
+}
+
 /**
  * How far the narrowest and widest variant groups' training-loss curves are apart against their seed-to-seed
  * spread, epoch by epoch: the number the paper's convergence claim rests on, with how many runs each side has.
  */
-export function widthSeparation(runs: readonly ReportRun[]): { narrow: number; wide: number; seeds: [number, number]; epochs: { epoch: number; narrow: { mean: number; sd: number }; wide: { mean: number; sd: number } }[] } | undefined {
+export function widthSeparation(runs: readonly ReportRun[]): WidthSeparation | undefined {
   const groups = byWidth(runs.filter((r) => !isOriginal(r.record)));
   if (groups.length < 2) return undefined;
   const narrow = groups[0]!;
@@ -276,13 +287,13 @@ export function widthSeparation(runs: readonly ReportRun[]): { narrow: number; w
   return { narrow: narrow.width, wide: wide.width, seeds: [narrow.runs.length, wide.runs.length], epochs };
 }
 
-function separationParagraph(runs: readonly ReportRun[]): string {
+function separationParagraph(runs: readonly ReportRun[]): Markup | undefined {
   const s = widthSeparation(runs);
-  if (s === undefined || s.epochs.length === 0) return '';
+  if (s === undefined || s.epochs.length === 0) return undefined;
   const rows = s.epochs.map(({ epoch, narrow, wide }) => {
     const gap = narrow.mean - wide.mean;
     const spread = Math.max(narrow.sd, wide.sd);
-    return `<tr><td>${epoch}</td><td>${narrow.mean.toFixed(3)} ± ${narrow.sd.toFixed(3)}</td><td>${wide.mean.toFixed(3)} ± ${wide.sd.toFixed(3)}</td><td>${gap.toFixed(3)}</td><td>${gap > spread ? 'yes' : 'no'}</td></tr>`;
+    return html`<tr><td>${epoch}</td><td>${narrow.mean.toFixed(3)} ± ${narrow.sd.toFixed(3)}</td><td>${wide.mean.toFixed(3)} ± ${wide.sd.toFixed(3)}</td><td>${gap.toFixed(3)}</td><td>${gap > spread ? 'yes' : 'no'}</td></tr>`;
   });
   const final = s.epochs.at(-1)!;
   const gap = final.narrow.mean - final.wide.mean;
@@ -291,63 +302,61 @@ function separationParagraph(runs: readonly ReportRun[]): string {
     gap > spread
       ? `After ${final.epoch} epochs the ${formatWidth(s.wide)} variants' training loss is ${gap.toFixed(3)} below the ${formatWidth(s.narrow)} variants', more than the larger seed-to-seed spread (${spread.toFixed(3)}): the paper's effect, on ${s.seeds[0]} + ${s.seeds[1]} variants.`
       : `After ${final.epoch} epochs the gap between the ${formatWidth(s.narrow)} and ${formatWidth(s.wide)} variants' training loss (${gap.toFixed(3)}) is not larger than the seed-to-seed spread (${spread.toFixed(3)}): at this size these runs cannot show the paper's effect (${s.seeds[0]} + ${s.seeds[1]} variants).`;
-  return (
-    `<h3>Narrowest against widest</h3><p class="separation" data-gap="${gap.toFixed(4)}" data-spread="${spread.toFixed(4)}">${escapeXml(said)}</p>` +
-    `<table class="separation"><thead><tr><th>Epoch</th><th>Training loss ${escapeXml(formatWidth(s.narrow))} (mean ± sd)</th><th>Training loss ${escapeXml(formatWidth(s.wide))} (mean ± sd)</th><th>Gap</th><th>Gap &gt; spread</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
-  );
+  return html`<h3>Narrowest against widest</h3><p class="separation" data-gap="${gap.toFixed(4)}" data-spread="${spread.toFixed(4)}">${said}</p><table class="separation"><thead><tr><th>Epoch</th><th>Training loss ${formatWidth(s.narrow)} (mean ± sd)</th><th>Training loss ${formatWidth(s.wide)} (mean ± sd)</th><th>Gap</th><th>Gap &gt; spread</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** What the runs were trained with, against what the paper's Section 5 uses (cutout 16, auxiliary 0.4, drop path 0.2). */
 function regularisationCaption(runs: readonly ReportRun[]): string {
-  const configs = [...new Set(runs.map(({ record: { config: c } }) => `${c.cutout ? `cutout ${c.cutoutLength}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${c.auxiliaryWeight})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${c.dropPath}` : 'no drop path'}`))];
-  const full = runs.every(({ record: { config: c } }) => c.cutout && c.auxiliary && c.dropPath > 0);
+  const configs = [
+    ...new Set(
+      runs.map(({ record: { config: c } }) => `${c.cutout ? `cutout ${String(c.cutoutLength)}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${String(c.auxiliaryWeight)})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${String(c.dropPath)}` : 'no drop path'}`),
+    ),
+  ];
+  const full = runs.length > 0 && runs.every(({ record: { config: c } }) => c.cutout && c.auxiliary && c.dropPath > 0);
   return full
     ? `Trained with ${configs.join('; ')}: regularised as in the paper's Section 5.`
     : `Trained with ${configs.join('; ')}: not the paper's Section 5 setting (cutout 16, auxiliary head 0.4, drop path 0.2), which compares generalisation under full regularisation.`;
 }
 
-function tableSection(summary: ReportSummary, runs: readonly ReportRun[]): string {
+function tableSection(summary: ReportSummary, runs: readonly ReportRun[]): Markup {
   const threshold = summary.lossThreshold;
-  const head = `<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : escapeXml(formatTick(threshold))}</th><th>Run</th></tr>`;
+  const head = html`<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : formatTick(threshold)}</th><th>Run</th></tr>`;
   const rows = summary.rows.map(
     (r) =>
-      `<tr${r.original ? ' class="original"' : ''} data-run="${escapeXml(r.id)}"><td>${escapeXml(r.name)}${r.original ? ' (original)' : ''}</td><td>${escapeXml(formatWidth(r.width))}</td><td>${r.depth}</td>` +
-      `<td>${escapeXml(formatCount(r.params))}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>` +
-      `<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${escapeXml(r.id)}</td></tr>`,
+      html`<tr${r.original ? html` class="original"` : ''} data-run="${r.id}">${[
+        html`<td>${r.name}${r.original ? ' (original)' : ''}</td><td>${formatWidth(r.width)}</td><td>${r.depth}</td>`,
+        html`<td>${formatCount(r.params)}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>`,
+        html`<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${r.id}</td>`,
+      ]}</tr>`,
   );
-  const groups = summary.widthGroups.map(
-    (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`,
-  );
-  return (
-    `<section id="errors"><h2>Final test error</h2><p>What the architectures reach after training, the original against its variants. ${escapeXml(regularisationCaption(runs))}</p>` +
-    `<table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` +
-    `<h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups.join('')}</tbody></table></section>`
-  );
+  const groups = summary.widthGroups.map((g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`);
+  return html`<section id="errors"><h2>Final test error</h2><p>What the architectures reach after training, the original against its variants. ${regularisationCaption(runs)}</p><table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows}</tbody></table><h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups}</tbody></table></section>`;
 }
 
-function speedSection(summary: ReportSummary): string {
+function speedSection(summary: ReportSummary): Markup {
   const widths = summary.rows.map((r) => r.width);
   const min = Math.min(...widths);
   const max = Math.max(...widths);
   const reached = summary.rows.filter((r) => r.epochsToLoss !== null);
-  if (reached.length === 0) return `<section id="speed"><h2>Convergence speed</h2><p class="note">No run has metrics yet.</p></section>`;
+  if (reached.length === 0) return html`<section id="speed"><h2>Convergence speed</h2><p class="note">No run has metrics yet.</p></section>`;
   const points = (axis: 'width' | 'depth') =>
     reached.map((r) => ({ x: r[axis], y: r.epochsToLoss!, colour: widthColour(r.width, min, max), label: `${r.name}: ${r.epochsToLoss!.toFixed(2)} epochs` }));
   const label = summary.lossThreshold === null ? '' : ` ≤ ${formatTick(summary.lossThreshold)}`;
-  return (
-    `<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${escapeXml(label)} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">` +
-    figure(renderScatter(points('width'), { title: 'Epochs to loss vs width', xLabel: 'normal-cell width (c)', yLabel: 'epochs', chart: 'speed-width', formatX: (x) => formatWidth(x) })) +
-    figure(renderScatter(points('depth'), { title: 'Epochs to loss vs depth', xLabel: 'normal-cell depth', yLabel: 'epochs', chart: 'speed-depth' })) +
-    `</div></section>`
-  );
+  const scatters = [
+    figure(renderScatter(points('width'), { title: 'Epochs to loss vs width', xLabel: 'normal-cell width (c)', yLabel: 'epochs', chart: 'speed-width', formatX: (x) => formatWidth(x) })),
+    figure(renderScatter(points('depth'), { title: 'Epochs to loss vs depth', xLabel: 'normal-cell depth', yLabel: 'epochs', chart: 'speed-depth' })),
+  ];
+  return html`<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${label} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">${scatters}</div></section>`;
 }
 
-function landscapeSection(runs: readonly ReportRun[]): string {
+function landscapeSection(runs: readonly ReportRun[]): Markup {
   const withLandscape = runs.filter((r) => r.landscape !== undefined);
   const missing = runs.filter((r) => r.landscape === undefined).map((r) => r.record.id);
   const missingNote =
-    missing.length > 0 ? `<p class="note">No landscape yet for ${missing.map((id) => `<code>${escapeXml(id)}</code>`).join(', ')} (compute with <code>cellscope landscape RUN</code>).</p>` : '';
-  if (withLandscape.length === 0) return `<section id="landscapes"><h2>Loss landscapes</h2>${missingNote}</section>`;
+    missing.length > 0
+      ? html`<p class="note">No landscape yet for ${joinMarkup(missing.map((id) => html`<code>${id}</code>`), ', ')} (compute with <code>cellscope landscape RUN</code>).</p>`
+      : undefined;
+  if (withLandscape.length === 0) return html`<section id="landscapes"><h2>Loss landscapes</h2>${missingNote}</section>`;
   // One set of contour levels for all runs, so equal lines mean equal loss across the small multiples.
   // The levels span the lowest loss of any run up to the median of the runs' highest, so one run that blows up far
   // from its centre does not leave the others with a single line.
@@ -378,22 +387,20 @@ function landscapeSection(runs: readonly ReportRun[]): string {
   }
   const sliceChart =
     slices.length > 0
-      ? `<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">` +
-        figure(renderLineChart(slices, { title: '1D slice: test loss', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) +
-        figure(renderLineChart(accuracySlices, { title: '1D slice: test accuracy', xLabel: 'α', yLabel: 'test accuracy (%)', chart: 'slices-accuracy' })) +
-        `</div>`
-      : '';
+      ? html`<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">${[
+          figure(renderLineChart(slices, { title: '1D slice: test loss', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })),
+          figure(renderLineChart(accuracySlices, { title: '1D slice: test accuracy', xLabel: 'α', yLabel: 'test accuracy (%)', chart: 'slices-accuracy' })),
+        ]}</div>`
+      : undefined;
   const spec = withLandscape[0]!.landscape!;
-  return (
-    `<section id="landscapes"><h2>Loss landscapes</h2><p>Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ` +
-    `${spec.grid}×${spec.grid} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${spec.seed}, ${spec.images} test images; the same contour levels in every plot. Wider contours: a smoother landscape.</p>` +
-    `<div class="groups">${groups.join('')}</div>${sliceChart}${missingNote}</section>`
-  );
+  // landscape.json is read from disk: its numbers are printed through String(), never trusted as text.
+  const description = `Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ${String(spec.grid)}×${String(spec.grid)} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${String(spec.seed)}, ${String(spec.images)} test images; the same contour levels in every plot. Wider contours: a smoother landscape.`;
+  return html`<section id="landscapes"><h2>Loss landscapes</h2><p>${description}</p><div class="groups">${groups}</div>${sliceChart}${missingNote}</section>`;
 }
 
-function varianceSection(runs: readonly ReportRun[]): string {
+function varianceSection(runs: readonly ReportRun[]): Markup | undefined {
   const withVariance = runs.filter((r) => r.landscape?.variance !== undefined);
-  if (withVariance.length === 0) return '';
+  if (withVariance.length === 0) return undefined;
   const all = withVariance.flatMap((r) => r.landscape!.variance!);
   const extent = gridExtent(all);
   const groups = byWidth(withVariance).map(({ width, runs: members }) => {
@@ -412,11 +419,8 @@ function varianceSection(runs: readonly ReportRun[]): string {
   const captions = [...new Set(withVariance.map((r) => varianceCaption(r.landscape!)))];
   const how = captions.length === 1 ? captions[0]! : `measured differently per run: ${captions.join('; ')}`;
   const paperSetting = captions.length === 1 && withVariance[0]!.landscape!.varianceSplit === 'test' && withVariance[0]!.landscape!.bnMode === 'eval';
-  return (
-    `<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs): ` +
-    `<span class="variance-setting">${escapeXml(how)}</span>${paperSetting ? ' — the paper\'s setting (Fig. 22: test set)' : ' — not the paper\'s setting (Fig. 22 uses the test set, BatchNorm as for the loss)'}. The paper: wide, shallow cells show lower variance.</p>` +
-    `<div class="groups">${groups.join('')}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces.join('')}</div></section>`
-  );
+  const versus = paperSetting ? " — the paper's setting (Fig. 22: test set)" : " — not the paper's setting (Fig. 22 uses the test set, BatchNorm as for the loss)";
+  return html`<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs): <span class="variance-setting">${how}</span>${versus}. The paper: wide, shallow cells show lower variance.</p><div class="groups">${groups}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces}</div></section>`;
 }
 
 /** Mean of the finite values; null when there are none. */
@@ -429,11 +433,10 @@ function mean(values: readonly (number | null)[]): number | null {
  * Section 4.3 measured: the top Hessian eigenvalue (and trace) of each run's training loss against its
  * normal-cell width, the paper's claim beside the numbers, and whether the numbers agree with it.
  */
-function smoothnessSection(runs: readonly ReportRun[]): string {
+function smoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
   const probed = runs.filter((r) => r.hessian !== undefined);
-  if (probed.length === 0) return '';
-  const chartRuns = runs.map((r) => r.record);
-  const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
+  if (probed.length === 0) return undefined;
+  const { min, max } = widthRange(runs.map((r) => ({ width: r.record.genotype.normal.width })));
   const points = (value: (h: HessianFile) => number | null) =>
     probed.flatMap(({ record, hessian }) => {
       const y = value(hessian!);
@@ -446,7 +449,7 @@ function smoothnessSection(runs: readonly ReportRun[]): string {
     trace: mean(members.map((m) => m.hessian!.trace)),
   }));
   const rows = groups.map(
-    (g) => `<tr><td>${escapeXml(formatWidth(g.width))}</td><td>${g.count}</td><td>${g.lambda === null ? '–' : escapeXml(formatTick(g.lambda))}</td><td>${g.trace === null ? '–' : escapeXml(formatTick(g.trace))}</td></tr>`,
+    (g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.count}</td><td>${g.lambda === null ? '–' : formatTick(g.lambda)}</td><td>${g.trace === null ? '–' : formatTick(g.trace)}</td></tr>`,
   );
   const narrow = groups[0]!;
   const wide = groups.at(-1)!;
@@ -454,17 +457,14 @@ function smoothnessSection(runs: readonly ReportRun[]): string {
     groups.length < 2 || narrow.lambda === null || wide.lambda === null
       ? 'One width only: nothing to compare.'
       : `Measured: mean λ_max ${formatTick(narrow.lambda)} at ${formatWidth(narrow.width)} (${narrow.count} run${narrow.count === 1 ? '' : 's'}) and ${formatTick(wide.lambda)} at ${formatWidth(wide.width)} (${wide.count}) — ` +
-        (wide.lambda < narrow.lambda ? 'the wider cells are smoother here, as the paper says.' : 'the wider cells are not smoother here: these runs do not show the paper\'s effect.');
+        (wide.lambda < narrow.lambda ? 'the wider cells are smoother here, as the paper says.' : "the wider cells are not smoother here: these runs do not show the paper's effect.");
   const first = probed[0]!.hessian!;
-  return (
-    `<section id="smoothness"><h2>Smoothness (Section 4.3)</h2><p>The paper: ${escapeXml(SMOOTHNESS_CLAIM)}</p>` +
-    `<p>Measured here: the largest eigenvalue λ_max of the Hessian of the training loss at the trained weights (power iteration, up to ${first.iterations} steps) ` +
-    `and its trace (Hutchinson, ${first.traceSamples} Rademacher vectors), on ${first.batches} fixed training batches of ${first.batchSize}; Hv by central differences of gradients. ` +
-    `Lower λ_max: a smoother loss, larger stable steps.</p><p class="verdict">${escapeXml(verdict)}</p><div class="multiples">` +
-    figure(renderScatter(points((h) => h.topEigenvalue), { title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', chart: 'hessian-width', formatX: (x) => formatWidth(x) })) +
-    figure(renderScatter(points((h) => h.trace), { title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', chart: 'hessian-trace-width', formatX: (x) => formatWidth(x) })) +
-    `</div><table class="smoothness"><thead><tr><th>Width</th><th>Runs</th><th>Mean λ_max</th><th>Mean trace</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
-  );
+  const how = `Measured here: the largest eigenvalue λ_max of the Hessian of the training loss at the trained weights (power iteration, up to ${String(first.iterations)} steps) and its trace (Hutchinson, ${String(first.traceSamples)} Rademacher vectors), on ${String(first.batches)} fixed training batches of ${String(first.batchSize)}; Hv by central differences of gradients. Lower λ_max: a smoother loss, larger stable steps.`;
+  const scatters = [
+    figure(renderScatter(points((h) => h.topEigenvalue), { title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', chart: 'hessian-width', formatX: (x) => formatWidth(x) })),
+    figure(renderScatter(points((h) => h.trace), { title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', chart: 'hessian-trace-width', formatX: (x) => formatWidth(x) })),
+  ];
+  return html`<section id="smoothness"><h2>Smoothness (Section 4.3)</h2><p>The paper: ${SMOOTHNESS_CLAIM}</p><p>${how}</p><p class="verdict">${verdict}</p><div class="multiples">${scatters}</div><table class="smoothness"><thead><tr><th>Width</th><th>Runs</th><th>Mean λ_max</th><th>Mean trace</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 const STYLE = `
@@ -478,29 +478,46 @@ table{border-collapse:collapse;font-size:0.9em;background:#fff}th,td{border:1px 
 td:first-child,th:first-child{text-align:left}tr.original{font-weight:bold}td.run-id{font-family:monospace;font-size:0.85em;color:#666}
 `;
 
-/** The report's sections as an HTML fragment (the panel embeds the same). */
-export function renderReportBody(input: ReportInput): string {
+/** The report's sections as markup; run.json values are escaped here even where their type says number (a shared folder may hold anything). */
+function reportBody(input: ReportInput): Markup {
   const summary = summarizeReport(input);
   const first = input.runs[0]?.record;
   const meta = first
-    ? `${escapeXml(first.config.dataset)}, preset ${escapeXml(first.config.preset)}, ${first.config.epochs} epochs, C = ${first.config.channels}, ${first.config.layers} cells, batch ${first.config.batchSize}, backend ${escapeXml(first.backend?.backend ?? first.config.backend)}`
+    ? html`${first.config.dataset}, preset ${first.config.preset}, ${first.config.epochs} epochs, C = ${first.config.channels}, ${first.config.layers} cells, batch ${first.config.batchSize}, backend ${first.backend?.backend ?? first.config.backend}`
     : 'no runs';
-  const notes = (input.notes ?? []).map((n) => `<p class="meta">${escapeXml(n)}</p>`).join('');
-  return (
-    `<header><h1>${escapeXml(input.title)}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${escapeXml(input.generatedAt)}</p>${notes}</header>` +
-    (input.runs.length === 0
-      ? '<p class="note">No runs to report.</p>'
-      : cellsSection(input.runs) + convergenceSection(input.runs) + tableSection(summary, input.runs) + speedSection(summary) + landscapeSection(input.runs) + varianceSection(input.runs) + smoothnessSection(input.runs))
-  );
+  const notes = (input.notes ?? []).map((n) => html`<p class="meta">${n}</p>`);
+  const sections =
+    input.runs.length === 0
+      ? html`<p class="note">No runs to report.</p>`
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs)];
+  return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
+
+/** The report's sections as an HTML fragment (the panel embeds the same). */
+export function renderReportBody(input: ReportInput): string {
+  return reportBody(input).toString();
+}
+
+/** The CSP source that allows exactly this inline text (a <style> or <script> element's content). */
+export function cspHash(inline: string): string {
+  return `'sha256-${createHash('sha256').update(inline, 'utf8').digest('base64')}'`;
+}
+
+/**
+ * The standalone report's Content-Security-Policy: nothing remote, no script
+ * at all, the one inline stylesheet by its hash, images only as data: URLs.
+ * A report travels with run folders that other people wrote; should escaping
+ * ever miss a place, the browser still runs none of it.
+ */
+export const REPORT_CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'`;
 
 /** The whole report as a standalone HTML document. */
 export function renderReport(input: ReportInput): string {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeXml(input.title)}</title><style>${STYLE}</style></head>
-<body>${renderReportBody(input)}</body></html>
-`;
+  return html`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${input.title}</title><style>${trustedMarkup(STYLE)}</style></head>
+<body>${reportBody(input)}</body></html>
+`.toString();
 }
 
 export const REPORT_STYLE = STYLE;

@@ -1,27 +1,13 @@
 /**
  * Small helpers for writing SVG as text, with no DOM: escaping, element
  * builders, number formatting and text-width estimates. Every renderer in
- * src/render/ writes through these so that output is escaped and
- * deterministic (same input → same string).
+ * src/render/ writes through these (and markup.ts) so that output is escaped
+ * by construction and deterministic (same input → same string).
  */
 
-/** Escapes text for use in element content and in double-quoted attributes. */
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => {
-    switch (ch) {
-      case '&':
-        return '&amp;';
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '"':
-        return '&quot;';
-      default:
-        return '&#39;';
-    }
-  });
-}
+import { escapeXml, Markup, trustedMarkup } from './markup.js';
+
+export { escapeXml } from './markup.js';
 
 /**
  * A number for an attribute: at most one decimal, no trailing zeros, no `-0`.
@@ -46,15 +32,18 @@ function attrs(a: Attrs): string {
   return out;
 }
 
-/** An element with children given as already-built markup. */
-export function el(tag: string, a: Attrs, ...children: readonly string[]): string {
-  const body = children.join('');
-  return body === '' ? `<${tag}${attrs(a)}/>` : `<${tag}${attrs(a)}>${body}</${tag}>`;
+/** A child of `el`: markup, or nothing (left out). Text goes through `textEl`, so that it is escaped. */
+export type Child = Markup | null | undefined | false;
+
+/** An element; its tag is a constant of the renderer, its attribute values are escaped here. */
+export function el(tag: string, a: Attrs, ...children: readonly Child[]): Markup {
+  const body = children.map((c) => (c instanceof Markup ? c.toString() : '')).join('');
+  return trustedMarkup(body === '' ? `<${tag}${attrs(a)}/>` : `<${tag}${attrs(a)}>${body}</${tag}>`);
 }
 
 /** An element holding only text (escaped here). */
-export function textEl(tag: string, a: Attrs, text: string): string {
-  return `<${tag}${attrs(a)}>${escapeXml(text)}</${tag}>`;
+export function textEl(tag: string, a: Attrs, text: string): Markup {
+  return trustedMarkup(`<${tag}${attrs(a)}>${escapeXml(text)}</${tag}>`);
 }
 
 /**

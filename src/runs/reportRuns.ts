@@ -5,10 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXPERIMENT_FILE, isExperimentFile, type ExperimentFile } from '../shared/experimentTypes.js';
+import { EXPERIMENT_FILE, experimentFileProblem, type ExperimentFile } from '../shared/experimentTypes.js';
 import { HESSIAN_FILE, isHessianFile, isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { ReportInput, ReportRun } from '../render/report.js';
-import { readMetricsFile, readRunRecord } from './runStore.js';
+import { runDirOf } from './runPaths.js';
+import { readMetricsFile, readRunRecord, RUN_FILE } from './runStore.js';
 
 /** landscape.json of a run, when it exists and parses. */
 export function readLandscape(runDir: string): LandscapeFile | undefined {
@@ -61,14 +62,19 @@ export function readExperiment(dir: string): ExperimentFile | undefined {
   } catch (error) {
     throw new ExperimentError(`${path}: unreadable (${(error as Error).message})`);
   }
-  if (!isExperimentFile(value)) throw new ExperimentError(`${path}: not a Cellscope experiment`);
-  return value;
+  const problem = experimentFileProblem(value);
+  if (problem !== undefined) throw new ExperimentError(`${path}: not a Cellscope experiment: ${problem}`);
+  return value as ExperimentFile;
 }
 
 /** The run folders of the experiment's entries that have started. */
 export function experimentRunDirs(dir: string, file: ExperimentFile): string[] {
   const runs = runsDirOfExperiment(dir);
-  return file.entries.flatMap((e) => (e.runId !== null && existsSync(join(runs, e.runId, 'run.json')) ? [join(runs, e.runId)] : []));
+  return file.entries.flatMap((e, i) => {
+    if (e.runId === null) return [];
+    const runDir = runDirOf(runs, e.runId, `${join(dir, EXPERIMENT_FILE)} entries[${i}].runId`);
+    return existsSync(join(runDir, RUN_FILE)) ? [runDir] : [];
+  });
 }
 
 /** The report of an experiment folder as its runs stand now (the CLI's report.html and the editor's panel). */

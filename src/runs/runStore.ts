@@ -6,26 +6,28 @@
  * run.json is only ever replaced whole (temp file + rename), so a reader —
  * `cellscope runs`, the editor — never sees a half-written record.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
   effectiveStatus,
-  isRunRecord,
-  parseMetricsLines,
+  parseMetricsText,
+  runIdProblem,
+  runRecordProblem,
   type EffectiveStatus,
   type MetricsLine,
   type RunRecord,
   type TrainerAliveCheck,
 } from '../shared/runTypes.js';
 import { writeFileAtomic } from './atomicFile.js';
+import { runDirOf, RunStoreError } from './runPaths.js';
+
+export { RunStoreError };
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const LOG_FILE = 'log.txt';
-
-export class RunStoreError extends Error {}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type RunPatch = Partial<Mutable<Omit<RunRecord, 'format' | 'id'>>>;
@@ -130,14 +132,28 @@ export function readRunRecord(dir: string): RunRecord {
   } catch (error) {
     throw new RunStoreError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `unreadable (${(error as Error).message})`}`);
   }
-  if (!isRunRecord(value)) throw new RunStoreError(`${path}: not a Cellscope run record`);
-  return value;
+  const problem = runRecordProblem(value);
+  if (problem !== undefined) throw new RunStoreError(`${path}: not a Cellscope run record: ${problem}`);
+  return value as RunRecord;
 }
 
-export function readMetricsFile(dir: string): MetricsLine[] {
+/** metrics.jsonl of a run: the lines that fit, and the others named as `PATH line N: what is wrong`. */
+export function readMetricsReport(dir: string): { lines: MetricsLine[]; problems: string[] } {
   const path = join(dir, METRICS_FILE);
-  if (!existsSync(path)) return [];
-  return parseMetricsLines(readFileSync(path, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
+    return { lines: [], problems: [`${path}: unreadable (${(error as Error).message})`] };
+  }
+  const { lines, problems } = parseMetricsText(text);
+  return { lines, problems: problems.map((p) => `${path} ${p}`) };
+}
+
+/** The metrics lines of a run that fit (see readMetricsReport for what was left out). */
+export function readMetricsFile(dir: string): MetricsLine[] {
+  return readMetricsReport(dir).lines;
 }
 
 /** Opens an existing run for writing (resume). */
@@ -152,8 +168,10 @@ export function openRun(dir: string): RunHandle {
 export function findRunDir(ref: string, runsDir: string, cwd: string): string {
   const asPath = resolve(cwd, ref);
   if (existsSync(join(asPath, RUN_FILE))) return asPath;
-  const direct = join(runsDir, ref);
-  if (existsSync(join(direct, RUN_FILE))) return direct;
+  if (runIdProblem(ref) === undefined) {
+    const direct = runDirOf(runsDir, ref);
+    if (existsSync(join(direct, RUN_FILE))) return direct;
+  }
   if (!existsSync(runsDir)) throw new RunStoreError(`no run '${ref}': ${runsDir} does not exist`);
   const matches = readdirSync(runsDir).filter((name) => name.startsWith(ref) && existsSync(join(runsDir, name, RUN_FILE)));
   if (matches.length === 1) return join(runsDir, matches[0]!);
@@ -169,6 +187,26 @@ export interface RunListing {
   readonly error?: string;
   readonly effective?: EffectiveStatus;
   readonly lastMetrics?: MetricsLine;
+  /** metrics.jsonl lines left out, each with the file, line and reason. */
+  readonly problems?: readonly string[];
+}
+
+/**
+ * What a name in a runs folder is: a run folder, something that is not a run
+ * (the queue, `.launch/`), or a link whose target is gone (a run folder on an
+ * unmounted disk), which is listed as a broken run.
+ */
+function runFolderKind(dir: string): 'run' | 'other' | string {
+  try {
+    return statSync(dir).isDirectory() && existsSync(join(dir, RUN_FILE)) ? 'run' : 'other';
+  } catch (error) {
+    try {
+      if (lstatSync(dir).isSymbolicLink()) return `${dir}: a symbolic link to a missing target`;
+    } catch {
+      // removed since readdir: nothing to list
+    }
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'other' : `${dir}: unreadable (${(error as Error).message})`;
+  }
 }
 
 /** Every run under `runsDir`, oldest first (ids sort by start time). */
@@ -177,12 +215,24 @@ export function listRuns(runsDir: string, alive: TrainerAliveCheck = trainerAliv
   const out: RunListing[] = [];
   for (const name of readdirSync(runsDir).sort()) {
     const dir = join(runsDir, name);
-    if (!statSync(dir).isDirectory() || !existsSync(join(dir, RUN_FILE))) continue;
+    const kind = runFolderKind(dir);
+    if (kind === 'other') continue;
+    if (kind !== 'run') {
+      out.push({ dir, id: name, error: kind });
+      continue;
+    }
     try {
       const record = readRunRecord(dir);
-      const metrics = readMetricsFile(dir);
+      const { lines: metrics, problems } = readMetricsReport(dir);
       const last = metrics[metrics.length - 1];
-      out.push({ dir, id: record.id, record, effective: effectiveStatus(record, alive), ...(last ? { lastMetrics: last } : {}) });
+      out.push({
+        dir,
+        id: record.id,
+        record,
+        effective: effectiveStatus(record, alive),
+        ...(last ? { lastMetrics: last } : {}),
+        ...(problems.length > 0 ? { problems } : {}),
+      });
     } catch (error) {
       out.push({ dir, id: basename(dir), error: (error as Error).message });
     }

@@ -25,6 +25,17 @@ export interface CudaDevice {
   readonly memoryMiB?: number;
 }
 
+/** Which copy of a native TensorFlow package loaded. */
+export interface NativePackageOrigin {
+  /** The package's folder. */
+  readonly location: string;
+  readonly version: string;
+  /** The libtensorflow version, when known (per-user installs record it). */
+  readonly libtensorflow?: string;
+  /** node_modules: resolved from the trainer's script; cellscope-install: the per-user folder (`cellscope gpu install`). */
+  readonly source: 'node_modules' | 'cellscope-install';
+}
+
 /** What the run records about its engine. */
 export interface BackendRecord {
   readonly backend: BackendName;
@@ -39,6 +50,8 @@ export interface BackendRecord {
   readonly gpu?: CudaDevice;
   /** The WebGPU adapter (vendor, architecture, device, hardware or software), for `webgpu`. */
   readonly adapter?: GpuAdapter;
+  /** For `tensorflow`: which copy of the package ran. */
+  readonly native?: NativePackageOrigin;
   /** Why faster engines were not used (empty when the first choice worked). */
   readonly skipped: readonly string[];
 }

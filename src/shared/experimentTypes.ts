@@ -4,8 +4,9 @@
  * one training run each, their landscapes, a report), and the progress lines
  * `cellscope experiment` prints. Pure types and checks.
  */
-import type { BnMode, LandscapeQuantity, VarianceSplit } from './landscapeTypes.js';
-import type { RunConfig } from './runTypes.js';
+import { BN_MODES, LANDSCAPE_QUANTITIES, VARIANCE_SPLITS, type BnMode, type LandscapeQuantity, type VarianceSplit } from './landscapeTypes.js';
+import { RUN_CONFIG_SHAPE, RUN_ID_SHAPE, type RunConfig } from './runTypes.js';
+import { arrayOf, integer, literal, nullable, number, object, oneOf, optional, shapeProblem, string, type Shape } from './shape.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 export const EXPERIMENT_REPORT_FILE = 'report.html';
@@ -74,8 +75,50 @@ export interface ExperimentProgressLine {
   readonly report?: string;
 }
 
+/**
+ * The shape of experiment.json. Its run ids are checked as run ids: they are
+ * joined to the experiment's runs folder, so `../x` or `/x` would reach
+ * outside it.
+ */
+export const EXPERIMENT_FILE_SHAPE: Shape = object({
+  format: literal(1),
+  ref: string,
+  architecture: string,
+  variants: integer(0),
+  widths: arrayOf(number),
+  config: RUN_CONFIG_SHAPE,
+  landscape: nullable(
+    object({
+      grid: integer(1),
+      range: number,
+      seed: integer(0),
+      subset: nullable(integer(1)),
+      what: arrayOf(oneOf(LANDSCAPE_QUANTITIES)),
+      varianceSplit: optional(oneOf(VARIANCE_SPLITS)),
+      bnMode: optional(oneOf(BN_MODES)),
+    }),
+  ),
+  hessian: optional(nullable(object({ iterations: integer(1), traceSamples: integer(0) }))),
+  entries: arrayOf(
+    object({
+      name: string,
+      role: oneOf(['original', 'variant']),
+      seed: optional(integer(0)),
+      width: number,
+      depth: integer(0),
+      text: string,
+      runId: nullable(RUN_ID_SHAPE),
+    }),
+  ),
+  createdAt: string,
+  updatedAt: string,
+});
+
+/** What is wrong with a parsed experiment.json (`field entries[2].runId: …`); undefined when it is one. */
+export function experimentFileProblem(value: unknown): string | undefined {
+  return shapeProblem(EXPERIMENT_FILE_SHAPE, value);
+}
+
 export function isExperimentFile(value: unknown): value is ExperimentFile {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return v['format'] === 1 && typeof v['architecture'] === 'string' && Array.isArray(v['entries']) && typeof v['config'] === 'object';
+  return experimentFileProblem(value) === undefined;
 }

@@ -8,8 +8,24 @@
  * Pure: no TensorFlow, no node modules, no vscode (the extension and the
  * webviews read these too).
  */
-import type { BackendRecord } from './backendTypes.js';
-import type { DatasetName } from './datasetTypes.js';
+import { BACKEND_NAMES, type BackendRecord } from './backendTypes.js';
+import { DATASET_NAMES, type DatasetName } from './datasetTypes.js';
+import {
+  arrayOf,
+  boolean,
+  integer,
+  literal,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  problemText,
+  refinedString,
+  shapeProblem,
+  string,
+  type Shape,
+} from './shape.js';
 
 /** Version of the run.json layout; bumped only for incompatible changes. */
 export const RUN_FORMAT = 1;
@@ -220,45 +236,179 @@ export function parseProgressLine(line: string): ProgressLine | undefined {
   }
 }
 
-const METRIC_NUMBERS = ['epoch', 'trainLoss', 'trainAcc', 'testLoss', 'testAcc', 'lr', 'seconds', 'imagesPerSecond'] as const;
+/**
+ * What is wrong with a run id as the name of a folder inside a runs folder,
+ * or undefined when nothing is: one path component of letters, digits, `_`,
+ * `.` and `-`, not starting with `.` (so never `.` or `..`), at most 200
+ * characters. Ids made by the trainer always pass; an id read from a file
+ * (experiment.json, queue.json, run.json) that does not is refused rather
+ * than joined to a path.
+ */
+export function runIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'a run id cannot be empty';
+  if (id.length > 200) return `the run id is ${id.length} characters long (at most 200)`;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(id)) {
+    return `${JSON.stringify(id.slice(0, 60))} is not a run id (one folder name of letters, digits, '_', '.', '-', not starting with '.')`;
+  }
+  return undefined;
+}
+
+export const RUN_ID_SHAPE: Shape = refinedString(runIdProblem);
+
+const nullableNumber = nullable(number);
+const CELL_SHAPE = object({ width: number, depth: integer(0) });
+
+/** The shape of RunConfig: everything `resume` reads back to continue a run. */
+export const RUN_CONFIG_SHAPE: Shape = object({
+  dataset: oneOf(DATASET_NAMES),
+  dataDir: nullable(string),
+  download: boolean,
+  preset: oneOf(PRESET_NAMES),
+  epochs: integer(0),
+  batchSize: integer(1),
+  lr: number,
+  lrMin: number,
+  momentum: number,
+  weightDecay: number,
+  gradClip: number,
+  layers: integer(1),
+  channels: integer(1),
+  auxiliary: boolean,
+  auxiliaryWeight: number,
+  augment: boolean,
+  cutout: boolean,
+  cutoutLength: integer(0),
+  dropPath: number,
+  seed: integer(0),
+  trainSubset: nullable(integer(1)),
+  testSubset: nullable(integer(1)),
+  backend: string,
+  gradVarianceBatches: integer(0),
+});
+
+/** The shape of run.json (RunRecord): what `runs`, `report`, `resume` and the Runs view rely on. */
+export const RUN_RECORD_SHAPE: Shape = object({
+  format: literal(RUN_FORMAT),
+  id: RUN_ID_SHAPE,
+  status: oneOf(RUN_STATUSES),
+  reason: optional(string),
+  genotype: object({
+    name: string,
+    text: string,
+    ref: string,
+    origin: string,
+    variant: optional(object({ kind: string, seed: integer(0), of: string })),
+    normal: CELL_SHAPE,
+    reduce: CELL_SHAPE,
+  }),
+  params: integer(0),
+  config: RUN_CONFIG_SHAPE,
+  seed: integer(0),
+  backend: nullable(object({ backend: oneOf(BACKEND_NAMES), package: string, device: oneOf(['gpu', 'cpu']), skipped: arrayOf(string) })),
+  dataset: nullable(
+    object({
+      name: oneOf(DATASET_NAMES),
+      classes: integer(1),
+      trainSize: integer(0),
+      testSize: integer(0),
+      inputSize: integer(1),
+      inputChannels: integer(1),
+      source: string,
+    }),
+  ),
+  versions: object({ cellscope: string, node: string, tfjs: string }),
+  // A pid is a positive number: 0 and negative numbers name process groups to kill(2).
+  pid: integer(1),
+  host: string,
+  processStart: optional(string),
+  startedAt: string,
+  updatedAt: string,
+  finishedAt: optional(string),
+  epochsCompleted: integer(0),
+  resumes: arrayOf(object({ at: string, pid: integer(1), fromEpoch: integer(0), fromStep: integer(0) })),
+});
+
+/**
+ * The shape of a metrics line. Losses and rates may be null (a NaN written by
+ * JSON.stringify); the fields added after the first version are checked when
+ * present.
+ */
+export const METRICS_LINE_SHAPE: Shape = object({
+  epoch: integer(1),
+  trainLoss: nullableNumber,
+  trainAcc: nullableNumber,
+  testLoss: nullableNumber,
+  testAcc: nullableNumber,
+  gradVariance: nullableNumber,
+  gradVarianceRatio: optional(nullableNumber),
+  gradMeanNormSq: optional(nullableNumber),
+  lr: nullableNumber,
+  dropPath: optional(nullableNumber),
+  seconds: nullableNumber,
+  imagesPerSecond: nullableNumber,
+  steps: optional(integer(0)),
+});
+
+/** What is wrong with a parsed metrics line, or undefined when it is one. */
+export function metricsLineProblem(value: unknown): string | undefined {
+  return shapeProblem(METRICS_LINE_SHAPE, value);
+}
 
 /** Whether a parsed JSON value has the fields of a metrics line (NaN losses are written as null). */
 export function isMetricsLine(value: unknown): value is MetricsLine {
-  if (!isRecordObject(value)) return false;
-  for (const key of METRIC_NUMBERS) {
-    const v = value[key];
-    if (typeof v !== 'number' && !(v === null && key !== 'epoch')) return false;
-  }
-  return 'gradVariance' in value;
+  return metricsLineProblem(value) === undefined;
 }
 
-/** Reads metrics.jsonl text; lines that do not parse (a line cut by a crash) are skipped. */
-export function parseMetricsLines(text: string): MetricsLine[] {
-  const out: MetricsLine[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
+/** metrics.jsonl read: the lines that fit, and what was wrong with those that did not ('line 3: …'). */
+export interface MetricsText {
+  readonly lines: MetricsLine[];
+  readonly problems: string[];
+}
+
+/**
+ * Reads metrics.jsonl text. A line that does not parse or does not fit is
+ * left out and named in `problems`, except a last line without its newline
+ * that does not parse: a line cut by a crash mid-write, which the trainer
+ * replaces on resume.
+ */
+export function parseMetricsText(text: string): MetricsText {
+  const lines: MetricsLine[] = [];
+  const problems: string[] = [];
+  const rows = text.split('\n');
+  rows.forEach((row, i) => {
+    if (row.trim() === '') return;
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(line);
-      if (isMetricsLine(value)) out.push(value);
+      value = JSON.parse(row);
     } catch {
-      // A partial last line from a process killed mid-write.
+      if (i < rows.length - 1) problems.push(`line ${i + 1}: not JSON`);
+      return;
     }
-  }
-  return out;
+    const problem = metricsLineProblem(value);
+    if (problem === undefined) lines.push(value as MetricsLine);
+    else problems.push(`line ${i + 1}: ${problem}`);
+  });
+  return { lines, problems };
 }
 
-/** Whether a run.json object looks like a run record this version understands. */
+/** Reads metrics.jsonl text; lines that do not parse or fit are skipped (see parseMetricsText). */
+export function parseMetricsLines(text: string): MetricsLine[] {
+  return parseMetricsText(text).lines;
+}
+
+/** What is wrong with a parsed run.json, as `field X: expected …, found …`; undefined when it is a run record. */
+export function runRecordProblem(value: unknown): string | undefined {
+  const problem = RUN_RECORD_SHAPE(value, '');
+  if (problem === undefined) return undefined;
+  if (problem.path === 'format' && typeof value === 'object' && value !== null && 'format' in value) {
+    return `format ${JSON.stringify((value as Record<string, unknown>)['format'])} is not one this version reads (${RUN_FORMAT})`;
+  }
+  return problemText(problem);
+}
+
+/** Whether a run.json object is a run record this version understands. */
 export function isRunRecord(value: unknown): value is RunRecord {
-  return (
-    isRecordObject(value) &&
-    value['format'] === RUN_FORMAT &&
-    typeof value['id'] === 'string' &&
-    typeof value['status'] === 'string' &&
-    (RUN_STATUSES as readonly string[]).includes(value['status']) &&
-    isRecordObject(value['genotype']) &&
-    isRecordObject(value['config']) &&
-    typeof value['pid'] === 'number'
-  );
+  return runRecordProblem(value) === undefined;
 }
 
 /**

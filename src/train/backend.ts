@@ -28,11 +28,14 @@
  * `await data()`, so any engine may be handed to any of them: the WebGPU
  * backend cannot read synchronously in Node.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { queryNvidia } from '../install/nvidia.js';
+import { engineCandidates } from '../install/resolveEngine.js';
 import type { AdaptersReport, GpuAdapter } from '../shared/adapters.js';
+import type { EngineFlavour } from '../shared/engineTypes.js';
 import { registerWasmKernels } from './kernels/index.js';
 import { loadDawn } from './webgpu/dawn.js';
 import { registerWebGpuBackend } from './webgpu/device.js';
@@ -46,15 +49,17 @@ export {
   type CudaDevice,
   type BackendRecord,
 } from '../shared/backendTypes.js';
-import type { BackendChoice, BackendName, BackendPackage, BackendRecord, CudaDevice } from '../shared/backendTypes.js';
+import type { BackendChoice, BackendName, BackendPackage, BackendRecord, CudaDevice, NativePackageOrigin } from '../shared/backendTypes.js';
+export { parseNvidiaSmi } from '../install/nvidia.js';
 
 /**
  * The side effects of selection. Each `load*` imports a package (registering
- * its tfjs backend) and rejects when the package is absent or broken.
+ * its tfjs backend) and rejects when the package is absent or broken; the
+ * native ones say which copy loaded (node_modules or the per-user install).
  */
 export interface BackendLoaders {
-  loadTfjsNodeGpu(): Promise<void>;
-  loadTfjsNode(): Promise<void>;
+  loadTfjsNodeGpu(): Promise<NativePackageOrigin | void>;
+  loadTfjsNode(): Promise<NativePackageOrigin | void>;
   loadWasm(): Promise<void>;
   loadCpu(): Promise<void>;
   /** CUDA devices the driver exposes; [] when there is no driver or no device. */
@@ -106,7 +111,7 @@ function describe(error: unknown): string {
 }
 
 const INSTALL_HINT =
-  'install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) with npm; their install downloads libtensorflow';
+  'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node (CPU) with `cellscope gpu install [--cpu]` or the editor\'s Cellscope: Install GPU Support (CUDA); `cellscope gpu status` says what this machine lacks';
 
 /**
  * Tries the native TensorFlow packages. With a usable CUDA device the GPU
@@ -138,7 +143,7 @@ async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, sk
     skipped.push('no CUDA device found');
   }
 
-  const attempts: Array<{ pkg: BackendPackage; load: () => Promise<void> }> =
+  const attempts: Array<{ pkg: BackendPackage; load: () => Promise<NativePackageOrigin | void> }> =
     chosen !== undefined
       ? [
           { pkg: '@tensorflow/tfjs-node-gpu', load: () => loaders.loadTfjsNodeGpu() },
@@ -156,8 +161,9 @@ async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, sk
       if (env.TF_FORCE_GPU_ALLOW_GROWTH === undefined) env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
       if (chosen !== undefined) env.CUDA_VISIBLE_DEVICES = String(chosen.index);
     }
+    let origin: NativePackageOrigin | void;
     try {
-      await load();
+      origin = await load();
     } catch (error) {
       skipped.push(`${pkg} not loadable: ${describe(error)}`);
       continue;
@@ -172,9 +178,10 @@ async function tryTensorflow(options: SelectOptions, loaders: BackendLoaders, sk
     }
     // Both packages register the same backend name; a second import would
     // only replace the first, so the first that loads is kept.
+    const native = origin ? { native: origin } : {};
     return onGpu
-      ? { backend: 'tensorflow', package: pkg, device: 'gpu', gpu: chosen!, skipped }
-      : { backend: 'tensorflow', package: pkg, device: 'cpu', skipped };
+      ? { backend: 'tensorflow', package: pkg, device: 'gpu', gpu: chosen!, ...native, skipped }
+      : { backend: 'tensorflow', package: pkg, device: 'cpu', ...native, skipped };
   }
   return undefined;
 }
@@ -284,7 +291,7 @@ async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipp
  * train 50× slower); `auto` falls back in speed order.
  */
 export async function selectBackend(choice: BackendChoice, options: SelectOptions = {}): Promise<BackendRecord> {
-  const loaders = options.loaders ?? defaultLoaders();
+  const loaders = options.loaders ?? defaultLoaders(options.env);
   const skipped: string[] = [];
   let record: BackendRecord | undefined;
   if (choice === 'auto') record = await selectAuto(options, loaders, skipped);
@@ -294,42 +301,6 @@ export async function selectBackend(choice: BackendChoice, options: SelectOption
   if (record !== undefined) return record;
   const hint = choice === 'tensorflow' ? ` (${INSTALL_HINT})` : choice === 'webgpu' ? ` (${WEBGPU_HINT})` : '';
   throw new BackendUnavailableError(`backend '${choice}' is not usable${hint}: ${skipped.join('; ')}`, skipped);
-}
-
-/** Parses nvidia-smi's `--query-gpu=index,name,memory.total --format=csv,noheader,nounits`. */
-export function parseNvidiaSmi(output: string): CudaDevice[] {
-  const devices: CudaDevice[] = [];
-  for (const line of output.split('\n')) {
-    const fields = line.split(',').map((f) => f.trim());
-    if (fields.length < 2 || !/^\d+$/.test(fields[0]!)) continue;
-    const memory = Number(fields[2]);
-    devices.push({
-      index: Number(fields[0]),
-      name: fields[1]!,
-      ...(fields[2] !== undefined && Number.isFinite(memory) && fields[2] !== '' ? { memoryMiB: memory } : {}),
-    });
-  }
-  return devices;
-}
-
-function runNvidiaSmi(): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      'nvidia-smi',
-      ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'],
-      { timeout: 10_000 },
-      // No driver (ENOENT) or no device (non-zero exit): no CUDA device.
-      (error, stdout) => resolve(error ? '' : stdout),
-    );
-  });
-}
-
-/**
- * Imports an optional package by a name TypeScript cannot see, so that the
- * type check and the bundle do not require it to be installed.
- */
-async function importOptional(specifier: string): Promise<unknown> {
-  return import(specifier);
 }
 
 /**
@@ -347,15 +318,35 @@ function wasmBinaryDir(): string | undefined {
   }
 }
 
+/**
+ * Loads the first copy of a native package that loads: node_modules, then the
+ * per-user install. A failure names each copy and its first error line (a
+ * missing libtensorflow or libcudnn .so shows as such).
+ */
+export async function loadNativeEngine(flavour: EngineFlavour, env: NodeJS.ProcessEnv = process.env, from?: string): Promise<NativePackageOrigin> {
+  const candidates = engineCandidates(flavour, env, from);
+  if (candidates.length === 0) throw new Error('not installed');
+  const failures: string[] = [];
+  for (const { entry, ...origin } of candidates) {
+    try {
+      // require, not import: the package is CommonJS, and a require from its
+      // own path resolves its dependencies from its own node_modules.
+      createRequire(entry)(entry);
+      return origin;
+    } catch (error) {
+      const text = describe(error);
+      const hint = /\.so[.\d]*\b|\.dylib\b|\.dll\b/.test(text) ? ' (a shared library is missing: `cellscope gpu status` says which and where it looked)' : '';
+      failures.push(`${origin.location} (${origin.source}): ${text}${hint}`);
+    }
+  }
+  throw new Error(failures.join('; '));
+}
+
 /** The real loaders: imports, nvidia-smi, Dawn, tf.setBackend. */
-export function defaultLoaders(): BackendLoaders {
+export function defaultLoaders(env: NodeJS.ProcessEnv = process.env): BackendLoaders {
   return {
-    loadTfjsNodeGpu: async () => {
-      await importOptional('@tensorflow/tfjs-node-gpu');
-    },
-    loadTfjsNode: async () => {
-      await importOptional('@tensorflow/tfjs-node');
-    },
+    loadTfjsNodeGpu: () => loadNativeEngine('gpu', env),
+    loadTfjsNode: () => loadNativeEngine('cpu', env),
     loadWasm: async () => {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const dir = wasmBinaryDir();
@@ -365,7 +356,8 @@ export function defaultLoaders(): BackendLoaders {
     loadCpu: async () => {
       await import('@tensorflow/tfjs-backend-cpu');
     },
-    listCudaDevices: async () => parseNvidiaSmi(await runNvidiaSmi()),
+    // No driver (nvidia-smi absent) or no device: no CUDA device.
+    listCudaDevices: async () => (await queryNvidia('nvidia-smi', env)).devices,
     listWebGpuAdapters: () => probeAdapters(),
     loadWebGpu: async (adapter) => {
       await registerWebGpuBackend(await loadDawn(), adapter);

@@ -13,7 +13,7 @@
  * is written to experiment.json as soon as the trainer announces it.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
 import { cellMetrics } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
@@ -37,6 +37,7 @@ import { runHessianProbe } from './probes/hessian.js';
 import { ExperimentError, experimentReportInput, readExperiment, readHessian, runsDirOfExperiment } from '../runs/reportRuns.js';
 
 export { ExperimentError, readExperiment, runsDirOfExperiment };
+import { runDirOf } from '../runs/runPaths.js';
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
 import { stratifiedVariants } from './stratify.js';
 
@@ -170,8 +171,10 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
             runsDir,
             trainerEnv,
           )
-        : await resumeTraining(join(runsDir, entry.runId), genotype, trainerEnv);
-    if (file.entries[k]!.runId !== outcome.runId) setRunId(k, outcome.runId);
+        : await resumeTraining(runDirOf(runsDir, entry.runId, `entry ${entry.name}`), genotype, trainerEnv);
+    // The folder's name, not the id its run.json states: that is what the entry is looked up by.
+    const trainedId = basename(outcome.dir);
+    if (file.entries[k]!.runId !== trainedId) setRunId(k, trainedId);
     if (outcome.status === 'cancelled') return stopped();
     if (outcome.status === 'failed') {
       failed.push(entry.name);
@@ -187,7 +190,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
       if (entry.runId === null || statusOf(entry.runId) !== 'completed') continue;
       progress({ phase: 'landscape', index: k + 1, total, name: entry.name, runId: entry.runId });
       const outcome = await runLandscape(
-        join(runsDir, entry.runId),
+        runDirOf(runsDir, entry.runId, `entry ${entry.name}`),
         {
           grid: settings.grid,
           range: settings.range,
@@ -232,7 +235,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
     save();
   }
   function statusOf(runId: string) {
-    const path = join(runsDir, runId);
+    const path = runDirOf(runsDir, runId, `${join(dir, EXPERIMENT_FILE)}`);
     if (!existsSync(join(path, 'run.json'))) return undefined;
     return effectiveStatus(readRunRecord(path), trainerAlive).status;
   }

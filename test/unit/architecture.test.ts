@@ -47,9 +47,10 @@ const allowed: Record<string, string[]> = {
   server: ['server', 'genotype'],
   webview: ['webview', 'shared', 'render', 'genotype'],
   runs: ['runs', 'shared', 'genotype', 'render'],
-  extension: ['extension', 'shared', 'genotype', 'render', 'server', 'runs'],
-  train: ['train', 'runs', 'genotype', 'shared', 'render'],
-  cli: ['cli', 'genotype', 'server', 'render', 'train', 'runs', 'shared'],
+  install: ['install', 'shared'],
+  extension: ['extension', 'shared', 'genotype', 'render', 'server', 'runs', 'install'],
+  train: ['train', 'runs', 'install', 'genotype', 'shared', 'render'],
+  cli: ['cli', 'genotype', 'server', 'render', 'train', 'runs', 'install', 'shared'],
 };
 
 test('relative imports only go the directions of docs/architecture.md', () => {

@@ -222,9 +222,9 @@ test('the report: self-contained HTML with cells, curves, table, speed scatter, 
 
 test('the variance section says which data and BatchNorm mode the surface was measured with, and whether that is the paper\'s', () => {
   const legacy = [run('r0', undefined, [2, 1], true)];
-  assert.match(renderReport({ title: 't', runs: legacy, generatedAt: '' }), /2 mini-batches of 8 training images, BatchNorm in training mode[^<]*<\/span> — not the paper's setting/);
+  assert.match(renderReport({ title: 't', runs: legacy, generatedAt: '' }), /2 mini-batches of 8 training images, BatchNorm in training mode[^<]*<\/span> — not the paper(&#39;|')s setting/);
   const paper = legacy.map((r) => ({ ...r, landscape: { ...r.landscape!, varianceSplit: 'test' as const, bnMode: 'eval' as const } }));
-  assert.match(renderReport({ title: 't', runs: paper, generatedAt: '' }), /2 mini-batches of 8 test images, BatchNorm in evaluation mode[^<]*<\/span> — the paper's setting \(Fig\. 22: test set\)/);
+  assert.match(renderReport({ title: 't', runs: paper, generatedAt: '' }), /2 mini-batches of 8 test images, BatchNorm in evaluation mode[^<]*<\/span> — the paper(&#39;|')s setting \(Fig\. 22: test set\)/);
 });
 
 test('the smoothness section plots the top Hessian eigenvalue against width, with the paper\'s claim and what the numbers say', () => {

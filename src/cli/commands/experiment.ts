@@ -110,6 +110,7 @@ export const experimentCommand: Command = {
     const { runExperiment, ExperimentError } = await import('../../train/experiment.js');
     const { SamplingError } = await import('../../genotype/samplers.js');
     const { LandscapeError } = await import('../../train/probes/landscape.js');
+    const { RunStoreError } = await import('../../runs/runPaths.js');
     const cancel = { requested: false };
     try {
       const outcome = await withStopSignals(io, cancel, () => runExperiment(dir, plan, { stdout: io.stdout, stderr: io.stderr, cancel }));
@@ -119,7 +120,7 @@ export const experimentCommand: Command = {
       io.stdout(`${outcome.report}\n`);
       return 0;
     } catch (error) {
-      if (error instanceof ExperimentError || error instanceof SamplingError || error instanceof LandscapeError) {
+      if (error instanceof ExperimentError || error instanceof SamplingError || error instanceof LandscapeError || error instanceof RunStoreError) {
         io.stderr(`cellscope experiment: ${error.message}\n`);
         return 1;
       }

@@ -15,5 +15,6 @@ import { landscapeCommand } from './landscape.js';
 import { experimentCommand } from './experiment.js';
 import { hessianCommand } from './hessian.js';
 import { reportCommand } from './report.js';
+import { gpuCommand } from './gpu.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, hessianCommand, experimentCommand, reportCommand, adaptersCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, hessianCommand, experimentCommand, reportCommand, adaptersCommand, gpuCommand];

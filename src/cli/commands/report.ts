@@ -35,9 +35,11 @@ export const reportCommand: Command = {
       dirs =
         args.positional.length > 0
           ? args.positional.map((ref) => findRunDir(ref, runsDir, io.cwd))
-          : listRuns(runsDir)
-              .filter((r) => r.record !== undefined)
-              .map((r) => r.dir);
+          : listRuns(runsDir).flatMap((r) => {
+              // One broken run leaves the others reported; it is named on stderr.
+              if (r.record === undefined) io.stderr(`cellscope report: skipping ${r.id}: ${r.error ?? 'unreadable'}\n`);
+              return r.record !== undefined ? [r.dir] : [];
+            });
     } catch (error) {
       if (!(error instanceof RunStoreError)) throw error;
       io.stderr(`cellscope report: ${error.message}\n`);

@@ -13,7 +13,7 @@ import { RUNS_FLAG, runsDirOf } from './train.js';
 
 /** One entry of `runs --json`: run.json with the effective status, plus where it is and its last epoch. */
 export type RunsJsonEntry =
-  | (RunRecord & { dir: string; recordedStatus: RunRecord['status']; lastMetrics: MetricsLine | null })
+  | (RunRecord & { dir: string; recordedStatus: RunRecord['status']; lastMetrics: MetricsLine | null; problems?: readonly string[] })
   | { id: string; dir: string; error: string };
 
 function percent(x: number | undefined): string {
@@ -46,6 +46,7 @@ export const runsCommand: Command = {
           recordedStatus: entry.record.status,
           dir: entry.dir,
           lastMetrics: entry.lastMetrics ?? null,
+          ...(entry.problems !== undefined ? { problems: entry.problems } : {}),
         };
       });
       io.stdout(`${JSON.stringify(out, null, 2)}\n`);
@@ -57,7 +58,7 @@ export const runsCommand: Command = {
     }
     const rows = listing.map((entry) => {
       const r = entry.record;
-      if (r === undefined) return [entry.id, 'unreadable', '-', '-', '-', '-', '-', '-'];
+      if (r === undefined) return [entry.id, 'broken', '-', '-', '-', '-', '-', '-'];
       return [
         r.id,
         entry.effective!.status,
@@ -73,6 +74,7 @@ export const runsCommand: Command = {
     for (const entry of listing) {
       const why = entry.error ?? entry.effective?.reason;
       if (why !== undefined && (entry.error !== undefined || entry.effective?.status === 'failed')) io.stdout(`  ${entry.id}: ${why}\n`);
+      for (const problem of entry.problems ?? []) io.stdout(`  ${entry.id}: skipped ${problem}\n`);
     }
     return 0;
   },

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { DATASET_INFO } from '../../train/data/registry.js';
+import { dataFolderProblem } from '../../train/data/files.js';
 import { DATASET_NAMES, type DatasetName } from '../../shared/datasetTypes.js';
 import { presetSettings } from '../../runs/presets.js';
 import { BACKEND_NAMES, type BackendChoice } from '../../shared/backendTypes.js';
@@ -83,6 +84,8 @@ export function configFromArgs(args: ParsedArgs, cwd: string): RunConfig {
   const base = presetSettings(preset, dataset);
   const num = (flag: string, fallback: number) => flagNumber(args, flag) ?? fallback;
   const data = flagString(args, 'data');
+  const dataProblem = data !== undefined ? dataFolderProblem(resolve(cwd, data)) : undefined;
+  if (dataProblem !== undefined) throw new UsageError(`--data ${data}: ${dataProblem}`);
   const config: RunConfig = {
     dataset,
     dataDir: data !== undefined ? resolve(cwd, data) : null,

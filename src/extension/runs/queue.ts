@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
 import { withFileLock } from '../../runs/fileLock.js';
+import { runIdProblem } from '../../shared/runTypes.js';
 
 export const QUEUE_FILE = 'queue.json';
 const QUEUE_FORMAT = 1;
@@ -85,13 +86,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isEntry(value: unknown): value is QueueEntry {
-  if (!isRecord(value) || typeof value['id'] !== 'string' || typeof value['experiment'] !== 'string') return false;
+  // The entry id names its launch log (.launch/<id>.log) and a resume's run id its folder: plain names only.
+  if (!isRecord(value) || typeof value['id'] !== 'string' || runIdProblem(value['id']) !== undefined || typeof value['experiment'] !== 'string') return false;
   const r = value['request'];
   if (!isRecord(r) || typeof r['name'] !== 'string' || typeof r['device'] !== 'string') return false;
   if (r['adapter'] !== undefined && !(Number.isInteger(r['adapter']) && (r['adapter'] as number) >= 0)) return false;
   if (r['kind'] === 'train') {
     if (typeof r['ref'] !== 'string' || !Array.isArray(r['args']) || !r['args'].every((a) => typeof a === 'string')) return false;
-  } else if (r['kind'] !== 'resume' || typeof r['runId'] !== 'string') {
+  } else if (r['kind'] !== 'resume' || typeof r['runId'] !== 'string' || runIdProblem(r['runId']) !== undefined) {
     return false;
   }
   const l = value['launch'];

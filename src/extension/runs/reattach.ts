@@ -15,7 +15,7 @@
  * No vscode import: tested with fake pids and growing files
  * (test/unit/reattach.test.ts).
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import {
   effectiveStatus,
@@ -103,6 +103,14 @@ export class MetricsTail {
   }
 }
 
+function danglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && !existsSync(path);
+  } catch {
+    return false;
+  }
+}
+
 /** One run as the editor sees it. */
 export interface TrackedRun {
   readonly id: string;
@@ -185,11 +193,12 @@ export class RunTracker {
     for (const name of names) {
       const dir = join(this.runsDir, name);
       const runFile = join(dir, RUN_FILE);
-      let stat: Stats;
+      let stat: Stats | undefined;
       try {
         stat = statSync(runFile);
       } catch {
-        continue;
+        // Not a run (the queue, .launch/), unless it is a link to a run folder that is gone: shown broken.
+        if (!danglingLink(dir)) continue;
       }
       seen.add(name);
       let entry = this.runs.get(name);
@@ -197,6 +206,15 @@ export class RunTracker {
       if (!entry) {
         entry = { dir, tail: new MetricsTail(join(dir, METRICS_FILE)), recordKey: '' };
         this.runs.set(name, entry);
+      }
+      if (stat === undefined) {
+        const before = entry.error;
+        entry.error = `${dir}: a symbolic link to a missing target`;
+        delete entry.record;
+        delete entry.status;
+        entry.recordKey = '';
+        if (added || before !== entry.error) changes.push({ id: name, ...(added ? { added: true } : {}), newMetrics: [], reset: true, statusChanged: true });
+        continue;
       }
       const before = statusKey(entry.status) + (entry.error ?? '');
       // run.json is replaced atomically: a new inode or mtime means a new record.

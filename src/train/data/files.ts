@@ -3,7 +3,7 @@
  * gzip, and writing without ever replacing a file that is already there.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -15,6 +15,22 @@ export function resolveDataDir(dataDir?: string, env: NodeJS.ProcessEnv = proces
   if (dataDir) return dataDir;
   if (env.CELLSCOPE_DATA) return env.CELLSCOPE_DATA;
   return join(homedir(), '.cache', 'cellscope', 'data');
+}
+
+/**
+ * What is wrong with a path meant as the data folder, or undefined when it is
+ * a folder or does not exist yet (it is made on the first download). A file
+ * there would otherwise surface as a bare EEXIST/ENOTDIR from mkdir.
+ */
+export function dataFolderProblem(dir: string): string | undefined {
+  try {
+    return statSync(dir).isDirectory() ? undefined : 'is a file, not a folder';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') return 'is not a folder: part of its path is a file';
+    return `cannot be read (${code ?? (error as Error).message})`;
+  }
 }
 
 export async function exists(path: string): Promise<boolean> {

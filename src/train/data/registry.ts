@@ -6,6 +6,8 @@ import { CIFAR10_SPEC, CIFAR100_SPEC, loadCifar } from './cifar.js';
 import { FASHION_MNIST_SPEC, loadFashionMnist } from './fashionMnist.js';
 import { SYNTHETIC_CLASSES, SYNTHETIC_SIDE, loadSynthetic } from './synthetic.js';
 import { TINY_IMAGENET_SPEC, loadTinyImagenet } from './tinyImagenet.js';
+import { DataFileError } from './errors.js';
+import { dataFolderProblem, resolveDataDir } from './files.js';
 import { DATASET_NAMES, type Dataset, type DatasetName, type DownloadProgress, type LoadOptions } from '../../shared/datasetTypes.js';
 import type { RunConfig } from '../../shared/runTypes.js';
 
@@ -40,6 +42,11 @@ export function isDatasetName(value: string): value is DatasetName {
  * generated), then applies the requested subsets.
  */
 export async function loadDataset(name: DatasetName, options: LoadOptions = {}): Promise<Dataset> {
+  if (name !== 'synthetic') {
+    const dir = resolveDataDir(options.dataDir);
+    const problem = dataFolderProblem(dir);
+    if (problem !== undefined) throw new DataFileError(dir, `${problem} (the dataset folder, from --data or $CELLSCOPE_DATA)`);
+  }
   switch (name) {
     case 'synthetic':
       return loadSynthetic(options);
