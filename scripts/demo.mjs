@@ -11,7 +11,8 @@
 // 3 epochs, lr 0.05, batch 32 separated the 2c and 3.5c groups' training loss
 // by 0.14 against a spread of 0.06 there. The last line printed is the report.
 //
-// Progress is printed as it happens. The trainer runs on wasm, so no GPU
+// Progress is printed as it happens (the phases here, each epoch by the
+// trainer itself on stderr). The trainer runs on wasm, so no GPU
 // library is loaded (and none prints its warnings).
 //
 // CELLSCOPE_DEMO=ci (or --ci) shrinks everything for CI (seconds);
@@ -84,13 +85,6 @@ createInterface({ input: child.stdout }).on('line', (line) => {
   if (p.type === 'experiment' && (p.phase === 'train' || p.phase === 'landscape' || p.phase === 'hessian')) {
     current = `[${p.phase} ${p.index}/${p.total}] ${p.name}`;
     console.error(`${current} (${elapsed()})`);
-  } else if (p.type === 'epoch' && p.metrics) {
-    const m = p.metrics;
-    const parts = [`epoch ${m.epoch}/${p.epochs}`];
-    if (typeof m.trainLoss === 'number') parts.push(`train loss ${m.trainLoss.toFixed(3)}`);
-    if (typeof m.testLoss === 'number') parts.push(`test loss ${m.testLoss.toFixed(3)}`);
-    if (typeof m.testAcc === 'number') parts.push(`test acc ${(100 * m.testAcc).toFixed(1)} %`);
-    console.error(`    ${parts.join(', ')} (${elapsed()})`);
   } else if (p.type === 'landscape' && p.status === 'completed') {
     console.error(`    landscape: ${p.total} points (${elapsed()})`);
   }

@@ -33,7 +33,7 @@ test('the demo at CI size ends with the path of a complete report', () => {
   assert.equal((html.match(/data-chart="variance-heatmap"/g) ?? []).length, 3);
   assert.match(html, /<section id="smoothness">/);
   // Progress came as the runs went, one line per phase and entry, not a summary at the end.
-  assert.match(run.stderr, /\[train 1\/3\] DARTS_V2 \(\d+ s\)[\s\S]*epoch 1\/1, train loss[\s\S]*\[landscape 3\/3\][\s\S]*\[hessian 3\/3\]/);
+  assert.match(run.stderr, /\[train 1\/3\] DARTS_V2 \(\d+ s\)[\s\S]*epoch 1\/1: test acc[\s\S]*\[landscape 3\/3\][\s\S]*\[hessian 3\/3\]/);
   // No GPU library's warnings (the Vulkan loader's, say) in the terminal: the demo trains on wasm.
   assert.doesNotMatch(run.stderr, /vulkan|ERROR_INCOMPATIBLE_DRIVER|MESA/i);
 });
