@@ -91,7 +91,7 @@ async function sampleVariants(uriArg: unknown, nameArg: string | undefined): Pro
 
   const seedText = await vscode.window.showInputBox({
     title: `Sample Variants of ${name}: first seed`,
-    prompt: 'numpy seed of the first variant; seed k reproduces the authors\' variant k',
+    prompt: 'numpy seed of the first variant; seed k is what the authors\' sampler script draws for seed k',
     value: '1',
     validateInput: wholeNumber(MAX_SEED, 0),
   });

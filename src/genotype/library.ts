@@ -13,6 +13,8 @@ export interface LibraryEntry {
   /** Other names the entry is known by (e.g. `DARTS` for DARTS_V2). */
   readonly aliases?: readonly string[];
   readonly note?: string;
+  /** For an authors' adapted cell: the built-in it adapts (the 'adapted cell' action offers it). */
+  readonly adaptedOf?: string;
 }
 
 /** Compact cell notation: alternating op, input; concat list. */
@@ -23,6 +25,20 @@ function cell(pairs: ReadonlyArray<string | number>, concat: readonly number[], 
 }
 
 const AUTHORS = 'shuyao95/Understanding-NAS genotypes.py';
+/** The authors' fork of tomgoldstein/loss-landscape, where their landscape runs' genotypes are written out. */
+const FORK = 'shuyao95/loss-landscape cifar10/models/darts.py';
+const PAPER = 'Shu, Wang & Cai, Understanding Architectures Learnt by Cell-based Neural Architecture Search, ICLR 2020';
+
+/**
+ * The fork's DARTS_CONNk / DARTS_OPSk are fixed genotypes written into the
+ * file, not outputs of the authors' sampler: seed k of our sampler (the
+ * authors' random_conn / random_ops, bit for bit) gives a different cell.
+ * The same names in Understanding-NAS genotypes.py *are* the sampler's
+ * seeds, so we say which one a name means.
+ */
+const FIXED_NOTE = (what: string, kind: string, k: number): string =>
+  `A fixed random-${what} variant of DARTS_V2 from the authors' loss-landscape fork; it is not seed ${k} of the authors' sampler ` +
+  `(DARTS_V2~${kind}:${k} reproduces Understanding-NAS genotypes.py's DARTS_${kind === 'ops' ? 'OPS' : 'CONN'}${k}, a different cell).`;
 
 export const LIBRARY: readonly LibraryEntry[] = [
   {
@@ -109,6 +125,155 @@ export const LIBRARY: readonly LibraryEntry[] = [
       genotype: { normal: both, reduce: both },
     };
   })(),
+  // ---- the authors' hand-made genotypes (Section 5 and the landscape runs) ----
+  {
+    name: 'NASNet_ADAPT',
+    aliases: ['NASNet_IMP'],
+    paper: PAPER,
+    source: `${AUTHORS}; the same cell is NASNet_IMP in ${FORK}`,
+    adaptedOf: 'NASNet',
+    note: 'The authors\' hand-made adapted cell of NASNet: every input re-pointed to node 0 or 1, operations kept (Section 5).',
+    genotype: {
+      normal: cell(['sep_conv_5x5', 1, 'sep_conv_3x3', 0, 'sep_conv_5x5', 1, 'sep_conv_3x3', 0, 'avg_pool_3x3', 1, 'skip_connect', 0, 'avg_pool_3x3', 1, 'avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'skip_connect', 0], [2, 3, 4, 5, 6]),
+      reduce: cell(['sep_conv_5x5', 1, 'sep_conv_7x7', 0, 'max_pool_3x3', 1, 'sep_conv_7x7', 0, 'avg_pool_3x3', 1, 'sep_conv_5x5', 0, 'skip_connect', 1, 'avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'max_pool_3x3', 0], [4, 5, 6]),
+    },
+  },
+  {
+    name: 'AmoebaNet_ADAPT',
+    aliases: ['AmoebaNet_IMP'],
+    paper: PAPER,
+    source: `${AUTHORS}; the same cell is AmoebaNet_IMP in ${FORK}`,
+    adaptedOf: 'AmoebaNet',
+    note: 'The authors\' hand-made adapted cell of AmoebaNet: every input re-pointed to node 0 or 1, operations kept (Section 5).',
+    genotype: {
+      normal: cell(['avg_pool_3x3', 0, 'max_pool_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_5x5', 1, 'sep_conv_3x3', 0, 'avg_pool_3x3', 1, 'sep_conv_3x3', 0, 'skip_connect', 1, 'skip_connect', 0, 'avg_pool_3x3', 1], [4, 5, 6]),
+      reduce: cell(['avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'max_pool_3x3', 0, 'sep_conv_7x7', 1, 'sep_conv_7x7', 0, 'avg_pool_3x3', 1, 'max_pool_3x3', 0, 'max_pool_3x3', 1, 'conv_7x1_1x7', 0, 'sep_conv_3x3', 1], [3, 4, 6]),
+    },
+  },
+  {
+    name: 'SNAS_ADAPT',
+    aliases: ['SNAS_IMP'],
+    paper: PAPER,
+    source: `${AUTHORS}; the same cell is SNAS_IMP in ${FORK}`,
+    adaptedOf: 'SNAS_MILD',
+    note: 'The authors\' hand-made adapted cell of SNAS_MILD: every input re-pointed to node 0 or 1, operations kept (Section 5).',
+    genotype: {
+      normal: cell(['sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'skip_connect', 0, 'dil_conv_3x3', 1, 'skip_connect', 0, 'skip_connect', 1, 'skip_connect', 0, 'sep_conv_3x3', 1], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 0, 'max_pool_3x3', 1, 'skip_connect', 0, 'max_pool_3x3', 1, 'max_pool_3x3', 0, 'skip_connect', 1, 'dil_conv_5x5', 0, 'max_pool_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'ENAS_ADAPT',
+    aliases: ['ENAS_IMP'],
+    paper: PAPER,
+    source: `${AUTHORS}; the same cell is ENAS_IMP in ${FORK}`,
+    adaptedOf: 'ENAS',
+    note: 'The authors\' hand-made adapted cell of ENAS: every input re-pointed to node 0 or 1, operations kept (Section 5).',
+    genotype: {
+      normal: cell(['sep_conv_3x3', 0, 'skip_connect', 1, 'sep_conv_5x5', 0, 'skip_connect', 0, 'avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'avg_pool_3x3', 1, 'sep_conv_5x5', 0, 'avg_pool_3x3', 1], [2, 3, 4, 5, 6]),
+      reduce: cell(['sep_conv_5x5', 0, 'avg_pool_3x3', 1, 'sep_conv_3x3', 0, 'avg_pool_3x3', 1, 'sep_conv_3x3', 0, 'avg_pool_3x3', 1, 'sep_conv_5x5', 0, 'avg_pool_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_5x5', 1], [2, 3, 6]),
+    },
+  },
+  {
+    name: 'DARTS_IMP',
+    paper: PAPER,
+    source: FORK,
+    note: 'The authors\' widest, shallowest DARTS-space cell: every operation sep_conv_3x3, every node fed by nodes 0 and 1. Not the adapted DARTS_V2 (its operations differ); the authors ship no DARTS_ADAPT.',
+    genotype: {
+      normal: cell(['sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1], [2, 3, 4, 5]),
+      reduce: cell(['sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_CONN1',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('connections', 'connections', 1),
+    genotype: {
+      normal: cell(['sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 3, 'skip_connect', 3, 'skip_connect', 2, 'dil_conv_3x3', 0], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 0, 'max_pool_3x3', 1, 'skip_connect', 2, 'max_pool_3x3', 1, 'max_pool_3x3', 2, 'skip_connect', 1, 'skip_connect', 1, 'max_pool_3x3', 0], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_CONN2',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('connections', 'connections', 2),
+    genotype: {
+      normal: cell(['sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 1, 'skip_connect', 2, 'skip_connect', 2, 'dil_conv_3x3', 2], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 0, 'max_pool_3x3', 1, 'skip_connect', 0, 'max_pool_3x3', 1, 'max_pool_3x3', 3, 'skip_connect', 0, 'skip_connect', 1, 'max_pool_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_CONN3',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('connections', 'connections', 3),
+    genotype: {
+      normal: cell(['sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 3, 'skip_connect', 2, 'skip_connect', 4, 'dil_conv_3x3', 4], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 0, 'max_pool_3x3', 0, 'skip_connect', 1, 'max_pool_3x3', 2, 'max_pool_3x3', 2, 'skip_connect', 3, 'skip_connect', 4, 'max_pool_3x3', 0], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_CONN4',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('connections', 'connections', 4),
+    genotype: {
+      normal: cell(['sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 1, 'sep_conv_3x3', 2, 'skip_connect', 2, 'skip_connect', 3, 'dil_conv_3x3', 4], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 1, 'max_pool_3x3', 0, 'skip_connect', 1, 'max_pool_3x3', 0, 'max_pool_3x3', 2, 'skip_connect', 0, 'skip_connect', 3, 'max_pool_3x3', 2], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_OPS1',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('operations', 'ops', 1),
+    genotype: {
+      normal: cell(['avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'max_pool_3x3', 0, 'sep_conv_3x3', 1, 'dil_conv_5x5', 1, 'max_pool_3x3', 0, 'sep_conv_5x5', 0, 'sep_conv_5x5', 2], [2, 3, 4, 5]),
+      reduce: cell(['skip_connect', 0, 'avg_pool_3x3', 1, 'sep_conv_3x3', 2, 'dil_conv_5x5', 1, 'dil_conv_5x5', 0, 'sep_conv_3x3', 2, 'dil_conv_3x3', 2, 'dil_conv_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_OPS2',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('operations', 'ops', 2),
+    genotype: {
+      normal: cell(['skip_connect', 0, 'sep_conv_5x5', 1, 'sep_conv_5x5', 0, 'max_pool_3x3', 1, 'avg_pool_3x3', 1, 'max_pool_3x3', 0, 'sep_conv_5x5', 0, 'max_pool_3x3', 2], [2, 3, 4, 5]),
+      reduce: cell(['max_pool_3x3', 0, 'sep_conv_3x3', 1, 'sep_conv_5x5', 2, 'dil_conv_5x5', 1, 'skip_connect', 0, 'sep_conv_5x5', 2, 'avg_pool_3x3', 2, 'max_pool_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_OPS3',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('operations', 'ops', 3),
+    genotype: {
+      normal: cell(['dil_conv_3x3', 0, 'max_pool_3x3', 1, 'sep_conv_3x3', 0, 'dil_conv_5x5', 1, 'max_pool_3x3', 1, 'dil_conv_3x3', 0, 'skip_connect', 0, 'dil_conv_5x5', 2], [2, 3, 4, 5]),
+      reduce: cell(['sep_conv_3x3', 0, 'dil_conv_3x3', 1, 'dil_conv_3x3', 2, 'max_pool_3x3', 1, 'dil_conv_5x5', 0, 'skip_connect', 2, 'max_pool_3x3', 2, 'sep_conv_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_OPS4',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('operations', 'ops', 4),
+    genotype: {
+      normal: cell(['sep_conv_5x5', 0, 'avg_pool_3x3', 1, 'max_pool_3x3', 0, 'dil_conv_5x5', 1, 'sep_conv_5x5', 1, 'dil_conv_3x3', 0, 'skip_connect', 0, 'dil_conv_3x3', 2], [2, 3, 4, 5]),
+      reduce: cell(['sep_conv_3x3', 0, 'max_pool_3x3', 1, 'sep_conv_3x3', 2, 'dil_conv_3x3', 1, 'max_pool_3x3', 0, 'skip_connect', 2, 'sep_conv_5x5', 2, 'dil_conv_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
+  {
+    name: 'DARTS_OPS5',
+    paper: PAPER,
+    source: FORK,
+    note: FIXED_NOTE('operations', 'ops', 5),
+    genotype: {
+      normal: cell(['avg_pool_3x3', 0, 'sep_conv_3x3', 1, 'dil_conv_5x5', 0, 'skip_connect', 1, 'skip_connect', 1, 'sep_conv_3x3', 0, 'sep_conv_3x3', 0, 'dil_conv_3x3', 2], [2, 3, 4, 5]),
+      reduce: cell(['dil_conv_3x3', 0, 'sep_conv_5x5', 1, 'sep_conv_3x3', 2, 'avg_pool_3x3', 1, 'sep_conv_3x3', 0, 'sep_conv_5x5', 2, 'dil_conv_5x5', 2, 'sep_conv_3x3', 1], [2, 3, 4, 5]),
+    },
+  },
 ];
 
 const byName = new Map<string, LibraryEntry>();
@@ -120,6 +285,25 @@ for (const entry of LIBRARY) {
 /** A built-in by name or alias, case-insensitive. */
 export function builtin(name: string): LibraryEntry | undefined {
   return byName.get(name.toLowerCase());
+}
+
+/** The authors' own adapted cell of a built-in (NASNet_ADAPT for NASNet, …), when they made one. */
+export function authorsAdapted(name: string): LibraryEntry | undefined {
+  const of = builtin(name)?.name;
+  return of === undefined ? undefined : LIBRARY.find((e) => e.adaptedOf === of);
+}
+
+/**
+ * The authors' adapted cell for a genotype, when it is one of the built-ins
+ * they adapted by hand (the same cells, whatever the name it was given).
+ */
+export function authorsAdaptedFor(genotype: Genotype): LibraryEntry | undefined {
+  const same = (a: Cell, b: Cell) =>
+    a.edges.length === b.edges.length && a.edges.every((e, i) => e.op === b.edges[i]!.op && e.input === b.edges[i]!.input) && a.concat.join() === b.concat.join();
+  return LIBRARY.find((e) => {
+    const of = e.adaptedOf === undefined ? undefined : builtin(e.adaptedOf);
+    return of !== undefined && same(of.genotype.normal, genotype.normal) && same(of.genotype.reduce, genotype.reduce);
+  });
 }
 
 export function builtinNames(): string[] {

@@ -2,8 +2,14 @@
  * The paper's random variants of a genotype (Section 4.1 and the authors'
  * code): random connections, random operations and the adapted
  * widest/shallowest cell. The two random samplers replay the authors' numpy
- * calls on a bit-exact copy of numpy's legacy generator, so seed k gives the
- * very variant k the authors trained. Pure and deterministic.
+ * calls on a bit-exact copy of numpy's legacy generator, so seed k gives
+ * exactly what the authors' sampler script gives for seed k (random_conn /
+ * random_ops of shuyao95/Understanding-NAS genotypes.py: its DARTS_CONNk,
+ * DARTS_OPSk, NASNet_CONNk, …). It does not give the fixed variants written
+ * into their loss-landscape fork (cifar10/models/darts.py's DARTS_CONN1…4,
+ * DARTS_OPS1…5: other cells under the same names, shipped by name in
+ * library.ts), nor their hand-made adapted cells (*_ADAPT, also in the
+ * library); `adapted` below is our own rule. Pure and deterministic.
  */
 import { type Cell, type Edge, type Genotype, nodeOfEntry } from './model.js';
 import { DARTS_PRIMITIVES } from './ops.js';

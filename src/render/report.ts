@@ -18,7 +18,7 @@ import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
 import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { centreSlices, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { centreSlices, SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { renderCellSvg } from './cellSvg.js';
 import { renderLineChart, renderScatter, type LineSeries } from './charts.js';
@@ -33,6 +33,8 @@ export interface ReportRun {
   readonly record: RunRecord;
   readonly metrics: readonly MetricsLine[];
   readonly landscape?: LandscapeFile;
+  /** The smoothness probe's hessian.json (Section 4.3). */
+  readonly hessian?: HessianFile;
 }
 
 export interface ReportInput {
@@ -221,15 +223,18 @@ function convergenceSection(runs: readonly ReportRun[]): Markup {
     renderLineChart(train, { title: 'Training loss', xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-train', logY: logY(train) }),
   ];
   const { min, max } = widthRange(chartRuns.map((r) => r.info));
-  const perWidth = byWidth(runs).map(({ width, runs: members }) =>
+  // As the paper's Fig. 13: every width's panel holds that width's variants and, for reference, the original cell.
+  const original = runs.find((r) => isOriginal(r.record));
+  const testPoints = (metrics: readonly MetricsLine[]) => metrics.filter((m) => typeof m.testLoss === 'number' && Number.isFinite(m.testLoss)).map((m) => ({ x: m.epoch, y: m.testLoss }));
+  const perWidth = byWidth(runs.filter((r) => !isOriginal(r.record))).map(({ width, runs: members }) =>
     renderLineChart(
-      members.map(({ record, metrics }) => ({
-        label: record.genotype.name,
-        colour: widthColour(width, min, max),
-        dashed: !isOriginal(record),
-        points: metrics.filter((m) => typeof m.testLoss === 'number' && Number.isFinite(m.testLoss)).map((m) => ({ x: m.epoch, y: m.testLoss })),
-      })),
-      { title: `Width ${formatWidth(width)}: test loss`, xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-width', width: 360, height: 220, legend: false },
+      [
+        ...(original !== undefined
+          ? [{ label: `${original.record.genotype.name} (original, ${formatWidth(original.record.genotype.normal.width)})`, colour: '#222222', dashed: false, points: testPoints(original.metrics) }]
+          : []),
+        ...members.map(({ record, metrics }) => ({ label: record.genotype.name, colour: widthColour(width, min, max), dashed: true, points: testPoints(metrics) })),
+      ],
+      { title: `Width ${formatWidth(width)}: test loss (${members.length} variant${members.length === 1 ? '' : 's'})`, xLabel: 'epoch', yLabel: 'cross-entropy', chart: 'convergence-width', width: 360, height: 220, legend: false },
     ),
   );
   const variance = chartSeries('gradVariance', chartRuns).filter((s) => s.points.length > 0);
@@ -242,10 +247,78 @@ function convergenceSection(runs: readonly ReportRun[]): Markup {
           ),
         )
       : undefined;
-  return html`<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p><div class="multiples">${charts.map((c) => figure(c))}</div><h3>By width (solid: original, dashed: variants)</h3><div class="multiples">${perWidth.map((c) => figure(c))}</div>${varianceChart}</section>`;
+  return html`<section id="convergence"><h2>Convergence</h2><p>Runs coloured by normal-cell width, blue (narrow) to red (wide). The paper's claim: wider, shallower cells converge faster.</p><div class="multiples">${charts.map((c) => figure(c))}</div><h3>By width (solid black: the original in every panel; dashed: that width's variants)</h3><div class="multiples">${perWidth.map((c) => figure(c))}</div>${separationParagraph(runs)}${varianceChart}</section>`;
 }
 
-function tableSection(summary: ReportSummary): Markup {
+/** Mean and sample standard deviation. */
+function meanSd(xs: readonly number[]): { mean: number; sd: number } {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean: m, sd };
+}
+
+/** The narrowest and widest variant groups' training loss per epoch (mean and spread over their variants). */
+export interface WidthSeparation {
+  readonly narrow: number;
+  readonly wide: number;
+  /** Variants behind each side. */
+  readonly seeds: readonly [number, number];
+  readonly epochs: readonly { readonly epoch: number; readonly narrow: { mean: number; sd: number }; readonly wide: { mean: number; sd: number } }[];
+}
+
+/**
+ * How far the narrowest and widest variant groups' training-loss curves are apart against their seed-to-seed
+ * spread, epoch by epoch: the number the paper's convergence claim rests on, with how many runs each side has.
+ */
+export function widthSeparation(runs: readonly ReportRun[]): WidthSeparation | undefined {
+  const groups = byWidth(runs.filter((r) => !isOriginal(r.record)));
+  if (groups.length < 2) return undefined;
+  const narrow = groups[0]!;
+  const wide = groups.at(-1)!;
+  if (narrow.runs.length < 2 || wide.runs.length < 2) return undefined;
+  const lossAt = (r: ReportRun, epoch: number) => r.metrics.find((m) => m.epoch === epoch)?.trainLoss;
+  const last = Math.min(...[...narrow.runs, ...wide.runs].map((r) => r.metrics.length));
+  const epochs = [];
+  for (let epoch = 1; epoch <= last; epoch++) {
+    const n = narrow.runs.map((r) => lossAt(r, epoch)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    const w = wide.runs.map((r) => lossAt(r, epoch)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    if (n.length === narrow.runs.length && w.length === wide.runs.length) epochs.push({ epoch, narrow: meanSd(n), wide: meanSd(w) });
+  }
+  return { narrow: narrow.width, wide: wide.width, seeds: [narrow.runs.length, wide.runs.length], epochs };
+}
+
+function separationParagraph(runs: readonly ReportRun[]): Markup | undefined {
+  const s = widthSeparation(runs);
+  if (s === undefined || s.epochs.length === 0) return undefined;
+  const rows = s.epochs.map(({ epoch, narrow, wide }) => {
+    const gap = narrow.mean - wide.mean;
+    const spread = Math.max(narrow.sd, wide.sd);
+    return html`<tr><td>${epoch}</td><td>${narrow.mean.toFixed(3)} ± ${narrow.sd.toFixed(3)}</td><td>${wide.mean.toFixed(3)} ± ${wide.sd.toFixed(3)}</td><td>${gap.toFixed(3)}</td><td>${gap > spread ? 'yes' : 'no'}</td></tr>`;
+  });
+  const final = s.epochs.at(-1)!;
+  const gap = final.narrow.mean - final.wide.mean;
+  const spread = Math.max(final.narrow.sd, final.wide.sd);
+  const said =
+    gap > spread
+      ? `After ${final.epoch} epochs the ${formatWidth(s.wide)} variants' training loss is ${gap.toFixed(3)} below the ${formatWidth(s.narrow)} variants', more than the larger seed-to-seed spread (${spread.toFixed(3)}): the paper's effect, on ${s.seeds[0]} + ${s.seeds[1]} variants.`
+      : `After ${final.epoch} epochs the gap between the ${formatWidth(s.narrow)} and ${formatWidth(s.wide)} variants' training loss (${gap.toFixed(3)}) is not larger than the seed-to-seed spread (${spread.toFixed(3)}): at this size these runs cannot show the paper's effect (${s.seeds[0]} + ${s.seeds[1]} variants).`;
+  return html`<h3>Narrowest against widest</h3><p class="separation" data-gap="${gap.toFixed(4)}" data-spread="${spread.toFixed(4)}">${said}</p><table class="separation"><thead><tr><th>Epoch</th><th>Training loss ${formatWidth(s.narrow)} (mean ± sd)</th><th>Training loss ${formatWidth(s.wide)} (mean ± sd)</th><th>Gap</th><th>Gap &gt; spread</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** What the runs were trained with, against what the paper's Section 5 uses (cutout 16, auxiliary 0.4, drop path 0.2). */
+function regularisationCaption(runs: readonly ReportRun[]): string {
+  const configs = [
+    ...new Set(
+      runs.map(({ record: { config: c } }) => `${c.cutout ? `cutout ${String(c.cutoutLength)}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${String(c.auxiliaryWeight)})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${String(c.dropPath)}` : 'no drop path'}`),
+    ),
+  ];
+  const full = runs.length > 0 && runs.every(({ record: { config: c } }) => c.cutout && c.auxiliary && c.dropPath > 0);
+  return full
+    ? `Trained with ${configs.join('; ')}: regularised as in the paper's Section 5.`
+    : `Trained with ${configs.join('; ')}: not the paper's Section 5 setting (cutout 16, auxiliary head 0.4, drop path 0.2), which compares generalisation under full regularisation.`;
+}
+
+function tableSection(summary: ReportSummary, runs: readonly ReportRun[]): Markup {
   const threshold = summary.lossThreshold;
   const head = html`<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : formatTick(threshold)}</th><th>Run</th></tr>`;
   const rows = summary.rows.map(
@@ -257,7 +330,7 @@ function tableSection(summary: ReportSummary): Markup {
       ]}</tr>`,
   );
   const groups = summary.widthGroups.map((g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.runIds.length}</td><td>${percent(g.meanFinalTestError)}</td></tr>`);
-  return html`<section id="errors"><h2>Final test error</h2><p>As in the paper's Section 5: what the architectures reach after training, the original against its variants.</p><table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows}</tbody></table><h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups}</tbody></table></section>`;
+  return html`<section id="errors"><h2>Final test error</h2><p>What the architectures reach after training, the original against its variants. ${regularisationCaption(runs)}</p><table class="results" data-rows="${summary.rows.length}"><thead>${head}</thead><tbody>${rows}</tbody></table><h3>Mean final test error by width</h3><table class="by-width"><thead><tr><th>Width</th><th>Runs</th><th>Mean final test error (%)</th></tr></thead><tbody>${groups}</tbody></table></section>`;
 }
 
 function speedSection(summary: ReportSummary): Markup {
@@ -300,14 +373,25 @@ function landscapeSection(runs: readonly ReportRun[]): Markup {
   });
   const chartRuns = runs.map((r) => r.record);
   const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
+  // 1D plots as the authors' fork draws them (plot_1D): loss and accuracy along one filter-normalised direction
+  // through the trained weights. The centre row of the grid is exactly that slice (β = 0), on the grid's α points.
   const slices: LineSeries[] = [];
+  const accuracySlices: LineSeries[] = [];
   for (const { record, landscape } of withLandscape) {
     const s = centreSlices(landscape!);
     if (s === undefined) continue;
-    const points = s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }]));
-    slices.push({ label: runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth }), colour: widthColour(record.genotype.normal.width, min, max), points });
+    const label = runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth });
+    const colour = widthColour(record.genotype.normal.width, min, max);
+    slices.push({ label, colour, points: s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }])) });
+    accuracySlices.push({ label, colour, points: s.firstAccuracy.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: 100 * v }])) });
   }
-  const sliceChart = slices.length > 0 ? figure(renderLineChart(slices, { title: '1D slice along direction 1 (β = 0)', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })) : undefined;
+  const sliceChart =
+    slices.length > 0
+      ? html`<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">${[
+          figure(renderLineChart(slices, { title: '1D slice: test loss', xLabel: 'α', yLabel: 'test loss', chart: 'slices' })),
+          figure(renderLineChart(accuracySlices, { title: '1D slice: test accuracy', xLabel: 'α', yLabel: 'test accuracy (%)', chart: 'slices-accuracy' })),
+        ]}</div>`
+      : undefined;
   const spec = withLandscape[0]!.landscape!;
   // landscape.json is read from disk: its numbers are printed through String(), never trusted as text.
   const description = `Test loss around the trained weights along two seeded filter-normalised directions (Li et al. 2018; biases and BatchNorm left out), ${String(spec.grid)}×${String(spec.grid)} grid over [−${formatTick(spec.range)}, ${formatTick(spec.range)}]², seed ${String(spec.seed)}, ${String(spec.images)} test images; the same contour levels in every plot. Wider contours: a smoother landscape.`;
@@ -331,7 +415,56 @@ function varianceSection(runs: readonly ReportRun[]): Markup | undefined {
   const surfaces = [narrowest, ...(widest !== narrowest ? [widest] : [])].map(({ record, landscape }) =>
     figure(renderSurface(landscape!.variance!, landscape!.coordinates, { title: runTitle(record), valueLabel: 'gradient variance', chart: 'variance-surface' })),
   );
-  return html`<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs). The paper: wide, shallow cells show lower variance.</p><div class="groups">${groups}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces}</div></section>`;
+  // Say what was measured, run by run when the runs were measured differently (never a label that is not true of every plot).
+  const captions = [...new Set(withVariance.map((r) => varianceCaption(r.landscape!)))];
+  const how = captions.length === 1 ? captions[0]! : `measured differently per run: ${captions.join('; ')}`;
+  const paperSetting = captions.length === 1 && withVariance[0]!.landscape!.varianceSplit === 'test' && withVariance[0]!.landscape!.bnMode === 'eval';
+  const versus = paperSetting ? " — the paper's setting (Fig. 22: test set)" : " — not the paper's setting (Fig. 22 uses the test set, BatchNorm as for the loss)";
+  return html`<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs): <span class="variance-setting">${how}</span>${versus}. The paper: wide, shallow cells show lower variance.</p><div class="groups">${groups}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces}</div></section>`;
+}
+
+/** Mean of the finite values; null when there are none. */
+function mean(values: readonly (number | null)[]): number | null {
+  const xs = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * Section 4.3 measured: the top Hessian eigenvalue (and trace) of each run's training loss against its
+ * normal-cell width, the paper's claim beside the numbers, and whether the numbers agree with it.
+ */
+function smoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
+  const probed = runs.filter((r) => r.hessian !== undefined);
+  if (probed.length === 0) return undefined;
+  const { min, max } = widthRange(runs.map((r) => ({ width: r.record.genotype.normal.width })));
+  const points = (value: (h: HessianFile) => number | null) =>
+    probed.flatMap(({ record, hessian }) => {
+      const y = value(hessian!);
+      return y === null || !Number.isFinite(y) ? [] : [{ x: record.genotype.normal.width, y, colour: widthColour(record.genotype.normal.width, min, max), label: `${record.genotype.name}: ${formatTick(y)}` }];
+    });
+  const groups = byWidth(probed).map(({ width, runs: members }) => ({
+    width,
+    count: members.length,
+    lambda: mean(members.map((m) => m.hessian!.topEigenvalue)),
+    trace: mean(members.map((m) => m.hessian!.trace)),
+  }));
+  const rows = groups.map(
+    (g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.count}</td><td>${g.lambda === null ? '–' : formatTick(g.lambda)}</td><td>${g.trace === null ? '–' : formatTick(g.trace)}</td></tr>`,
+  );
+  const narrow = groups[0]!;
+  const wide = groups.at(-1)!;
+  const verdict =
+    groups.length < 2 || narrow.lambda === null || wide.lambda === null
+      ? 'One width only: nothing to compare.'
+      : `Measured: mean λ_max ${formatTick(narrow.lambda)} at ${formatWidth(narrow.width)} (${narrow.count} run${narrow.count === 1 ? '' : 's'}) and ${formatTick(wide.lambda)} at ${formatWidth(wide.width)} (${wide.count}) — ` +
+        (wide.lambda < narrow.lambda ? 'the wider cells are smoother here, as the paper says.' : "the wider cells are not smoother here: these runs do not show the paper's effect.");
+  const first = probed[0]!.hessian!;
+  const how = `Measured here: the largest eigenvalue λ_max of the Hessian of the training loss at the trained weights (power iteration, up to ${String(first.iterations)} steps) and its trace (Hutchinson, ${String(first.traceSamples)} Rademacher vectors), on ${String(first.batches)} fixed training batches of ${String(first.batchSize)}; Hv by central differences of gradients. Lower λ_max: a smoother loss, larger stable steps.`;
+  const scatters = [
+    figure(renderScatter(points((h) => h.topEigenvalue), { title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', chart: 'hessian-width', formatX: (x) => formatWidth(x) })),
+    figure(renderScatter(points((h) => h.trace), { title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', chart: 'hessian-trace-width', formatX: (x) => formatWidth(x) })),
+  ];
+  return html`<section id="smoothness"><h2>Smoothness (Section 4.3)</h2><p>The paper: ${SMOOTHNESS_CLAIM}</p><p>${how}</p><p class="verdict">${verdict}</p><div class="multiples">${scatters}</div><table class="smoothness"><thead><tr><th>Width</th><th>Runs</th><th>Mean λ_max</th><th>Mean trace</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 const STYLE = `
@@ -356,7 +489,7 @@ function reportBody(input: ReportInput): Markup {
   const sections =
     input.runs.length === 0
       ? html`<p class="note">No runs to report.</p>`
-      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs)];
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs)];
   return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXPERIMENT_FILE, experimentFileProblem, type ExperimentFile } from '../shared/experimentTypes.js';
-import { isLandscapeFile, LANDSCAPE_FILE, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { HESSIAN_FILE, isHessianFile, isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { ReportInput, ReportRun } from '../render/report.js';
 import { runDirOf } from './runPaths.js';
 import { readMetricsFile, readRunRecord, RUN_FILE } from './runStore.js';
@@ -23,12 +23,25 @@ export function readLandscape(runDir: string): LandscapeFile | undefined {
   }
 }
 
+/** hessian.json of a run (the smoothness probe), when it exists and parses. */
+export function readHessian(runDir: string): HessianFile | undefined {
+  const path = join(runDir, HESSIAN_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return isHessianFile(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The report's view of each run folder (throws RunStoreError for a folder without a readable run.json). */
 export function loadReportRuns(runDirs: readonly string[]): ReportRun[] {
   return runDirs.map((dir) => {
     const record = readRunRecord(dir);
     const landscape = readLandscape(dir);
-    return { record, metrics: readMetricsFile(dir), ...(landscape !== undefined ? { landscape } : {}) };
+    const hessian = readHessian(dir);
+    return { record, metrics: readMetricsFile(dir), ...(landscape !== undefined ? { landscape } : {}), ...(hessian !== undefined ? { hessian } : {}) };
   });
 }
 

@@ -4,7 +4,7 @@
  * one training run each, their landscapes, a report), and the progress lines
  * `cellscope experiment` prints. Pure types and checks.
  */
-import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from './landscapeTypes.js';
+import { BN_MODES, LANDSCAPE_QUANTITIES, VARIANCE_SPLITS, type BnMode, type LandscapeQuantity, type VarianceSplit } from './landscapeTypes.js';
 import { RUN_CONFIG_SHAPE, RUN_ID_SHAPE, type RunConfig } from './runTypes.js';
 import { arrayOf, boolean, integer, literal, nullable, number, object, oneOf, optional, refinedString, shapeProblem, string, type Shape } from './shape.js';
 import type { ExperimentSlurm } from './slurmTypes.js';
@@ -32,6 +32,15 @@ export interface ExperimentLandscapeSettings {
   readonly seed: number;
   readonly subset: number | null;
   readonly what: readonly LandscapeQuantity[];
+  /** The variance surface's data and BatchNorm mode (absent in experiments planned before: the landscape job's defaults then, train/train). */
+  readonly varianceSplit?: VarianceSplit;
+  readonly bnMode?: BnMode;
+}
+
+/** The smoothness probe (Section 4.3) each completed run gets after its landscape. */
+export interface ExperimentHessianSettings {
+  readonly iterations: number;
+  readonly traceSamples: number;
 }
 
 export interface ExperimentFile {
@@ -45,6 +54,8 @@ export interface ExperimentFile {
   readonly config: RunConfig;
   /** null: no landscapes. */
   readonly landscape: ExperimentLandscapeSettings | null;
+  /** null or absent (experiments planned before the probe existed): no Hessian probe. */
+  readonly hessian?: ExperimentHessianSettings | null;
   readonly entries: readonly ExperimentEntry[];
   /** Its Slurm jobs, when submitted with --executor slurm. */
   readonly slurm?: ExperimentSlurm;
@@ -52,7 +63,7 @@ export interface ExperimentFile {
   readonly updatedAt: string;
 }
 
-export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'report' | 'done' | 'stopped' | 'submitted';
+export type ExperimentPhase = 'plan' | 'train' | 'landscape' | 'hessian' | 'report' | 'done' | 'stopped' | 'submitted';
 
 /** One progress line of `cellscope experiment` (the trainer's and landscape job's own lines are passed through too). */
 export interface ExperimentProgressLine {
@@ -98,8 +109,17 @@ export const EXPERIMENT_FILE_SHAPE: Shape = object({
   widths: arrayOf(number),
   config: RUN_CONFIG_SHAPE,
   landscape: nullable(
-    object({ grid: integer(1), range: number, seed: integer(0), subset: nullable(integer(1)), what: arrayOf(oneOf(LANDSCAPE_QUANTITIES)) }),
+    object({
+      grid: integer(1),
+      range: number,
+      seed: integer(0),
+      subset: nullable(integer(1)),
+      what: arrayOf(oneOf(LANDSCAPE_QUANTITIES)),
+      varianceSplit: optional(oneOf(VARIANCE_SPLITS)),
+      bnMode: optional(oneOf(BN_MODES)),
+    }),
   ),
+  hessian: optional(nullable(object({ iterations: integer(1), traceSamples: integer(0) }))),
   entries: arrayOf(
     object({
       name: string,

@@ -21,6 +21,32 @@ export const LANDSCAPE_QUANTITIES = ['loss', 'variance'] as const;
 /** `loss` also yields accuracy; `variance` is the gradient-variance surface. */
 export type LandscapeQuantity = (typeof LANDSCAPE_QUANTITIES)[number];
 
+/** The data the variance surface's mini-batch gradients come from: the paper's Fig. 22 uses the test set. */
+export const VARIANCE_SPLITS = ['test', 'train'] as const;
+export type VarianceSplit = (typeof VARIANCE_SPLITS)[number];
+/**
+ * BatchNorm while the variance probe takes its gradients: `eval` (running
+ * statistics, as the loss grid is evaluated: the paper's setting) or `train`
+ * (batch statistics, the running ones left untouched).
+ */
+export const BN_MODES = ['eval', 'train'] as const;
+export type BnMode = (typeof BN_MODES)[number];
+
+/** The paper's settings (Shu, Wang & Cai Fig. 22; the authors' scripts): a 51×51 grid, variance on the test set, BN as for the loss. */
+export const PAPER_LANDSCAPE = { grid: 51, range: 1, varianceSplit: 'test', bnMode: 'eval' } as const satisfies {
+  grid: number;
+  range: number;
+  varianceSplit: VarianceSplit;
+  bnMode: BnMode;
+};
+
+/**
+ * What files written before `varianceSplit` / `bnMode` existed measured:
+ * training batches in training-mode BatchNorm. A file without the fields
+ * is read as that, so its caption stays true.
+ */
+export const LEGACY_VARIANCE = { varianceSplit: 'train', bnMode: 'train' } as const;
+
 /** A grid of values; null where the value was not a finite number (diverged far from the centre). */
 export type LandscapeGrid = (number | null)[][];
 
@@ -38,6 +64,21 @@ export interface LandscapeSpec {
   readonly varianceBatches: number;
   /** Mini-batch size of the variance probe (the run's training batch size). */
   readonly varianceBatchSize: number;
+  /** Where the variance probe's batches come from (absent in files before it existed: `train`). */
+  readonly varianceSplit?: VarianceSplit;
+  /** BatchNorm mode of the variance probe (absent in files before it existed: `train`). */
+  readonly bnMode?: BnMode;
+}
+
+/** The variance settings a spec or file stands for, the legacy ones where the fields are missing. */
+export function varianceSettings(spec: Pick<LandscapeSpec, 'varianceSplit' | 'bnMode'>): { varianceSplit: VarianceSplit; bnMode: BnMode } {
+  return { varianceSplit: spec.varianceSplit ?? LEGACY_VARIANCE.varianceSplit, bnMode: spec.bnMode ?? LEGACY_VARIANCE.bnMode };
+}
+
+/** How the variance surface was measured, in words for captions: `K = 4 batches of 80 test images, BatchNorm in evaluation mode`. */
+export function varianceCaption(spec: Pick<LandscapeSpec, 'varianceSplit' | 'bnMode' | 'varianceBatches' | 'varianceBatchSize'>): string {
+  const v = varianceSettings(spec);
+  return `K = ${spec.varianceBatches} mini-batches of ${spec.varianceBatchSize} ${v.varianceSplit === 'test' ? 'test' : 'training'} images, BatchNorm in ${v.bnMode === 'eval' ? 'evaluation mode (running statistics, as for the loss)' : 'training mode (batch statistics)'}`;
 }
 
 export interface LandscapeFile extends LandscapeSpec {
@@ -74,7 +115,9 @@ export function sameLandscapeSpec(a: LandscapeSpec, b: LandscapeSpec): boolean {
     a.seed === b.seed &&
     a.subset === b.subset &&
     a.varianceBatches === b.varianceBatches &&
-    a.varianceBatchSize === b.varianceBatchSize
+    a.varianceBatchSize === b.varianceBatchSize &&
+    varianceSettings(a).varianceSplit === varianceSettings(b).varianceSplit &&
+    varianceSettings(a).bnMode === varianceSettings(b).bnMode
   );
 }
 
@@ -84,13 +127,22 @@ export function landscapeCentre(file: Pick<LandscapeFile, 'grid'>): number | und
 }
 
 /**
- * The 1D slices through the trained weights: loss along the first direction
- * (the centre row, β = 0) and along the second (the centre column, α = 0).
+ * The 1D slices through the trained weights (the authors' fork's 1D plots:
+ * loss and accuracy along one filter-normalised direction): along the first
+ * direction (the centre row, β = 0) and along the second (the centre
+ * column, α = 0).
  */
-export function centreSlices(file: Pick<LandscapeFile, 'grid' | 'loss'>): { first: (number | null)[]; second: (number | null)[] } | undefined {
+export function centreSlices(
+  file: Pick<LandscapeFile, 'grid' | 'loss' | 'accuracy'>,
+): { first: (number | null)[]; second: (number | null)[]; firstAccuracy: (number | null)[]; secondAccuracy: (number | null)[] } | undefined {
   const c = landscapeCentre(file);
   if (c === undefined) return undefined;
-  return { first: [...file.loss[c]!], second: file.loss.map((row) => row[c]!) };
+  return {
+    first: [...file.loss[c]!],
+    second: file.loss.map((row) => row[c]!),
+    firstAccuracy: [...file.accuracy[c]!],
+    secondAccuracy: file.accuracy.map((row) => row[c]!),
+  };
 }
 
 /** Whether a parsed value has the shape of a landscape file this version reads. */
@@ -108,3 +160,47 @@ export function isLandscapeFile(value: unknown): value is LandscapeFile {
     (v['variance'] === undefined || isGrid(v['variance']))
   );
 }
+
+// ---- the smoothness probe (Section 4.3) -----------------------------------------
+
+/** `runs/<id>/hessian.json`: the smoothness of the training loss at the trained weights (src/train/probes/hessian.ts). */
+export const HESSIAN_FILE = 'hessian.json';
+
+export interface HessianFile {
+  readonly format: 1;
+  readonly runId: string;
+  /** Epochs of training behind the weights. */
+  readonly epoch: number;
+  /** Largest-magnitude eigenvalue of the training loss's Hessian (power iteration): the local smoothness constant. */
+  readonly topEigenvalue: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  /** The power iteration's estimate after each step. */
+  readonly history: readonly number[];
+  /** Hutchinson's estimate of the Hessian's trace and its standard error (null when no samples were asked for). */
+  readonly trace: number | null;
+  readonly traceStandardError: number | null;
+  readonly traceSamples: number;
+  /** The loss: K fixed training mini-batches of this size, BatchNorm in training mode (running statistics untouched), as in training. */
+  readonly batches: number;
+  readonly batchSize: number;
+  /** How Hv is computed: central differences of exact gradients, (∇L(w+εv) − ∇L(w−εv)) / 2ε, ε‖v‖ = stepRelative·‖w‖. */
+  readonly method: 'gradient-central-difference';
+  readonly stepRelative: number;
+  /** Trainable parameters the Hessian is over. */
+  readonly parameters: number;
+  readonly seed: number;
+  readonly backend: string;
+  readonly createdAt: string;
+}
+
+export function isHessianFile(value: unknown): value is HessianFile {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v['format'] === 1 && typeof v['topEigenvalue'] === 'number' && typeof v['runId'] === 'string';
+}
+
+/** The paper's claim the probe tests, said beside its numbers. */
+export const SMOOTHNESS_CLAIM =
+  'Section 4.3: for cells of linear operations, the Lipschitz smoothness constant of the deepest (chain) cell exceeds that of the widest cell ' +
+  'by a factor that grows with the product of the other operations\' weight norms, so wide, shallow cells have the smoother landscape and converge faster.';

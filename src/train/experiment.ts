@@ -12,7 +12,7 @@
  * from its checkpoint, a landscape continues from its points log; the run id
  * is written to experiment.json as soon as the trainer announces it.
  *
- * `runExperimentEntry` is one entry alone (training, then landscape): what a
+ * `runExperimentEntry` is one entry alone (training, landscape, smoothness): what a
  * Slurm array task (`--executor slurm`) or a device worker (`--devices`)
  * runs, several at once on one folder, so experiment.json is only changed
  * under its lock (runs/experimentFile.ts).
@@ -22,6 +22,7 @@ import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
 import type { Genotype } from '../genotype/model.js';
 import type { ExperimentEntry, ExperimentProgressLine } from '../shared/experimentTypes.js';
+import { LEGACY_VARIANCE } from '../shared/landscapeTypes.js';
 import { effectiveStatus, parseProgressLine } from '../shared/runTypes.js';
 import { setEntryRunId, writeExperimentReport } from '../runs/experimentFile.js';
 import { runDirOf } from '../runs/runPaths.js';
@@ -30,7 +31,8 @@ import { slurmJobOfEnv } from '../runs/slurm/jobEnv.js';
 import { slurmJobName } from '../shared/slurmTypes.js';
 import { resumeTraining, startTraining, type TrainOutcome } from './loop.js';
 import { runLandscape } from './probes/landscape.js';
-import { ExperimentError, readExperiment, runsDirOfExperiment } from '../runs/reportRuns.js';
+import { runHessianProbe } from './probes/hessian.js';
+import { ExperimentError, readExperiment, readHessian, runsDirOfExperiment } from '../runs/reportRuns.js';
 import { openExperiment, planEntries, type ExperimentPlan } from './experimentPlan.js';
 
 export { ExperimentError, readExperiment, runsDirOfExperiment, planEntries, writeExperimentReport, type ExperimentPlan };
@@ -132,21 +134,45 @@ export async function landscapeEntry(dir: string, k: number, env: ExperimentEnvi
   const s = file.landscape;
   const outcome = await runLandscape(
     runDirOf(runsDir, entry.runId, `entry ${entry.name}`),
-    { grid: s.grid, range: s.range, seed: s.seed, subset: s.subset, what: s.what },
+    {
+      grid: s.grid,
+      range: s.range,
+      seed: s.seed,
+      subset: s.subset,
+      what: s.what,
+      // An experiment planned before these settings existed measured what the old job did: keep its landscapes comparable.
+      varianceSplit: s.varianceSplit ?? LEGACY_VARIANCE.varianceSplit,
+      bnMode: s.bnMode ?? LEGACY_VARIANCE.bnMode,
+    },
     { stdout: env.stdout, stderr: env.stderr, cancel: env.cancel ?? { requested: false } },
   );
   return outcome.status === 'cancelled' ? 'cancelled' : 'done';
 }
 
+/** The smoothness probe (Section 4.3) of entry `k` when the experiment asks for it and its run completed. */
+export async function hessianEntry(dir: string, k: number, env: ExperimentEnvironment): Promise<'done' | 'skipped'> {
+  const file = readExperiment(dir)!;
+  const entry = file.entries[k]!;
+  const runsDir = runsDirOfExperiment(dir);
+  if (file.hessian == null || entry.runId === null || runStatusOf(runsDir, entry.runId) !== 'completed') return 'skipped';
+  const runDir = runDirOf(runsDir, entry.runId, `entry ${entry.name}`);
+  // Done once per run: a resumed experiment keeps what was measured.
+  if (readHessian(runDir) !== undefined) return 'skipped';
+  await runHessianProbe(runDir, { iterations: file.hessian.iterations, traceSamples: file.hessian.traceSamples }, { stdout: env.stdout });
+  return 'done';
+}
+
 /**
  * One entry as a worker does it (an array task of `--executor slurm`, a
- * device worker of `--devices`): its training, then its landscape.
+ * device worker of `--devices`): its training, then its landscape, then
+ * its smoothness probe.
  */
 export async function runExperimentEntry(dir: string, k: number, env: ExperimentEnvironment): Promise<'completed' | 'failed' | 'cancelled'> {
   const outcome = await trainEntry(dir, k, env);
   if (outcome !== undefined && outcome.status !== 'completed') return outcome.status === 'cancelled' ? 'cancelled' : 'failed';
-  const landscape = await landscapeEntry(dir, k, env);
-  return landscape === 'cancelled' ? 'cancelled' : 'completed';
+  if ((await landscapeEntry(dir, k, env)) === 'cancelled') return 'cancelled';
+  await hessianEntry(dir, k, env);
+  return 'completed';
 }
 
 /**
@@ -183,6 +209,15 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
     if (opened.file.landscape === null || entry.runId === null || runStatusOf(runsDirOfExperiment(dir), entry.runId) !== 'completed') continue;
     progress({ phase: 'landscape', index: k + 1, total, name: entry.name, runId: entry.runId });
     if ((await landscapeEntry(dir, k, inner)) === 'cancelled') return stopped();
+  }
+
+  for (let k = 0; k < total; k++) {
+    if (cancel.requested) return stopped();
+    const entry = readExperiment(dir)!.entries[k]!;
+    if (opened.file.hessian == null || entry.runId === null || runStatusOf(runsDirOfExperiment(dir), entry.runId) !== 'completed') continue;
+    if (readHessian(runDirOf(runsDirOfExperiment(dir), entry.runId, `entry ${entry.name}`)) !== undefined) continue;
+    progress({ phase: 'hessian', index: k + 1, total, name: entry.name, runId: entry.runId });
+    await hessianEntry(dir, k, inner);
   }
 
   const report = writeExperimentReport(dir, readExperiment(dir)!);

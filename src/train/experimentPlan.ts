@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cellMetrics } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
 import { printGenotype } from '../genotype/printer.js';
-import type { ExperimentEntry, ExperimentFile, ExperimentLandscapeSettings } from '../shared/experimentTypes.js';
+import type { ExperimentEntry, ExperimentFile, ExperimentHessianSettings, ExperimentLandscapeSettings } from '../shared/experimentTypes.js';
 import type { RunConfig } from '../shared/runTypes.js';
 import { writeExperiment } from '../runs/experimentFile.js';
 import { ExperimentError, readExperiment } from '../runs/reportRuns.js';
@@ -22,6 +22,8 @@ export interface ExperimentPlan {
   readonly widths?: readonly number[];
   readonly config: RunConfig;
   readonly landscape: ExperimentLandscapeSettings | null;
+  /** The smoothness probe after the landscapes; absent or null: none. */
+  readonly hessian?: ExperimentHessianSettings | null;
 }
 
 /** The experiment's plan: the original first, then the stratified variants narrow to wide. */
@@ -69,6 +71,7 @@ export function openExperiment(dir: string, plan: ExperimentPlan): { file: Exper
     widths,
     config: plan.config,
     landscape: plan.landscape,
+    hessian: plan.hessian ?? null,
     entries,
     createdAt: now,
     updatedAt: now,

@@ -26,8 +26,14 @@ test('the demo at CI size ends with the path of a complete report', () => {
   assert.equal(last, join(dir, 'report.html'));
   assert.ok(existsSync(last));
   const html = readFileSync(last, 'utf8');
-  assert.match(html, /<table class="results" data-rows="2">/);
-  assert.match(html, /data-chart="convergence-test"[^>]*data-series="2"/);
-  assert.equal((html.match(/data-chart="contours"/g) ?? []).length, 2);
-  assert.equal((html.match(/data-chart="variance-heatmap"/g) ?? []).length, 2);
+  // The original and one variant at each of 2c and 3.5c.
+  assert.match(html, /<table class="results" data-rows="3">/);
+  assert.match(html, /data-chart="convergence-test"[^>]*data-series="3"/);
+  assert.equal((html.match(/data-chart="contours"/g) ?? []).length, 3);
+  assert.equal((html.match(/data-chart="variance-heatmap"/g) ?? []).length, 3);
+  assert.match(html, /<section id="smoothness">/);
+  // Progress came as the runs went, one line per phase and entry, not a summary at the end.
+  assert.match(run.stderr, /\[train 1\/3\] DARTS_V2 \(\d+ s\)[\s\S]*epoch 1\/1: test acc[\s\S]*\[landscape 3\/3\][\s\S]*\[hessian 3\/3\]/);
+  // No GPU library's warnings (the Vulkan loader's, say) in the terminal: the demo trains on wasm.
+  assert.doesNotMatch(run.stderr, /vulkan|ERROR_INCOMPATIBLE_DRIVER|MESA/i);
 });

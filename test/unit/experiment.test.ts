@@ -20,6 +20,8 @@ import { presetSettings } from '../../src/runs/presets.js';
 import { readLandscape } from '../../src/runs/reportRuns.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 import { frequentWidths, stratifiedVariants } from '../../src/train/stratify.js';
+import { parseArgs } from '../../src/cli/args.js';
+import { EXPERIMENT_FLAGS, experimentLandscape } from '../../src/cli/commands/experiment.js';
 
 const darts = builtin('DARTS_V2')!.genotype;
 const widthOf = (seed: number) => cellMetrics(randomConnections(darts, seed).normal).width;
@@ -134,4 +136,13 @@ test('a tiny experiment stopped in its second run continues to the end; a finish
   );
 
   await assert.rejects(runExperiment(dir, { ...plan, config: { ...config, epochs: 2 } }, { stdout: () => {}, stderr: () => {} }), ExperimentError);
+});
+
+test('experiment\'s landscape defaults are the paper\'s: 51×51 over the whole test set, variance on test batches in eval-mode BatchNorm', () => {
+  const settings = experimentLandscape(parseArgs([], EXPERIMENT_FLAGS));
+  assert.deepEqual(settings, { grid: 51, range: 1, seed: 0, subset: null, what: ['loss', 'variance'], varianceSplit: 'test', bnMode: 'eval' });
+  // Smaller grids and the training split stay available as explicit choices.
+  const quick = experimentLandscape(parseArgs(['--grid', '11', '--subset', '500', '--variance-split', 'train', '--bn', 'train'], EXPERIMENT_FLAGS))!;
+  assert.deepEqual([quick.grid, quick.subset, quick.varianceSplit, quick.bnMode], [11, 500, 'train', 'train']);
+  assert.throws(() => parseArgs(['--bn', 'running'], EXPERIMENT_FLAGS), /--bn must be one of eval, train/);
 });

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { builtin } from '../../src/genotype/library.js';
-import { LANDSCAPE_POINTS_FILE, landscapeCoordinates } from '../../src/shared/landscapeTypes.js';
+import { LANDSCAPE_POINTS_FILE, landscapeCoordinates, varianceCaption, varianceSettings } from '../../src/shared/landscapeTypes.js';
 import type { RunConfig } from '../../src/shared/runTypes.js';
 import { startTraining } from '../../src/train/loop.js';
 import { presetSettings } from '../../src/runs/presets.js';
 import { gradientVariance } from '../../src/train/probes/gradVariance.js';
-import { LandscapeError, PerturbedWeights, readLandscape, runLandscape, type LandscapeEnvironment } from '../../src/train/probes/landscape.js';
-import { readMetricsFile } from '../../src/runs/runStore.js';
+import { LandscapeError, PerturbedWeights, readLandscape, resolveSpec, runLandscape, type LandscapeEnvironment } from '../../src/train/probes/landscape.js';
+import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 
 const quiet: LandscapeEnvironment = { stdout: () => {}, stderr: () => {} };
 let runDir: string;
@@ -84,12 +84,13 @@ test('the centre of the grid is the trained weights: its loss and accuracy are t
 });
 
 test('an interrupted job resumes to exactly the grid of an uninterrupted one (loss, accuracy and variance)', async () => {
-  const request = { grid: 3, range: 1, seed: 4, subset: 12, what: ['loss', 'variance'] as const };
+  // 16 test images: two batches of 8 for the variance probe, which draws from the test set by default.
+  const request = { grid: 3, range: 1, seed: 4, subset: 16, what: ['loss', 'variance'] as const };
   const whole = copyOfRun('whole');
   await runLandscape(whole, request, quiet);
   const reference = readLandscape(whole)!;
   assert.ok(reference.variance !== undefined);
-  assert.equal(reference.images, 12);
+  assert.equal(reference.images, 16);
   assert.ok(reference.variance.flat().every((v) => v !== null && v > 0));
 
   const parts = copyOfRun('parts');
@@ -164,4 +165,42 @@ test('variance at a grid point is the gradient variance at w + α·d₁ + β·d�
   assert.deepEqual(Array.from(w.dataSync()), [1, 2]);
   moved.dispose();
   w.dispose();
+});
+
+test('the defaults are the paper\'s: a 51×51 grid over the whole test set, variance on test-set batches with BatchNorm in evaluation mode', () => {
+  const spec = resolveSpec(readRunRecord(runDir), {});
+  assert.equal(spec.grid, 51);
+  assert.equal(spec.range, 1);
+  assert.equal(spec.subset, null);
+  assert.equal(spec.varianceSplit, 'test');
+  assert.equal(spec.bnMode, 'eval');
+  // K is capped by the split the batches come from: 20 test images give 2 batches of 8, 24 training images 3.
+  assert.equal(resolveSpec(readRunRecord(runDir), { varianceBatches: 10 }).varianceBatches, 2);
+  assert.equal(resolveSpec(readRunRecord(runDir), { varianceBatches: 10, varianceSplit: 'train' }).varianceBatches, 3);
+});
+
+test('landscape.json records varianceSplit and bnMode; the test split and the training split measure different data', async () => {
+  const paper = copyOfRun('variance-test');
+  await runLandscape(paper, { grid: 1, seed: 2, what: ['loss', 'variance'] }, quiet);
+  const a = readLandscape(paper)!;
+  assert.equal(a.varianceSplit, 'test');
+  assert.equal(a.bnMode, 'eval');
+  assert.match(varianceCaption(a), /test images, BatchNorm in evaluation mode/);
+  const train = copyOfRun('variance-train');
+  await runLandscape(train, { grid: 1, seed: 2, what: ['loss', 'variance'], varianceSplit: 'train', bnMode: 'train' }, quiet);
+  const b = readLandscape(train)!;
+  assert.deepEqual([b.varianceSplit, b.bnMode], ['train', 'train']);
+  // Same weights, same loss grid; the variance differs because its data and BatchNorm mode differ.
+  assert.deepEqual(b.loss, a.loss);
+  assert.notEqual(b.variance![0]![0], a.variance![0]![0]);
+  // Changing only the BatchNorm mode is another measurement: the file is recomputed, not reused.
+  const again = await runLandscape(paper, { grid: 1, seed: 2, what: ['loss', 'variance'], bnMode: 'train' }, quiet);
+  assert.ok(again.computed > 0);
+  assert.deepEqual([readLandscape(paper)!.varianceSplit, readLandscape(paper)!.bnMode], ['test', 'train']);
+});
+
+test('a landscape file from before varianceSplit/bnMode existed reads as what it measured: training batches, training-mode BatchNorm', () => {
+  const legacy: { varianceBatches: number; varianceBatchSize: number; varianceSplit?: 'test' | 'train'; bnMode?: 'eval' | 'train' } = { varianceBatches: 2, varianceBatchSize: 8 };
+  assert.deepEqual(varianceSettings(legacy), { varianceSplit: 'train', bnMode: 'train' });
+  assert.match(varianceCaption(legacy), /training images, BatchNorm in training mode/);
 });

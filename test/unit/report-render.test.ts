@@ -15,7 +15,7 @@ import { fitLine, renderLineChart } from '../../src/render/charts.js';
 import { contourLevels, contourLines, renderContours } from '../../src/render/contours.js';
 import { renderHeatmap } from '../../src/render/heatmap.js';
 import { viridis } from '../../src/render/plot.js';
-import { epochsToLoss, renderReport, summarizeReport, type ReportRun } from '../../src/render/report.js';
+import { epochsToLoss, renderReport, summarizeReport, widthSeparation, type ReportRun } from '../../src/render/report.js';
 import { renderSurface } from '../../src/render/surface.js';
 import { landscapeCoordinates, type LandscapeFile, type LandscapeGrid } from '../../src/shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../../src/shared/runTypes.js';
@@ -187,7 +187,8 @@ function run(id: string, seed: number | undefined, losses: number[], landscape: 
 
 test('the report: self-contained HTML with cells, curves, table, speed scatter, contours and variance maps', () => {
   const runs = [run('r0', undefined, [2, 1.2, 0.8], true), run('r1', 1, [2.2, 1.5, 1.0], true), run('r2', 2, [2.1, 1.0, 0.6], false)];
-  const widths = new Set(runs.map((r) => r.record.genotype.normal.width));
+  // One convergence panel per variant width, the original drawn in each (the paper's Fig. 13).
+  const widths = new Set(runs.slice(1).map((r) => r.record.genotype.normal.width));
   const html = renderReport({ title: 'Wide vs narrow <test>', runs, generatedAt: '2025-01-01T00:00:00Z' });
   assert.ok(html.startsWith('<!DOCTYPE html>'));
   assert.doesNotMatch(html, /<script/i);
@@ -197,6 +198,7 @@ test('the report: self-contained HTML with cells, curves, table, speed scatter, 
   assert.match(html, /Wide vs narrow &lt;test&gt;/);
   assert.match(html, /data-chart="convergence-test"[^>]*data-series="3"/);
   assert.equal((html.match(/data-chart="convergence-width"/g) ?? []).length, widths.size);
+  for (const panel of html.split('data-chart="convergence-width"').slice(1)) assert.match(panel.slice(0, 4000), /data-label="DARTS_V2 \(original, /);
   assert.equal((html.match(/data-chart="contours"/g) ?? []).length, 2);
   assert.equal((html.match(/data-chart="variance-heatmap"/g) ?? []).length, 2);
   assert.match(html, /data-chart="speed-width"[^>]*data-points="2"/, 'only the runs that reach the threshold');
@@ -216,4 +218,59 @@ test('the report: self-contained HTML with cells, curves, table, speed scatter, 
   assert.ok(Math.abs(byId.get('r0')!.finalTestError! - 40) < 1e-9);
   assert.equal(summary.rows[0]!.original, true);
   assert.equal(summary.widthGroups.reduce((n, g) => n + g.runIds.length, 0), 3);
+});
+
+test('the variance section says which data and BatchNorm mode the surface was measured with, and whether that is the paper\'s', () => {
+  const legacy = [run('r0', undefined, [2, 1], true)];
+  assert.match(renderReport({ title: 't', runs: legacy, generatedAt: '' }), /2 mini-batches of 8 training images, BatchNorm in training mode[^<]*<\/span> — not the paper(&#39;|')s setting/);
+  const paper = legacy.map((r) => ({ ...r, landscape: { ...r.landscape!, varianceSplit: 'test' as const, bnMode: 'eval' as const } }));
+  assert.match(renderReport({ title: 't', runs: paper, generatedAt: '' }), /2 mini-batches of 8 test images, BatchNorm in evaluation mode[^<]*<\/span> — the paper(&#39;|')s setting \(Fig\. 22: test set\)/);
+});
+
+test('the smoothness section plots the top Hessian eigenvalue against width, with the paper\'s claim and what the numbers say', () => {
+  const hessian = (runId: string, topEigenvalue: number) => ({
+    format: 1 as const, runId, epoch: 3, topEigenvalue, iterations: 5, converged: true, history: [topEigenvalue], trace: 10 * topEigenvalue, traceStandardError: 1,
+    traceSamples: 4, batches: 2, batchSize: 8, method: 'gradient-central-difference' as const, stepRelative: 5e-3, parameters: 100, seed: 0, backend: 'wasm', createdAt: '',
+  });
+  const runs = [run('r0', undefined, [2, 1], true), run('r1', 1, [2, 1], true), run('r2', 2, [2, 1], true)];
+  const widthOf = (r: (typeof runs)[number]) => r.record.genotype.normal.width;
+  const sorted = [...runs].sort((a, b) => widthOf(a) - widthOf(b));
+  // Smoother (smaller λ_max) the wider the cell: the numbers agree with the claim.
+  const agreeing = sorted.map((r, k) => ({ ...r, hessian: hessian(r.record.id, 10 - k) }));
+  const html = renderReport({ title: 't', runs: agreeing, generatedAt: '' });
+  assert.match(html, /<section id="smoothness"><h2>Smoothness \(Section 4\.3\)<\/h2><p>The paper: Section 4\.3: /);
+  assert.match(html, /data-chart="hessian-width"[^>]*data-points="3"/);
+  assert.match(html, /the wider cells are smoother here, as the paper says/);
+  const disagreeing = sorted.map((r, k) => ({ ...r, hessian: hessian(r.record.id, 1 + k) }));
+  assert.match(renderReport({ title: 't', runs: disagreeing, generatedAt: '' }), /these runs do not show the paper(&#39;|'|&apos;)s effect/);
+  // No probe, no section.
+  assert.doesNotMatch(renderReport({ title: 't', runs, generatedAt: '' }), /id="smoothness"/);
+});
+
+test('1D slices: loss and accuracy along direction 1, the grid\'s centre row', () => {
+  const html = renderReport({ title: 't', runs: [run('r0', undefined, [2, 1], true)], generatedAt: '' });
+  assert.match(html, /data-chart="slices"/);
+  assert.match(html, /data-chart="slices-accuracy"/);
+});
+
+test('narrowest against widest: the training-loss gap per epoch against the seed-to-seed spread, and how many variants it rests on', () => {
+  // Seeds 2, 13, 14 give 2c variants of DARTS_V2; 4, 10, 16 give 3.5c ones (the authors' sampler).
+  const narrow = [2, 13, 14].map((s, k) => run(`n${s}`, s, [2.0, 1.5 + 0.01 * k], false));
+  const wide = [4, 10, 16].map((s, k) => run(`w${s}`, s, [1.9, 1.2 + 0.01 * k], false));
+  const sep = widthSeparation([run('o', undefined, [2, 1.4], false), ...narrow, ...wide])!;
+  assert.deepEqual([sep.narrow, sep.wide, sep.seeds], [2, 3.5, [3, 3]]);
+  assert.equal(sep.epochs.length, 2);
+  assert.ok(Math.abs(sep.epochs[1]!.narrow.mean - 1.51) < 1e-9 && Math.abs(sep.epochs[1]!.wide.mean - 1.21) < 1e-9);
+  const html = renderReport({ title: 't', runs: [...narrow, ...wide], generatedAt: '' });
+  assert.match(html, /training loss is 0\.300 below the 2c variants(&#39;|'|&apos;), more than the larger seed-to-seed spread \(0\.010\): the paper(&#39;|'|&apos;)s effect, on 3 \+ 3 variants/);
+  // Overlapping groups: said so, not claimed.
+  const close = [2, 13, 14].map((s, k) => run(`c${s}`, s, [2.0, 1.2 + 0.2 * k], false));
+  assert.match(renderReport({ title: 't', runs: [...close, ...wide], generatedAt: '' }), /cannot show the paper(&#39;|'|&apos;)s effect \(3 \+ 3 variants\)/);
+});
+
+test('the error table says which regularisation the runs had, and calls it Section 5 only when it was', () => {
+  const plain = [run('r0', undefined, [2, 1], false)];
+  assert.match(renderReport({ title: 't', runs: plain, generatedAt: '' }), /Trained with no cutout, no auxiliary head, no drop path: not the paper(&#39;|'|&apos;)s Section 5 setting/);
+  const regularised = plain.map((r) => ({ ...r, record: { ...r.record, config: { ...r.record.config, cutout: true, cutoutLength: 16, auxiliary: true, auxiliaryWeight: 0.4, dropPath: 0.2 } } }));
+  assert.match(renderReport({ title: 't', runs: regularised, generatedAt: '' }), /cutout 16, auxiliary head \(weight 0\.4\), drop path 0\.2: regularised as in the paper(&#39;|'|&apos;)s Section 5/);
 });

@@ -289,9 +289,11 @@ test('built-in genotypes, written out as a file, have no errors', () => {
   assert.deepEqual(doc.diagnostics.filter((d) => d.severity === 'error'), []);
   assert.equal(doc.genotypes.length, LIBRARY.length);
   for (const g of doc.genotypes) assert.ok(g.genotype, g.name);
-  // NASNet's normal node 5 really is avg_pool_3x3(c_{k-2}) twice: the one warning the library earns.
+  // NASNet's normal node 5 really is avg_pool_3x3(c_{k-2}) twice: the one warning the published architectures earn.
+  // (The paper's own adapted cells and fixed random variants have the dead nodes and repeated inputs re-pointing gives.)
+  const fixedVariant = (name: string | undefined) => name !== undefined && LIBRARY.find((e) => e.name === name)?.paper.startsWith('Shu, Wang & Cai') === true;
   assert.deepEqual(
-    doc.diagnostics.map((d) => [d.code, d.data?.['node'], doc.genotypes.find((g) => g.def.span.start <= d.span.start && d.span.end <= g.def.span.end)?.name]),
+    doc.diagnostics.filter((d) => !fixedVariant(doc.genotypes.find((g) => g.def.span.start <= d.span.start && d.span.end <= g.def.span.end)?.name)).map((d) => [d.code, d.data?.['node'], doc.genotypes.find((g) => g.def.span.start <= d.span.start && d.span.end <= g.def.span.end)?.name]),
     [['identical-inputs', 5, 'NASNet']],
   );
 });

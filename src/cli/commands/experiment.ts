@@ -9,14 +9,16 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { CliIO, Command } from '../command.js';
-import type { ExperimentProgressLine } from '../../shared/experimentTypes.js';
+import type { ExperimentHessianSettings, ExperimentLandscapeSettings, ExperimentProgressLine } from '../../shared/experimentTypes.js';
 import type { SlurmOptions } from '../../shared/slurmTypes.js';
 import { executorOf, SLURM_FLAGS, SLURM_USAGE, slurmOptionsFromArgs } from '../slurmFlags.js';
 import { experimentReport, experimentStatusCommand, experimentTask } from './experimentJobs.js';
+import { HESSIAN_FLAGS } from './hessian.js';
 import type { ExperimentPlan } from '../../train/experimentPlan.js';
 import { loadGenotype } from '../resolve.js';
+import { PAPER_LANDSCAPE, type BnMode, type VarianceSplit } from '../../shared/landscapeTypes.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
 import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from './train.js';
 
@@ -24,26 +26,75 @@ import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from '.
 const PASSED_TRAIN_FLAGS = [
   'dataset', 'data', 'offline', 'preset', 'epochs', 'batch', 'lr', 'layers', 'channels', 'augment', 'seed',
   'train-subset', 'test-subset', 'grad-variance-batches', 'backend',
+  // Section 5's regularisation (the paper's fully regularised runs: --cutout --auxiliary --drop-path 0.2).
+  'auxiliary', 'auxiliary-weight', 'cutout', 'cutout-length', 'drop-path',
 ] as const;
 const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FLAGS.map((name) => [name, TRAIN_FLAG_SPECS[name]!]));
+
+/**
+ * The landscape settings of an experiment from its flags; with none, the
+ * paper's: 51×51 over the whole test set, loss and variance, the variance
+ * on test batches with BatchNorm in evaluation mode.
+ */
+export function experimentLandscape(args: ParsedArgs): ExperimentLandscapeSettings | null {
+  if (flagBoolean(args, 'no-landscape')) return null;
+  const subset = flagNumber(args, 'subset');
+  return {
+    grid: flagNumber(args, 'grid') ?? PAPER_LANDSCAPE.grid,
+    range: flagNumber(args, 'range') ?? PAPER_LANDSCAPE.range,
+    seed: flagNumber(args, 'landscape-seed') ?? 0,
+    subset: subset ?? null,
+    what: landscapeWhat(args) ?? ['loss', 'variance'],
+    varianceSplit: (flagString(args, 'variance-split') as VarianceSplit | undefined) ?? PAPER_LANDSCAPE.varianceSplit,
+    bnMode: (flagString(args, 'bn') as BnMode | undefined) ?? PAPER_LANDSCAPE.bnMode,
+  };
+}
+
+/** The flags `cellscope experiment` takes. */
+export const EXPERIMENT_FLAGS: Record<string, FlagSpec> = {
+  ...TRAIN_FLAGS,
+  variants: { type: 'int', min: 0, max: 1000 },
+  widths: { type: 'list' },
+  dir: { type: 'string' },
+  grid: LANDSCAPE_FLAGS['grid']!,
+  range: LANDSCAPE_FLAGS['range']!,
+  subset: LANDSCAPE_FLAGS['subset']!,
+  what: LANDSCAPE_FLAGS['what']!,
+  'variance-split': LANDSCAPE_FLAGS['variance-split']!,
+  bn: LANDSCAPE_FLAGS['bn']!,
+  'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
+  'no-landscape': { type: 'boolean' },
+  'hessian-iterations': HESSIAN_FLAGS['hessian-iterations']!,
+  'trace-samples': HESSIAN_FLAGS['trace-samples']!,
+  'no-hessian': { type: 'boolean' },
+};
+
+/** The smoothness probe's settings (default: 20 power iterations, 10 trace samples); --no-hessian: none. */
+export function experimentHessian(args: ParsedArgs): ExperimentHessianSettings | null {
+  if (flagBoolean(args, 'no-hessian')) return null;
+  return { iterations: flagNumber(args, 'hessian-iterations') ?? 20, traceSamples: flagNumber(args, 'trace-samples') ?? 10 };
+}
 
 export const experimentCommand: Command = {
   name: 'experiment',
   summary: 'wide vs narrow: train an architecture and width-stratified variants, probe them, write the report',
   usage: [
     'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--dir experiments/ARCH]',
-    '  [--grid 21] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--no-landscape]',
+    '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
+    '  [--no-landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
-    '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend]',
+    '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend --auxiliary --auxiliary-weight',
+    '   --cutout --cutout-length --drop-path]',
     SLURM_USAGE,
     '  [--devices all|0,1,… (--executor local: one worker per GPU, CUDA_VISIBLE_DEVICES or the WebGPU adapter index)]',
     'cellscope experiment status DIR [--json]     entries, runs, Slurm tasks and the report job of an experiment',
-    'cellscope experiment task DIR [--entry K]    train entry K (default SLURM_ARRAY_TASK_ID) and its landscape',
+    'cellscope experiment task DIR [--entry K]    train entry K (default SLURM_ARRAY_TASK_ID), its landscape and smoothness probe',
     'cellscope experiment report DIR              write DIR/report.html from what the runs hold now',
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
-    'then each gets a landscape; the report is DIR/report.html. The same command continues a stopped experiment.',
-    '--executor slurm submits one job array (task k trains entry k, then its landscape) on the shared DIR and a report',
+    'then each gets a landscape and the smoothness probe (top Hessian eigenvalue and trace); the report is DIR/report.html.',
+    'The same command continues a stopped experiment.',
+    '--executor slurm submits one job array (task k trains entry k, then probes it) on the shared DIR and a report',
     'job after it (--dependency=afterany), prints the job ids and returns; `experiment status DIR` follows them.',
     BACKEND_HELP,
   ].join('\n'),
@@ -59,20 +110,7 @@ export const experimentCommand: Command = {
         return 1;
       }
     }
-    const args = parseArgs(argv, {
-      ...TRAIN_FLAGS,
-      ...SLURM_FLAGS,
-      devices: { type: 'string' },
-      variants: { type: 'int', min: 0, max: 1000 },
-      widths: { type: 'list' },
-      dir: { type: 'string' },
-      grid: LANDSCAPE_FLAGS['grid']!,
-      range: LANDSCAPE_FLAGS['range']!,
-      subset: LANDSCAPE_FLAGS['subset']!,
-      what: LANDSCAPE_FLAGS['what']!,
-      'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
-      'no-landscape': { type: 'boolean' },
-    });
+    const args = parseArgs(argv, { ...EXPERIMENT_FLAGS, ...SLURM_FLAGS, devices: { type: 'string' } });
     if (args.positional.length !== 1) throw new UsageError('experiment needs exactly one ARCH (a built-in name or FILE#NAME)');
     const ref = args.positional[0]!;
     const loaded = loadGenotype(ref, io.cwd);
@@ -82,7 +120,6 @@ export const experimentCommand: Command = {
       return value;
     });
     const config = configFromArgs(args, io.cwd);
-    const subset = flagNumber(args, 'subset');
     const slurmOptions = slurmOptionsFromArgs(args, io.cwd);
     const plan: ExperimentPlan = {
       ref,
@@ -91,15 +128,8 @@ export const experimentCommand: Command = {
       variants: flagNumber(args, 'variants') ?? 4,
       ...(widths !== undefined ? { widths } : {}),
       config,
-      landscape: flagBoolean(args, 'no-landscape')
-        ? null
-        : {
-            grid: flagNumber(args, 'grid') ?? 21,
-            range: flagNumber(args, 'range') ?? 1,
-            seed: flagNumber(args, 'landscape-seed') ?? 0,
-            subset: subset ?? null,
-            what: landscapeWhat(args) ?? ['loss', 'variance'],
-          },
+      landscape: experimentLandscape(args),
+      hessian: experimentHessian(args),
     };
     const dir = resolve(io.cwd, flagString(args, 'dir') ?? `experiments/${loaded.name}`);
     const devices = flagString(args, 'devices');

@@ -13,7 +13,8 @@ import { cancelCommand } from './cancel.js';
 import { adaptersCommand } from './adapters.js';
 import { landscapeCommand } from './landscape.js';
 import { experimentCommand } from './experiment.js';
+import { hessianCommand } from './hessian.js';
 import { reportCommand } from './report.js';
 import { gpuCommand } from './gpu.js';
 
-export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, experimentCommand, reportCommand, adaptersCommand, gpuCommand];
+export const allCommands: Command[] = [checkCommand, metricsCommand, variantsCommand, libraryCommand, diagramCommand, lspCommand, trainCommand, runsCommand, resumeCommand, cancelCommand, landscapeCommand, hessianCommand, experimentCommand, reportCommand, adaptersCommand, gpuCommand];

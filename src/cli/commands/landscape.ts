@@ -5,7 +5,7 @@
  * continues where it stopped. Progress is JSON lines on stdout. Exit status:
  * 0 complete, 1 failed, 143 stopped.
  */
-import { LANDSCAPE_QUANTITIES, type LandscapeQuantity } from '../../shared/landscapeTypes.js';
+import { BN_MODES, LANDSCAPE_QUANTITIES, VARIANCE_SPLITS, type BnMode, type LandscapeQuantity, type VarianceSplit } from '../../shared/landscapeTypes.js';
 import type { BackendChoice } from '../../shared/backendTypes.js';
 import { findRunDir, RunStoreError } from '../../runs/runStore.js';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
@@ -21,7 +21,16 @@ export const LANDSCAPE_FLAGS: Record<string, FlagSpec> = {
   what: { type: 'list' },
   'variance-batches': { type: 'int', min: 2, max: 10000 },
   batch: { type: 'int', min: 1, max: 65536 },
+  'variance-split': { type: 'string', choices: [...VARIANCE_SPLITS] },
+  bn: { type: 'string', choices: [...BN_MODES] },
 };
+
+/** --variance-split and --bn as request fields (absent: the paper's test split and evaluation-mode BatchNorm). */
+export function varianceFlags(args: ParsedArgs): { varianceSplit?: VarianceSplit; bnMode?: BnMode } {
+  const split = flagString(args, 'variance-split') as VarianceSplit | undefined;
+  const bn = flagString(args, 'bn') as BnMode | undefined;
+  return { ...(split !== undefined ? { varianceSplit: split } : {}), ...(bn !== undefined ? { bnMode: bn } : {}) };
+}
 
 export function landscapeWhat(args: ParsedArgs, flag = 'what'): LandscapeQuantity[] | undefined {
   const what = flagList(args, flag);
@@ -54,10 +63,12 @@ export const landscapeCommand: Command = {
   summary: 'loss landscape and gradient-variance surface of a trained run (resumable)',
   usage: [
     'cellscope landscape RUN [--grid 51] [--range 1] [--seed 0] [--subset N] [--what loss,variance]',
-    `  [--variance-batches K] [--batch N] [--restart] [${BACKEND_USAGE}] [--runs DIR]`,
+    `  [--variance-batches K] [--variance-split test|train] [--bn eval|train] [--batch N] [--restart] [${BACKEND_USAGE}] [--runs DIR]`,
     'RUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
     'Writes RUN/landscape.json: loss and accuracy (and with --what variance the gradient variance) on a grid×grid',
     'grid over [-range, range]² of two seeded filter-normalised directions, centred on the trained weights.',
+    'The defaults are the paper\'s: a 51×51 grid over the whole test set; the variance surface from K mini-batches of the',
+    'test set with BatchNorm in evaluation mode, as the loss (--variance-split train / --bn train: training batches, batch statistics).',
     'Interrupted, the same command continues; --restart discards points computed with other settings.',
     'Backend: the one the run was trained on, unless --backend says otherwise (the choices as for cellscope train).',
   ].join('\n'),
@@ -100,6 +111,7 @@ export const landscapeCommand: Command = {
             ...(what !== undefined ? { what } : {}),
             ...(varianceBatches !== undefined ? { varianceBatches } : {}),
             ...(batch !== undefined ? { evalBatchSize: batch } : {}),
+            ...varianceFlags(args),
             ...(backend !== undefined ? { backend: backend as BackendChoice } : {}),
             restart: flagBoolean(args, 'restart'),
           },

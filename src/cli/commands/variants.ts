@@ -1,3 +1,4 @@
+import { authorsAdaptedFor } from '../../genotype/library.js';
 import { cellDepth, cellWidth } from '../../genotype/metrics.js';
 import { findVariants, sampleVariant, SamplingError, type VariantKind, type SampledVariant } from '../../genotype/samplers.js';
 import { variantName, variantText } from '../../genotype/variantText.js';
@@ -41,6 +42,8 @@ export const variantsCommand: Command = {
     let variants: SampledVariant[];
     if (kind === 'adapt') {
       // The adapted cell is one fixed genotype: seeds and counts do not apply.
+      const authors = authorsAdaptedFor(base.genotype);
+      if (authors !== undefined) io.stderr(`note: the authors adapted ${base.name} by hand as ${authors.name} (cellscope library --print); this is Cellscope's re-pointing rule\n`);
       const genotype = sampleVariant(base.genotype, 'adapt', 0);
       const fits =
         (normalWidth === undefined || cellWidth(genotype.normal) === normalWidth) &&

@@ -29,7 +29,8 @@ export const SIZES = {
     args: ['--dataset', 'synthetic', '--preset', 'quick', '--epochs', '2', '--channels', '4', '--layers', '3', '--batch', '16', '--train-subset', '128', '--test-subset', '64', '--grad-variance-batches', '2', '--grid', '5', '--subset', '64'],
   },
   quick: { label: 'Quick — CIFAR-10 subsets, preset quick', args: ['--dataset', 'cifar10', '--preset', 'quick', '--grid', '11', '--subset', '500'] },
-  paper: { label: 'Paper — CIFAR-10, the authors\' recipe (days on a GPU)', args: ['--dataset', 'cifar10', '--preset', 'paper', '--grid', '51', '--subset', '2000'] },
+  // Exactly the paper's landscape: a 51×51 grid over the whole test set (no --subset), variance on the test set.
+  paper: { label: 'Paper — CIFAR-10, the authors\' recipe, 51×51 landscapes on the full test set (days on a GPU)', args: ['--dataset', 'cifar10', '--preset', 'paper', '--grid', '51'] },
 } as const;
 export type ExperimentSize = keyof typeof SIZES;
 
@@ -96,6 +97,8 @@ function describe(line: ExperimentProgressLine): string {
       return `training ${line.name} (${line.index}/${line.total})`;
     case 'landscape':
       return `landscape of ${line.name} (${line.index}/${line.total})`;
+    case 'hessian':
+      return `smoothness probe of ${line.name} (${line.index}/${line.total})`;
     case 'report':
       return 'writing the report';
     default:

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { cudaEngineInstalled } from '../gpu/index.js';
 import { analyze, findGenotype, type AnalyzedDocument } from '../../genotype/document.js';
-import { builtin, LIBRARY } from '../../genotype/library.js';
+import { authorsAdaptedFor, builtin, LIBRARY } from '../../genotype/library.js';
 import { cellDepth, cellWidth, formatWidth } from '../../genotype/metrics.js';
 import type { Genotype } from '../../genotype/model.js';
 import { findVariants, SamplingError, type SampledVariant, type VariantKind } from '../../genotype/samplers.js';
@@ -122,12 +122,21 @@ async function askNumber(title: string, prompt: string, value: string, min: numb
 }
 
 async function askWhat(source: Source, title: string, variantsOnly: boolean): Promise<TrainWhat & { seed: number }> {
-  type Item = vscode.QuickPickItem & { id: 'self' | 'connections' | 'ops' | 'adapt' | 'stratified' };
+  type Item = vscode.QuickPickItem & { id: 'self' | 'connections' | 'ops' | 'adapt' | 'authors-adapt' | 'stratified' };
+  // Where the authors made an adapted cell by hand (NASNet_ADAPT, …), that is the one the paper trained: offer it first.
+  const authors = authorsAdaptedFor(source.genotype);
   const items: Item[] = [
     ...(variantsOnly ? [] : [{ id: 'self' as const, label: `${source.name} itself`, description: shape(source.genotype) }]),
     { id: 'connections', label: 'Random-connection variants', detail: 'Same operations, every input redrawn (the authors\' sampler): widths and depths vary' },
     { id: 'ops', label: 'Random-operation variants', detail: 'Same connections, every operation redrawn: the shape stays' },
-    { id: 'adapt', label: 'The adapted cell', detail: 'Every input re-pointed to the cell inputs: the widest, shallowest cell' },
+    ...(authors !== undefined
+      ? [{ id: 'authors-adapt' as const, label: `The authors' adapted cell (${authors.name})`, detail: `Shu, Wang & Cai's own widest, shallowest version of ${source.name} (${authors.source})` }]
+      : []),
+    {
+      id: 'adapt',
+      label: authors !== undefined ? 'The adapted cell (re-pointing rule)' : 'The adapted cell',
+      detail: 'Every input re-pointed to the cell inputs by Cellscope\'s rule: the widest, shallowest cell',
+    },
     { id: 'stratified', label: 'Width-stratified set', detail: 'N random-connection variants at each chosen normal-cell width (the paper\'s 2c/2.5c/3c/3.5c groups)' },
   ];
   const picked = need(await vscode.window.showQuickPick(items, { title: `${title}: what to train` }));
@@ -136,10 +145,12 @@ async function askWhat(source: Source, title: string, variantsOnly: boolean): Pr
       return { what: 'self', seed: 0 };
     case 'adapt':
       return { what: 'adapt', seed: 0 };
+    case 'authors-adapt':
+      return { what: 'adapt', authors: authors!.name, seed: 0 };
     case 'connections':
     case 'ops': {
       const count = await askNumber(`${title}: how many variants`, 'each variant is one run', '3', 1, MAX_COUNT);
-      const seed = await askNumber(`${title}: first seed`, 'numpy seed of the first variant; seed k is the authors\' variant k', '1', 0, MAX_SEED);
+      const seed = await askNumber(`${title}: first seed`, 'numpy seed of the first variant; seed k is what the authors\' sampler script draws for seed k', '1', 0, MAX_SEED);
       return { what: 'variants', kind: picked.id, count, seed };
     }
     case 'stratified': {
@@ -165,6 +176,8 @@ function sample(source: Source, what: TrainWhat & { seed: number }): { kind: Var
     case 'self':
       return undefined;
     case 'adapt':
+      // The authors' cell is a built-in: trained by its name, nothing to sample or write.
+      if (what.authors !== undefined) return undefined;
       return { kind: 'adapt', variants: findVariants(source.genotype, 'adapt', {}, { count: 1 }) };
     case 'variants':
       return { kind: what.kind, variants: findVariants(source.genotype, what.kind, {}, { count: what.count, start: what.seed }) };
@@ -357,6 +370,8 @@ async function train(service: RunsService, uriArg: unknown, nameArg: unknown, va
       const name = variantName(source.name, sampled.kind, v.seed);
       return { ref: `${file}#${name}`, name };
     });
+  } else if (what.what === 'adapt' && what.authors !== undefined) {
+    refs = [{ ref: what.authors, name: what.authors }];
   } else {
     refs = [{ ref: source.document ? `${source.document.uri.fsPath}#${source.name}` : source.name, name: source.name }];
   }

@@ -86,7 +86,8 @@ export function slotOfRecord(backend: BackendRecord | null | undefined): { devic
 export type TrainWhat =
   | { readonly what: 'self' }
   | { readonly what: 'variants'; readonly kind: Exclude<VariantKind, 'adapt'>; readonly count: number }
-  | { readonly what: 'adapt' }
+  /** `authors`: the authors' own adapted cell (a built-in such as NASNet_ADAPT) rather than our re-pointing rule. */
+  | { readonly what: 'adapt'; readonly authors?: string }
   | { readonly what: 'stratified'; readonly widths: readonly number[]; readonly perWidth: number };
 
 const KIND_WORDS: Record<Exclude<VariantKind, 'adapt'>, string> = { connections: 'random-connection', ops: 'random-operation' };
@@ -101,7 +102,7 @@ export function experimentName(genotype: string, what: TrainWhat, dataset: strin
       middle = ` · ${what.count} ${KIND_WORDS[what.kind]} variant${what.count === 1 ? '' : 's'}`;
       break;
     case 'adapt':
-      middle = ' · adapted';
+      middle = what.authors !== undefined ? ` · adapted (${what.authors})` : ' · adapted';
       break;
     case 'stratified':
       middle = ` · ${what.perWidth}× at ${what.widths.map(formatWidth).join('/')}`;

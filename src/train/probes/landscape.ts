@@ -7,9 +7,13 @@
  * - `loss`: test loss and accuracy with the network in evaluation mode
  *   (BatchNorm running statistics, which are never moved);
  * - `variance`: the gradient variance of the per-epoch probe
- *   (gradVariance.ts) — K mini-batch gradients of the training objective,
- *   training-mode BatchNorm without updating the running statistics — on K
- *   fixed training batches drawn once from the seed.
+ *   (gradVariance.ts) over K fixed mini-batches drawn once from the seed.
+ *   By default as the paper measured it (Fig. 22): batches of the *test*
+ *   set (the same images as the loss), BatchNorm in evaluation mode like
+ *   the loss grid, so the loss is plain cross-entropy (the auxiliary head
+ *   runs only in training). `varianceSplit: 'train'` and `bnMode: 'train'`
+ *   give the per-epoch probe's setting instead (training batches; batch
+ *   statistics, running ones untouched; the auxiliary loss included).
  *
  * Resumable. Every computed point is appended at once, one JSON line, to
  * `landscape.points.jsonl` in the run folder (its first line is the spec);
@@ -33,6 +37,10 @@ import {
   type LandscapeGrid,
   type LandscapeQuantity,
   type LandscapeSpec,
+  PAPER_LANDSCAPE,
+  varianceSettings,
+  type BnMode,
+  type VarianceSplit,
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../runs/atomicFile.js';
@@ -62,6 +70,10 @@ export interface LandscapeRequest {
   readonly what?: readonly LandscapeQuantity[];
   /** K of the variance probe; default the run's gradVarianceBatches, else 4. */
   readonly varianceBatches?: number;
+  /** The variance probe's data: `test` (the paper's, default) or `train`. */
+  readonly varianceSplit?: VarianceSplit;
+  /** The variance probe's BatchNorm: `eval` (the paper's and the loss grid's, default) or `train`. */
+  readonly bnMode?: BnMode;
   /** Images per forward pass when evaluating the loss (memory only: the numbers do not depend on it). */
   readonly evalBatchSize?: number;
   /** Discard points computed with other settings instead of refusing. */
@@ -70,7 +82,15 @@ export interface LandscapeRequest {
   readonly backend?: BackendChoice;
 }
 
-export const LANDSCAPE_DEFAULTS = { grid: 51, range: 1, seed: 0, evalBatchSize: 250, varianceBatches: 4 } as const;
+export const LANDSCAPE_DEFAULTS = {
+  grid: PAPER_LANDSCAPE.grid,
+  range: PAPER_LANDSCAPE.range,
+  seed: 0,
+  evalBatchSize: 250,
+  varianceBatches: 4,
+  varianceSplit: PAPER_LANDSCAPE.varianceSplit,
+  bnMode: PAPER_LANDSCAPE.bnMode,
+} as const;
 
 export interface LandscapeEnvironment {
   /** Progress JSON lines. */
@@ -195,8 +215,12 @@ export async function evaluateLoss(network: Network, data: EvalBatches): Promise
   }
 }
 
-/** The probe's objective, as in training: cross-entropy plus the weighted auxiliary loss when the head exists. */
-function probeObjective(network: Network, x: tf.Tensor4D, y: tf.Tensor1D, auxiliaryWeight: number): tf.Scalar {
+/**
+ * The probe's objective. BatchNorm in `train` mode: as in training, cross-entropy plus the weighted auxiliary
+ * loss when the head exists. In `eval` mode: the loss the grid evaluates (the head does not run outside training).
+ */
+export function probeObjective(network: Network, x: tf.Tensor4D, y: tf.Tensor1D, auxiliaryWeight: number, bnMode: BnMode): tf.Scalar {
+  if (bnMode === 'eval') return crossEntropy(network.forward(x, { training: false }).logits, y);
   const out = network.forward(x, { training: true, updateStats: false });
   const main = crossEntropy(out.logits, y);
   return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, y), auxiliaryWeight)) as tf.Scalar);
@@ -261,18 +285,23 @@ export function resolveSpec(record: RunRecord, request: LandscapeRequest): Lands
   if (!(range > 0)) throw new LandscapeError(`range must be positive, got ${range}`);
   const subset = request.subset ?? null;
   const testSize = record.dataset?.testSize ?? record.config.testSubset;
-  // As many probe batches as asked (default: the run's own probe), but no more than the training set holds.
-  const trainSize = record.dataset?.trainSize ?? record.config.trainSubset;
-  const wanted = request.varianceBatches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : LANDSCAPE_DEFAULTS.varianceBatches);
-  const varianceBatches = trainSize === null ? wanted : Math.min(wanted, Math.floor(trainSize / record.config.batchSize));
+  const varianceSplit = request.varianceSplit ?? LANDSCAPE_DEFAULTS.varianceSplit;
+  const bnMode = request.bnMode ?? LANDSCAPE_DEFAULTS.bnMode;
   // A subset as large as the test set is the test set: one spec, not two.
+  const usedSubset = subset !== null && testSize !== null && subset >= testSize ? null : subset;
+  // As many probe batches as asked (default: the run's own probe), but no more than the split holds.
+  const splitSize = varianceSplit === 'test' ? (usedSubset ?? testSize) : (record.dataset?.trainSize ?? record.config.trainSubset);
+  const wanted = request.varianceBatches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : LANDSCAPE_DEFAULTS.varianceBatches);
+  const varianceBatches = splitSize === null ? wanted : Math.min(wanted, Math.floor(splitSize / record.config.batchSize));
   return {
     grid,
     range,
     seed: request.seed ?? LANDSCAPE_DEFAULTS.seed,
-    subset: subset !== null && testSize !== null && subset >= testSize ? null : subset,
+    subset: usedSubset,
     varianceBatches,
     varianceBatchSize: record.config.batchSize,
+    varianceSplit,
+    bnMode,
   };
 }
 
@@ -328,7 +357,7 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   if (read.header !== undefined && read.points.size > 0 && !sameJob && !finished && !request.restart) {
     const h = read.header;
     throw new LandscapeError(
-      `run ${record.id} has a landscape in progress with other settings (grid ${h.grid}, range ${h.range}, seed ${h.seed}, subset ${h.subset ?? 'all'}, epoch ${h.epoch}); ` +
+      `run ${record.id} has a landscape in progress with other settings (grid ${h.grid}, range ${h.range}, seed ${h.seed}, subset ${h.subset ?? 'all'}, variance on ${varianceSettings(h).varianceSplit} with BatchNorm ${varianceSettings(h).bnMode}, epoch ${h.epoch}); ` +
         'finish it with the same settings or start over with --restart',
     );
   }
@@ -445,6 +474,55 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   }
 }
 
+/** A run's network with its checkpoint's weights and buffers, its dataset, and how a batch becomes the network's input. */
+export interface TrainedRun {
+  readonly record: RunRecord;
+  readonly dataset: Dataset;
+  readonly network: Network;
+  /** Images as the network's input (grey images repeated on the stem's channels, as in training). */
+  readonly toTensor: (b: Batch) => tf.Tensor4D;
+}
+
+/** Loads a run's network at its last checkpoint on the active backend (the landscape and Hessian probes' common start). */
+export async function loadTrainedRun(runDir: string): Promise<TrainedRun> {
+  const record = readRunRecord(runDir);
+  const config = record.config;
+  const checkpointPath = join(runDir, 'checkpoint.bin');
+  const checkpoint = readCheckpoint<unknown>(checkpointPath);
+  const dataset = await loadRunDataset(config);
+  const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
+  if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
+  const network = buildNetwork(genotype, {
+    channels: config.channels,
+    layers: config.layers,
+    classes: dataset.classes,
+    inputSize: dataset.train.height,
+    auxiliary: config.auxiliary,
+    seed: config.seed,
+  });
+  try {
+    tf.tidy(() => {
+      for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
+        for (const [name, v] of vars) {
+          const a = checkpoint.arrays.get(`${group}:${name}`);
+          if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
+          v.assign(tf.tensor(a.data, v.shape, 'float32'));
+        }
+      }
+    });
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
+  const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
+  const toTensor = (b: Batch): tf.Tensor4D =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
+      return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
+    });
+  return { record, dataset, network, toTensor };
+}
+
 /** A run's network at its checkpoint with the landscape's directions and data, ready to evaluate points. */
 export interface LandscapeContext {
   readonly network: Network;
@@ -466,42 +544,13 @@ export async function openLandscapeContext(
   spec: LandscapeSpec,
   options: { readonly evalBatchSize?: number | undefined; readonly variance: boolean },
 ): Promise<LandscapeContext> {
-  const record = readRunRecord(runDir);
+  const { record, dataset, network, toTensor } = await loadTrainedRun(runDir);
   const config = record.config;
-  const checkpointPath = join(runDir, 'checkpoint.bin');
-  const checkpoint = readCheckpoint<unknown>(checkpointPath);
-  const dataset = await loadRunDataset(config);
-  const genotype = findGenotype(analyze(record.genotype.text), record.genotype.name)?.genotype;
-  if (genotype === undefined) throw new LandscapeError(`${runDir}/run.json: the recorded genotype text does not define '${record.genotype.name}'`);
-  const network = buildNetwork(genotype, {
-    channels: config.channels,
-    layers: config.layers,
-    classes: dataset.classes,
-    inputSize: dataset.train.height,
-    auxiliary: config.auxiliary,
-    seed: config.seed,
-  });
   const held: tf.Tensor[] = [];
   let weights: PerturbedWeights | undefined;
   try {
-    tf.tidy(() => {
-      for (const [group, vars] of [['param', network.params], ['buffer', network.buffers]] as const) {
-        for (const [name, v] of vars) {
-          const a = checkpoint.arrays.get(`${group}:${name}`);
-          if (a === undefined) throw new LandscapeError(`${checkpointPath}: no ${group} ${name} (the network changed?)`);
-          v.assign(tf.tensor(a.data, v.shape, 'float32'));
-        }
-      }
-    });
     const arrays = await readWeightArrays(network);
     weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
-    const stemChannels = network.params.get('stem.0.weight')?.shape[2] ?? 3;
-    // Grey images are repeated on the stem's channels, as in training.
-    const toTensor = (b: Batch): tf.Tensor4D =>
-      tf.tidy(() => {
-        const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
-        return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
-      });
     const images = evaluationImages(dataset, spec.subset);
     const evalData: EvalBatches = { x: [], y: [], count: images.count };
     for (const b of batches(images, dataset, { batchSize: options.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
@@ -510,14 +559,18 @@ export async function openLandscapeContext(
     }
     held.push(...evalData.x, ...evalData.y);
     const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
+    const { varianceSplit, bnMode } = varianceSettings(spec);
     if (options.variance) {
       const rng = new NumpyRandomState(spec.seed);
-      for (const b of batches(dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
+      // The paper's variance is over the test images the loss uses; `train` draws from the training set.
+      for (const b of batches(varianceSplit === 'test' ? images : dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
         probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
         if (probe.length === spec.varianceBatches) break;
       }
       if (probe.length < 2 || probe.length < spec.varianceBatches) {
-        throw new LandscapeError(`the training set has ${probe.length} full batches of ${spec.varianceBatchSize}; the variance probe needs at least 2 (and asks for ${spec.varianceBatches})`);
+        throw new LandscapeError(
+          `the ${varianceSplit === 'test' ? 'test images' : 'training set'} give ${probe.length} full batches of ${spec.varianceBatchSize}; the variance probe needs at least 2 (and asks for ${spec.varianceBatches})`,
+        );
       }
       for (const p of probe) held.push(p.x, p.y);
     }
@@ -529,7 +582,7 @@ export async function openLandscapeContext(
       loss: () => evaluateLoss(network, evalData),
       variance: async () => {
         if (probe.length === 0) throw new LandscapeError('this landscape context was opened without the variance probe');
-        return gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight));
+        return gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight, bnMode));
       },
       dispose: () => {
         moved.dispose();
