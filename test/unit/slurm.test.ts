@@ -45,7 +45,8 @@ before(() => {
   if (unavailable !== undefined) process.stderr.write(`slurm tests skip: ${unavailable}\n`);
 });
 
-const TINY = ['--dataset', 'synthetic', '--preset', 'quick', '--layers', '3', '--channels', '4', '--batch', '8', '--test-subset', '12', '--grad-variance-batches', '2', '--backend', 'wasm'];
+// 16 test images: two batches of 8, as the variance probe on the test split (the paper's default) needs.
+const TINY = ['--dataset', 'synthetic', '--preset', 'quick', '--layers', '3', '--channels', '4', '--batch', '8', '--test-subset', '16', '--grad-variance-batches', '2', '--backend', 'wasm'];
 
 function cellscope(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
   const r = spawnSync(process.execPath, [cliJs, ...args], { encoding: 'utf8', env, timeout: 120_000 });
