@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './cli-helpers.js';
 import { terminalSafe } from '../../src/cli/terminalText.js';
+import { presetSettings } from '../../src/runs/presets.js';
+import { RUN_FORMAT } from '../../src/shared/runTypes.js';
 
 const ESC = '\u001b';
 // Red text, a new window title, an OSC 52 clipboard write, a C1 CSI, a carriage return, a right-to-left override.
@@ -65,32 +67,45 @@ test('metrics, variants and diagram: a reference with escape sequences is echoed
   }
 });
 
-test('runs: hostile run ids, genotype names and failure reasons are listed escaped; --json parses to the same values', async () => {
+test('runs: hostile genotype names and failure reasons are listed escaped (and a hostile id is refused, escaped); --json parses to the same values', async () => {
   const dir = workspace();
   const runs = join(dir, 'runs');
   const runDir = join(runs, 'r1');
   mkdirSync(runDir, { recursive: true });
+  const now = '2025-01-31T14:25:01.000Z';
   const record = {
-    format: 1,
-    id: `r1${EVIL}`,
+    format: RUN_FORMAT,
+    id: 'r1',
     status: 'failed',
     reason: `out of memory${EVIL}`,
-    genotype: { name: `N${EVIL}`, text: '', normal: { width: 2, depth: 3 }, reduce: { width: 2, depth: 2 } },
-    params: 1,
-    config: { dataset: `data${EVIL}`, epochs: 1 },
-    backend: { backend: `wasm${EVIL}` },
-    pid: 1,
+    genotype: { name: `N${EVIL}`, text: 'G = ...', ref: `N${EVIL}`, origin: EVIL, normal: { width: 3, depth: 2 }, reduce: { width: 2, depth: 3 } },
+    params: 10,
+    config: { ...presetSettings('quick', 'synthetic'), dataset: 'synthetic', dataDir: null, download: false, preset: 'quick', seed: 0, backend: 'cpu' },
+    seed: 0,
+    backend: null,
+    dataset: null,
+    versions: { cellscope: '0', node: process.version, tfjs: '4' },
+    pid: 4242,
     host: 'elsewhere',
-    epochsCompleted: 0,
+    startedAt: now,
+    updatedAt: now,
+    finishedAt: now,
+    epochsCompleted: 1,
+    resumes: [],
   };
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(record));
+  // A run id is a folder name (runPaths.ts refuses others); the refusal quotes the id, escaped too.
+  mkdirSync(join(runs, 'r2'));
+  writeFileSync(join(runs, 'r2', 'run.json'), JSON.stringify({ ...record, id: `r2${EVIL}` }));
   const text = await cli(['runs', '--runs', runs], dir);
   assert.equal(text.code, 0, text.err);
   assertTerminalSafe(text.out + text.err, 'runs');
-  assert.match(text.out, /r1\\u001b\[31mred/);
+  assert.match(text.out, /N\\u001b\[31mred/);
+  assert.match(text.out, /out of memory\\u001b\[31mred/);
   const json = await cli(['runs', '--runs', runs, '--json'], dir);
   assertTerminalSafe(json.out, 'runs --json');
-  const [entry] = JSON.parse(json.out) as { id: string; genotype: { name: string } }[];
+  const [entry] = JSON.parse(json.out) as { id: string; reason: string; genotype: { name: string } }[];
   assert.equal(entry!.id, record.id);
   assert.equal(entry!.genotype.name, record.genotype.name);
+  assert.equal(entry!.reason, record.reason);
 });
