@@ -5,5 +5,6 @@
  */
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
 import { startServer } from './server.js';
+import { createStdioConnection } from './stdioConnection.js';
 
-startServer(createConnection(ProposedFeatures.all));
+startServer(process.argv.includes('--stdio') ? createStdioConnection() : createConnection(ProposedFeatures.all));

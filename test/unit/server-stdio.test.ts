@@ -149,3 +149,29 @@ test('cellscope lsp --node-ipc serves over the IPC channel it was forked with (n
     child.kill();
   }
 });
+
+/** Starts the server over stdio, writes `bytes` and resolves with its stderr once it names a broken message (10 s at most). */
+async function stderrAfter(args: string[], bytes: string): Promise<string> {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  try {
+    const named = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('unreadable message')) resolve();
+      }),
+    );
+    child.stdin!.write(bytes);
+    await Promise.race([named, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    return stderr;
+  } finally {
+    child.kill();
+  }
+}
+
+test('broken framing from a client is logged, naming what is wrong (cellscope lsp --stdio and dist/server.js --stdio)', async () => {
+  for (const args of [[join(out, 'cli.js'), 'lsp', '--stdio'], [join(out, 'server.js'), '--stdio']]) {
+    assert.match(await stderrAfter(args, 'Content-Length: many\r\n\r\n{}'), /unreadable message from the client on stdin: Content-Length value must be a number/, args.join(' '));
+    assert.match(await stderrAfter(args, 'Content-Type: text/plain\r\n\r\n'), /unreadable message from the client on stdin: Header must provide a Content-Length/, args.join(' '));
+  }
+});

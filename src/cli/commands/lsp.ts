@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
 import { SERVER_NODE_FLAGS, hasServerNodeFlags } from '../../server/nodeFlags.js';
 import { startServer } from '../../server/server.js';
+import { createStdioConnection } from '../../server/stdioConnection.js';
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -30,10 +31,10 @@ export const lspCommand: Command = {
     // Over --node-ipc the client's IPC channel belongs to this process and would not reach a
     // restarted one: a client that forks the server sets the flags itself, as VS Code's does.
     if (!flagBoolean(args, 'node-ipc') && !hasServerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) return runWithServerFlags(argv);
-    // vscode-languageserver picks the transport from process.argv (and, for stdio,
-    // moves console output off stdout); with no flag, stdio is the default.
-    if (!transports.some(Boolean)) process.argv.push('--stdio');
-    startServer(createConnection(ProposedFeatures.all));
+    // stdio (the default) through our own reader, which logs a client's broken framing;
+    // the other transports as vscode-languageserver reads them from process.argv.
+    const stdio = flagBoolean(args, 'stdio') || !transports.some(Boolean);
+    startServer(stdio ? createStdioConnection() : createConnection(ProposedFeatures.all));
     // The server runs until the client sends `exit` or closes the stream; the library then exits the process.
     return new Promise<number>(() => undefined);
   },
