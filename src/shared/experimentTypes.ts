@@ -129,6 +129,8 @@ export interface ExperimentProgressLine {
   readonly index?: number;
   readonly total?: number;
   readonly name?: string;
+  /** The entry's training seed, when the experiment trains every cell with several. */
+  readonly trainSeed?: number;
   readonly runId?: string;
   /** The report, once written. */
   readonly report?: string;

@@ -203,7 +203,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
     if (cancel.requested) return stopped();
     const entry = readExperiment(dir)!.entries[k]!;
     if (entry.runId !== null && runStatusOf(runsDirOfExperiment(dir), entry.runId) === 'completed') continue;
-    progress({ phase: 'train', index: k + 1, total, name: entry.name, ...(entry.runId !== null ? { runId: entry.runId } : {}) });
+    progress({ phase: 'train', index: k + 1, total, name: entry.name, ...(entry.trainSeed !== undefined ? { trainSeed: entry.trainSeed } : {}), ...(entry.runId !== null ? { runId: entry.runId } : {}) });
     const outcome = await trainEntry(dir, k, inner);
     if (outcome === undefined) continue;
     if (outcome.status === 'cancelled') return stopped();
