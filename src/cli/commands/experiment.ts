@@ -48,7 +48,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FL
 export function experimentLandscape(args: ParsedArgs): ExperimentLandscapeSettings | null {
   if (flagBoolean(args, 'no-landscape')) return null;
   // Section 5 compares test error: landscapes only when asked for (--landscape, or one of their settings).
-  if (protocolOf(args) === 'section5' && !flagBoolean(args, 'landscape') && !LANDSCAPE_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
+  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.landscape && !flagBoolean(args, 'landscape') && !LANDSCAPE_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
   const subset = flagNumber(args, 'subset');
   return {
     grid: flagNumber(args, 'grid') ?? PAPER_LANDSCAPE.grid,
@@ -176,7 +176,8 @@ function trainingSeeds(args: ParsedArgs, defaultCount: number | undefined): numb
 /** The smoothness probe's settings (default: 20 power iterations, 10 trace samples); --no-hessian: none. */
 export function experimentHessian(args: ParsedArgs): ExperimentHessianSettings | null {
   if (flagBoolean(args, 'no-hessian')) return null;
-  if (protocolOf(args) === 'section5' && !flagBoolean(args, 'hessian') && !HESSIAN_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
+  // As landscapes: Section 5's runs get the smoothness probe only when asked for.
+  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.hessian && !flagBoolean(args, 'hessian') && !HESSIAN_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
   return { iterations: flagNumber(args, 'hessian-iterations') ?? 20, traceSamples: flagNumber(args, 'trace-samples') ?? 10 };
 }
 
