@@ -20,6 +20,7 @@ import type { Genotype } from '../genotype/model.js';
 import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
 import { centreSlices, SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
+import { SECTION5_REGULARISATION, type ExperimentProtocol } from '../shared/experimentTypes.js';
 import { renderCellSvg } from './cellSvg.js';
 import { renderLineChart, renderScatter, type LineSeries } from './charts.js';
 import { contourLevels, renderContours } from './contours.js';
@@ -46,6 +47,8 @@ export interface ReportInput {
   readonly lossThreshold?: number;
   /** Extra lines under the title (the command that made the experiment, say). */
   readonly notes?: readonly string[];
+  /** The protocol the experiment was planned with (experiment.json); absent: none, and the report claims no protocol. */
+  readonly protocol?: ExperimentProtocol;
 }
 
 /** The report's figures in numbers, for tests and for the panel's summary. */
@@ -59,6 +62,9 @@ export interface ReportRow {
   readonly id: string;
   readonly name: string;
   readonly original: boolean;
+  readonly kind: RunKind;
+  /** The run's training seed. */
+  readonly seed: number;
   readonly width: number;
   readonly depth: number;
   readonly params: number;
@@ -111,6 +117,23 @@ function isOriginal(record: RunRecord): boolean {
   return record.genotype.variant === undefined;
 }
 
+/** What a run's cell is, from run.json's `variant` (the experiment's entry kinds; a kind we did not write counts as connections, as before kinds existed). */
+export type RunKind = 'original' | 'connections' | 'ops' | 'adapt';
+
+export const RUN_KIND_ORDER: readonly RunKind[] = ['original', 'connections', 'ops', 'adapt'];
+
+const RUN_KIND_LABEL: Record<RunKind, string> = {
+  original: 'Original',
+  connections: 'Random connections',
+  ops: 'Random operations',
+  adapt: 'Adapted (widest, shallowest)',
+};
+
+export function runKind(record: RunRecord): RunKind {
+  const kind = record.genotype.variant?.kind;
+  return kind === undefined ? 'original' : kind === 'ops' || kind === 'adapt' ? kind : 'connections';
+}
+
 function chartRun(run: ReportRun): ChartRun {
   const r = run.record;
   return {
@@ -139,6 +162,8 @@ export function summarizeReport(input: ReportInput): ReportSummary {
       id: record.id,
       name: record.genotype.name,
       original: isOriginal(record),
+      kind: runKind(record),
+      seed: record.config.seed,
       width: record.genotype.normal.width,
       depth: record.genotype.normal.depth,
       params: record.params,
@@ -196,7 +221,11 @@ function runTitle(record: RunRecord): string {
 }
 
 function cellsSection(runs: readonly ReportRun[]): Markup {
-  const groups = byWidth(runs).map(({ width, runs: members }) => {
+  // One drawing per cell: the runs of one cell with several training seeds share it.
+  const firstOfCell = new Map<string, ReportRun>();
+  for (const r of runs) if (!firstOfCell.has(r.record.genotype.name)) firstOfCell.set(r.record.genotype.name, r);
+  const cellRuns = [...firstOfCell.values()];
+  const groups = byWidth(cellRuns).map(({ width, runs: members }) => {
     const cells = members.map(({ record }) => {
       const g = genotypeOf(record);
       return g === undefined
@@ -205,7 +234,15 @@ function cellsSection(runs: readonly ReportRun[]): Markup {
     });
     return group(`Normal-cell width ${formatWidth(width)}`, cells);
   });
-  return html`<section id="cells"><h2>Cells</h2><p>Normal cells of the original architecture and its random-connection variants (same operations, re-drawn inputs), grouped by width.</p><div class="groups">${groups}</div></section>`;
+  const kinds = new Set(runs.map((r) => runKind(r.record)));
+  const what = [
+    kinds.has('original') ? 'the original architecture' : undefined,
+    kinds.has('connections') ? 'random-connection variants (same operations, re-drawn inputs)' : undefined,
+    kinds.has('ops') ? 'random-operation variants (same connections, re-drawn operations)' : undefined,
+    kinds.has('adapt') ? 'the adapted cell (every input re-pointed to node 0 or 1)' : undefined,
+  ].filter((w): w is string => w !== undefined);
+  const list = what.length <= 1 ? what.join('') : `${what.slice(0, -1).join(', ')} and ${what.at(-1)!}`;
+  return html`<section id="cells"><h2>Cells</h2><p>Normal cells of ${list}, grouped by width.</p><div class="groups">${groups}</div></section>`;
 }
 
 function convergenceSection(runs: readonly ReportRun[]): Markup {
@@ -271,7 +308,8 @@ export interface WidthSeparation {
  * spread, epoch by epoch: the number the paper's convergence claim rests on, with how many runs each side has.
  */
 export function widthSeparation(runs: readonly ReportRun[]): WidthSeparation | undefined {
-  const groups = byWidth(runs.filter((r) => !isOriginal(r.record)));
+  // The paper groups random-connection variants by width; operation variants and the adapted cell are other questions.
+  const groups = byWidth(runs.filter((r) => runKind(r.record) === 'connections'));
   if (groups.length < 2) return undefined;
   const narrow = groups[0]!;
   const wide = groups.at(-1)!;
@@ -305,26 +343,107 @@ function separationParagraph(runs: readonly ReportRun[]): Markup | undefined {
   return html`<h3>Narrowest against widest</h3><p class="separation" data-gap="${gap.toFixed(4)}" data-spread="${spread.toFixed(4)}">${said}</p><table class="separation"><thead><tr><th>Epoch</th><th>Training loss ${formatWidth(s.narrow)} (mean ± sd)</th><th>Training loss ${formatWidth(s.wide)} (mean ± sd)</th><th>Gap</th><th>Gap &gt; spread</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** One run's regularisation in words. */
+function regularisationOf(c: RunRecord['config']): string {
+  return `${c.cutout ? `cutout ${String(c.cutoutLength)}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${String(c.auxiliaryWeight)})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${String(c.dropPath)}` : 'no drop path'}`;
+}
+
+/** Whether a run had exactly the paper's full regularisation (cutout 16, auxiliary head 0.4, drop path 0.2). */
+function fullyRegularised(c: RunRecord['config']): boolean {
+  const r = SECTION5_REGULARISATION;
+  return c.cutout === r.cutout && c.cutoutLength === r.cutoutLength && c.auxiliary === r.auxiliary && c.auxiliaryWeight === r.auxiliaryWeight && c.dropPath === r.dropPath;
+}
+
 /** What the runs were trained with, against what the paper's Section 5 uses (cutout 16, auxiliary 0.4, drop path 0.2). */
 function regularisationCaption(runs: readonly ReportRun[]): string {
-  const configs = [
-    ...new Set(
-      runs.map(({ record: { config: c } }) => `${c.cutout ? `cutout ${String(c.cutoutLength)}` : 'no cutout'}, ${c.auxiliary ? `auxiliary head (weight ${String(c.auxiliaryWeight)})` : 'no auxiliary head'}, ${c.dropPath > 0 ? `drop path ${String(c.dropPath)}` : 'no drop path'}`),
-    ),
-  ];
-  const full = runs.length > 0 && runs.every(({ record: { config: c } }) => c.cutout && c.auxiliary && c.dropPath > 0);
+  const configs = [...new Set(runs.map(({ record: { config: c } }) => regularisationOf(c)))];
+  const full = runs.length > 0 && runs.every(({ record: { config: c } }) => fullyRegularised(c));
   return full
     ? `Trained with ${configs.join('; ')}: regularised as in the paper's Section 5.`
     : `Trained with ${configs.join('; ')}: not the paper's Section 5 setting (cutout 16, auxiliary head 0.4, drop path 0.2), which compares generalisation under full regularisation.`;
 }
 
+/** Test error of one kind of cell over its runs (Section 5's comparison). */
+export interface KindErrors {
+  readonly kind: RunKind;
+  /** Distinct cells (genotype names) among its completed runs. */
+  readonly cells: number;
+  /** Distinct training seeds among its completed runs. */
+  readonly seeds: readonly number[];
+  /** Completed runs with a test accuracy: what the mean and spread are over. */
+  readonly runs: number;
+  /** Percent: mean and sample standard deviation of the final test error; null without runs. */
+  readonly mean: number | null;
+  readonly sd: number | null;
+  /** Runs of this kind left out because they have not completed. */
+  readonly incomplete: number;
+}
+
+/**
+ * Final test error per kind (original, connection variants, operation variants, adapted): mean ± sample
+ * standard deviation over every completed run of the kind, i.e. over its cells and training seeds together.
+ */
+export function kindErrors(runs: readonly ReportRun[], summary: ReportSummary = summarizeReport({ title: '', runs, generatedAt: '' })): KindErrors[] {
+  const statusOf = new Map(runs.map((r) => [r.record.id, r.record.status]));
+  return RUN_KIND_ORDER.flatMap((kind) => {
+    const rows = summary.rows.filter((r) => r.kind === kind);
+    if (rows.length === 0) return [];
+    const done = rows.filter((r) => statusOf.get(r.id) === 'completed' && r.finalTestError !== null);
+    const errors = done.map((r) => r.finalTestError!);
+    const stats = errors.length > 0 ? meanSd(errors) : undefined;
+    return [{
+      kind,
+      cells: new Set(done.map((r) => r.name)).size,
+      seeds: [...new Set(done.map((r) => r.seed))].sort((a, b) => a - b),
+      runs: done.length,
+      mean: stats?.mean ?? null,
+      sd: stats === undefined ? null : stats.sd,
+      incomplete: rows.length - done.length,
+    }];
+  });
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The Section 5 comparison: test error per kind with its spread and counts, captioned with what ran (the kinds,
+ * the training seeds, the regularisation). Shown for an experiment planned with --protocol section5, and wherever
+ * the runs hold more than one kind of variant or several training seeds; only the first is called Section 5.
+ */
+function kindSection(summary: ReportSummary, runs: readonly ReportRun[], protocol: ExperimentProtocol | undefined): Markup | undefined {
+  const kinds = kindErrors(runs, summary);
+  const several = new Set(summary.rows.map((r) => r.seed)).size > 1 || kinds.some((k) => k.kind === 'ops' || k.kind === 'adapt');
+  if (protocol !== 'section5' && !several) return undefined;
+  const rows = kinds.map(
+    (k) =>
+      html`<tr data-kind="${k.kind}" data-runs="${k.runs}"><td>${RUN_KIND_LABEL[k.kind]}</td><td>${k.cells}</td><td>${k.seeds.length}</td><td>${k.runs}</td><td>${k.mean === null ? '–' : `${k.mean.toFixed(2)} ± ${k.sd!.toFixed(2)}`}</td></tr>`,
+  );
+  const ran = kinds
+    .filter((k) => k.runs > 0)
+    .map((k) => `${RUN_KIND_LABEL[k.kind].toLowerCase()}: ${plural(k.cells, 'cell')} × ${plural(k.seeds.length, 'seed')} (${plural(k.runs, 'run')})`);
+  const seeds = [...new Set(kinds.flatMap((k) => k.seeds))].sort((a, b) => a - b);
+  const incomplete = kinds.reduce((n, k) => n + k.incomplete, 0);
+  const completed = runs.filter((r) => r.record.status === 'completed');
+  const heading = protocol === 'section5' ? 'Generalisation (Section 5)' : 'Test error by kind';
+  const intro =
+    protocol === 'section5'
+      ? "Planned with --protocol section5. The paper's Section 5: the architecture against its random variants and its adapted (widest, shallowest) cell; wide, shallow cells converge faster but do not necessarily generalise better."
+      : 'The runs grouped by what their cell is.';
+  const caption = `Final test error (%) of the completed runs, mean ± sample standard deviation over each kind's cells and training seeds. Ran ${ran.length > 0 ? ran.join('; ') : 'nothing to completion yet'}${seeds.length > 0 ? `; training seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}` : ''}.${incomplete > 0 ? ` ${plural(incomplete, 'run')} not completed ${incomplete === 1 ? 'is' : 'are'} left out.` : ''}`;
+  return html`<section id="section5"><h2>${heading}</h2><p>${intro}</p><p class="kinds-caption">${caption} ${completed.length > 0 ? regularisationCaption(completed) : ''}</p><table class="by-kind" data-rows="${kinds.length}"><thead><tr><th>Kind</th><th>Cells</th><th>Training seeds</th><th>Runs</th><th>Final test error (%), mean ± sd</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
 function tableSection(summary: ReportSummary, runs: readonly ReportRun[]): Markup {
   const threshold = summary.lossThreshold;
-  const head = html`<tr><th>Architecture</th><th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : formatTick(threshold)}</th><th>Run</th></tr>`;
+  // The training seed only where runs differ in it (several seeds per cell), so a plain experiment's table stays as it was.
+  const seeds = new Set(summary.rows.map((r) => r.seed)).size > 1;
+  const head = html`<tr><th>Architecture</th>${seeds ? html`<th>Seed</th>` : ''}<th>Width</th><th>Depth</th><th>Params</th><th>Epochs</th><th>Final test error (%)</th><th>Best test error (%)</th><th>Epochs to training loss ${threshold === null ? '–' : formatTick(threshold)}</th><th>Run</th></tr>`;
   const rows = summary.rows.map(
     (r) =>
       html`<tr${r.original ? html` class="original"` : ''} data-run="${r.id}">${[
-        html`<td>${r.name}${r.original ? ' (original)' : ''}</td><td>${formatWidth(r.width)}</td><td>${r.depth}</td>`,
+        html`<td>${r.name}${r.original ? ' (original)' : ''}</td>${seeds ? html`<td>${r.seed}</td>` : ''}<td>${formatWidth(r.width)}</td><td>${r.depth}</td>`,
         html`<td>${formatCount(r.params)}</td><td>${r.epochs}</td><td>${percent(r.finalTestError)}</td><td>${percent(r.bestTestError)}</td>`,
         html`<td>${r.epochsToLoss === null ? '–' : r.epochsToLoss.toFixed(2)}</td><td class="run-id">${r.id}</td>`,
       ]}</tr>`,
@@ -489,7 +608,7 @@ function reportBody(input: ReportInput): Markup {
   const sections =
     input.runs.length === 0
       ? html`<p class="note">No runs to report.</p>`
-      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs)];
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), kindSection(summary, input.runs, input.protocol), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs)];
   return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
 

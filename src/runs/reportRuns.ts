@@ -77,12 +77,36 @@ export function experimentRunDirs(dir: string, file: ExperimentFile): string[] {
   });
 }
 
+/**
+ * The report's title: what the experiment set out to compare, from its
+ * entries (cells, not runs: several training seeds train one cell several
+ * times). A plain experiment keeps its old title.
+ */
+export function experimentTitle(file: ExperimentFile): string {
+  const cells = (role: ExperimentFile['entries'][number]['role']) => new Set(file.entries.filter((e) => e.role === role).map((e) => e.name)).size;
+  const connections = cells('variant');
+  const operations = cells('operations');
+  const adapted = cells('adapted');
+  if (file.protocol === undefined && operations === 0 && adapted === 0 && file.seeds === undefined) {
+    return `Wide vs narrow: ${file.architecture} and ${file.entries.length - 1} random-connection variants`;
+  }
+  const parts = [
+    connections > 0 ? `${connections} random-connection variant${connections === 1 ? '' : 's'}` : undefined,
+    operations > 0 ? `${operations} random-operation variant${operations === 1 ? '' : 's'}` : undefined,
+    adapted > 0 ? 'its adapted cell' : undefined,
+  ].filter((p): p is string => p !== undefined);
+  const against = parts.length === 0 ? '' : ` against ${parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)!}`}`;
+  const seeds = file.seeds !== undefined && file.seeds.length > 1 ? `, ${file.seeds.length} training seeds each` : '';
+  return `${file.protocol === 'section5' ? 'Section 5' : 'Experiment'}: ${file.architecture}${against}${seeds}`;
+}
+
 /** The report of an experiment folder as its runs stand now (the CLI's report.html and the editor's panel). */
 export function experimentReportInput(dir: string, file: ExperimentFile, generatedAt: string): ReportInput {
   return {
-    title: `Wide vs narrow: ${file.architecture} and ${file.entries.length - 1} random-connection variants`,
+    title: experimentTitle(file),
     runs: loadReportRuns(experimentRunDirs(dir, file)),
     generatedAt,
-    notes: [`Experiment folder ${dir}; variants stratified over normal-cell widths ${file.widths.map((w) => `${w}c`).join(', ')}.`],
+    notes: [`Experiment folder ${dir}; ${file.variants > 0 ? `connection variants stratified over normal-cell widths ${file.widths.map((w) => `${w}c`).join(', ')}` : 'no connection variants'}.`],
+    ...(file.protocol !== undefined ? { protocol: file.protocol } : {}),
   };
 }

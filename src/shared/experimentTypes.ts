@@ -1,23 +1,70 @@
 /**
  * `experiment.json`: the plan and state of a wide-vs-narrow experiment (an
  * architecture, random-connection variants stratified by normal-cell width,
- * one training run each, their landscapes, a report), and the progress lines
- * `cellscope experiment` prints. Pure types and checks.
+ * one training run each, their landscapes, a report) or of the paper's
+ * Section 5 protocol (the same, plus random-operation variants, the adapted
+ * cell and several training seeds, fully regularised), and the progress
+ * lines `cellscope experiment` prints. Pure types and checks.
  */
 import { BN_MODES, LANDSCAPE_QUANTITIES, VARIANCE_SPLITS, type BnMode, type LandscapeQuantity, type VarianceSplit } from './landscapeTypes.js';
 import { RUN_CONFIG_SHAPE, RUN_ID_SHAPE, type RunConfig } from './runTypes.js';
 import { arrayOf, boolean, integer, literal, nullable, number, object, oneOf, optional, refinedString, shapeProblem, string, type Shape } from './shape.js';
 import type { ExperimentSlurm } from './slurmTypes.js';
+import type { VariantKind } from '../genotype/samplers.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 export const EXPERIMENT_REPORT_FILE = 'report.html';
 
+/**
+ * What an entry's cell is. `variant` is a random-connection variant: the name
+ * every experiment.json before Section 5 wrote, kept so that they still read
+ * (and so that an experiment without the new kinds writes what it always did).
+ * `operations`: random operations (connections kept); `adapted`: the
+ * widest/shallowest cell (every input re-pointed to node 0 or 1).
+ */
+export const EXPERIMENT_ROLES = ['original', 'variant', 'operations', 'adapted'] as const;
+export type ExperimentRole = (typeof EXPERIMENT_ROLES)[number];
+
+/** The sampler kind (samplers.ts, `NAME~kind:seed`) behind a role; undefined for the original. */
+export function variantKindOfRole(role: ExperimentRole): VariantKind | undefined {
+  switch (role) {
+    case 'original':
+      return undefined;
+    case 'variant':
+      return 'connections';
+    case 'operations':
+      return 'ops';
+    case 'adapted':
+      return 'adapt';
+  }
+}
+
+/** Protocols `--protocol` selects in one word. */
+export const EXPERIMENT_PROTOCOLS = ['section5'] as const;
+export type ExperimentProtocol = (typeof EXPERIMENT_PROTOCOLS)[number];
+
+/** The paper's fully regularised training (Section 5; paper.md: cutout 16, auxiliary head 0.4, drop path 0.2). */
+export const SECTION5_REGULARISATION = { cutout: true, cutoutLength: 16, auxiliary: true, auxiliaryWeight: 0.4, dropPath: 0.2 } as const;
+
+/**
+ * What `--protocol section5` plans unless flags say otherwise: 4 random-connection
+ * variants (as a plain experiment), 4 random-operation variants (the authors'
+ * seeds 1–4), the adapted cell, and every cell trained with 3 seeds, so each
+ * kind's error has a spread; no landscapes or Hessian probe (Section 5 compares
+ * test error; the paper's landscapes are of unregularised runs).
+ */
+export const SECTION5_DEFAULTS = { variants: 4, operationVariants: 4, adapted: true, seeds: 3, landscape: false, hessian: false } as const;
+
 export interface ExperimentEntry {
-  /** Genotype name the run records (`DARTS_V2`, `DARTS_V2_connections_s7`). */
+  /** Genotype name the run records (`DARTS_V2`, `DARTS_V2_connections_s7`, `DARTS_V2_ops_s2`, `NASNet_ADAPT`, `DARTS_V2_adapt`). */
   readonly name: string;
-  readonly role: 'original' | 'variant';
-  /** Seed of the random-connection variant (the authors' numpy seeding). */
+  readonly role: ExperimentRole;
+  /** Seed of the random variant (the authors' numpy seeding): connections or operations. */
   readonly seed?: number;
+  /** An adapted entry that is a built-in: the authors' hand-made `*_ADAPT` cell (absent: our adaptation rule, `ARCH~adapt`). */
+  readonly builtin?: string;
+  /** The training seed of this entry's run (RunConfig.seed); absent: the experiment's `config.seed`. */
+  readonly trainSeed?: number;
   readonly width: number;
   readonly depth: number;
   /** The genotype as printed by the core. */
@@ -48,9 +95,18 @@ export interface ExperimentFile {
   /** The architecture as given (built-in name or FILE#NAME). */
   readonly ref: string;
   readonly architecture: string;
+  /** Random-connection variants. */
   readonly variants: number;
   /** Normal-cell widths (in c) the variants were stratified over. */
   readonly widths: readonly number[];
+  /** `--protocol` it was planned with; absent: none (a plain wide-vs-narrow experiment). */
+  readonly protocol?: ExperimentProtocol;
+  /** Random-operation variants (seeds 1…K); absent: none. */
+  readonly operationVariants?: number;
+  /** Whether the adapted cell is an entry; absent: no. */
+  readonly adapted?: boolean;
+  /** Training seeds every cell is trained with, one run each; absent: one run per cell, with `config.seed`. */
+  readonly seeds?: readonly number[];
   readonly config: RunConfig;
   /** null: no landscapes. */
   readonly landscape: ExperimentLandscapeSettings | null;
@@ -73,6 +129,8 @@ export interface ExperimentProgressLine {
   readonly index?: number;
   readonly total?: number;
   readonly name?: string;
+  /** The entry's training seed, when the experiment trains every cell with several. */
+  readonly trainSeed?: number;
   readonly runId?: string;
   /** The report, once written. */
   readonly report?: string;
@@ -107,6 +165,10 @@ export const EXPERIMENT_FILE_SHAPE: Shape = object({
   architecture: string,
   variants: integer(0),
   widths: arrayOf(number),
+  protocol: optional(oneOf(EXPERIMENT_PROTOCOLS)),
+  operationVariants: optional(integer(0)),
+  adapted: optional(boolean),
+  seeds: optional(arrayOf(integer(0))),
   config: RUN_CONFIG_SHAPE,
   landscape: nullable(
     object({
@@ -123,8 +185,10 @@ export const EXPERIMENT_FILE_SHAPE: Shape = object({
   entries: arrayOf(
     object({
       name: string,
-      role: oneOf(['original', 'variant']),
+      role: oneOf(EXPERIMENT_ROLES),
       seed: optional(integer(0)),
+      builtin: optional(string),
+      trainSeed: optional(integer(0)),
       width: number,
       depth: integer(0),
       text: string,

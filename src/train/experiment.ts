@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyze, findGenotype } from '../genotype/document.js';
 import type { Genotype } from '../genotype/model.js';
-import type { ExperimentEntry, ExperimentProgressLine } from '../shared/experimentTypes.js';
+import { variantKindOfRole, type ExperimentEntry, type ExperimentFile, type ExperimentProgressLine } from '../shared/experimentTypes.js';
 import { LEGACY_VARIANCE } from '../shared/landscapeTypes.js';
 import { effectiveStatus, parseProgressLine } from '../shared/runTypes.js';
 import { setEntryRunId, writeExperimentReport } from '../runs/experimentFile.js';
@@ -29,7 +29,7 @@ import { runDirOf } from '../runs/runPaths.js';
 import { readRunRecord, trainerAlive } from '../runs/runStore.js';
 import { slurmJobOfEnv } from '../runs/slurm/jobEnv.js';
 import { slurmJobName } from '../shared/slurmTypes.js';
-import { resumeTraining, startTraining, type TrainOutcome } from './loop.js';
+import { resumeTraining, startTraining, type TrainGenotype, type TrainOutcome } from './loop.js';
 import { runLandscape } from './probes/landscape.js';
 import { runHessianProbe } from './probes/hessian.js';
 import { ExperimentError, readExperiment, readHessian, runsDirOfExperiment } from '../runs/reportRuns.js';
@@ -72,6 +72,21 @@ function runStatusOf(runsDir: string, runId: string) {
 }
 
 /**
+ * What the run of `entry` records about where its genotype came from: the
+ * reference that rebuilds it (`ARCH`, `ARCH~connections:7`, `ARCH~ops:2`,
+ * `ARCH~adapt`, or the authors' `NASNet_ADAPT`), and the variant it is.
+ */
+export function entryProvenance(file: Pick<ExperimentFile, 'ref' | 'architecture'>, entry: ExperimentEntry): Pick<TrainGenotype, 'ref' | 'origin' | 'variant'> {
+  const kind = variantKindOfRole(entry.role);
+  if (kind === undefined) return { ref: file.ref, origin: 'experiment' };
+  // The report tells an original from a variant by `variant`, so every other entry carries one.
+  const variant = { kind, seed: entry.seed ?? 0, of: file.architecture };
+  if (entry.builtin !== undefined) return { ref: entry.builtin, origin: 'experiment adapted (the authors\' cell)', variant };
+  const ref = kind === 'adapt' ? `${file.ref}~adapt` : `${file.ref}~${kind}:${entry.seed ?? 0}`;
+  return { ref, origin: kind === 'connections' ? 'experiment variant' : kind === 'ops' ? 'experiment operation variant' : 'experiment adapted', variant };
+}
+
+/**
  * Trains entry `k` of the experiment in `dir`: starts its run, or resumes it
  * from its checkpoint; a completed run is left as it is (undefined). The run
  * id goes into experiment.json as soon as the trainer announces it (under the
@@ -107,14 +122,9 @@ export async function trainEntry(dir: string, k: number, env: ExperimentEnvironm
   const outcome =
     entry.runId === null || status === undefined
       ? await startTraining(
-          {
-            name: entry.name,
-            genotype,
-            ref: entry.role === 'original' ? file.ref : `${file.ref}~connections:${entry.seed}`,
-            origin: entry.role === 'original' ? 'experiment' : 'experiment variant',
-            ...(entry.seed !== undefined ? { variant: { kind: 'connections', seed: entry.seed, of: file.architecture } } : {}),
-          },
-          file.config,
+          { name: entry.name, genotype, ...entryProvenance(file, entry) },
+          // Each training seed is its own run; the rest of the recipe is the experiment's.
+          entry.trainSeed === undefined ? file.config : { ...file.config, seed: entry.trainSeed },
           runsDir,
           trainerEnv,
         )
@@ -193,7 +203,7 @@ export async function runExperiment(dir: string, plan: ExperimentPlan, env: Expe
     if (cancel.requested) return stopped();
     const entry = readExperiment(dir)!.entries[k]!;
     if (entry.runId !== null && runStatusOf(runsDirOfExperiment(dir), entry.runId) === 'completed') continue;
-    progress({ phase: 'train', index: k + 1, total, name: entry.name, ...(entry.runId !== null ? { runId: entry.runId } : {}) });
+    progress({ phase: 'train', index: k + 1, total, name: entry.name, ...(entry.trainSeed !== undefined ? { trainSeed: entry.trainSeed } : {}), ...(entry.runId !== null ? { runId: entry.runId } : {}) });
     const outcome = await trainEntry(dir, k, inner);
     if (outcome === undefined) continue;
     if (outcome.status === 'cancelled') return stopped();

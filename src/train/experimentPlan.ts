@@ -7,7 +7,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cellMetrics } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
 import { printGenotype } from '../genotype/printer.js';
-import type { ExperimentEntry, ExperimentFile, ExperimentHessianSettings, ExperimentLandscapeSettings } from '../shared/experimentTypes.js';
+import { authorsAdaptedFor } from '../genotype/library.js';
+import { adapted, randomOperations } from '../genotype/samplers.js';
+import { variantName } from '../genotype/variantText.js';
+import type { ExperimentEntry, ExperimentFile, ExperimentHessianSettings, ExperimentLandscapeSettings, ExperimentProtocol } from '../shared/experimentTypes.js';
 import type { RunConfig } from '../shared/runTypes.js';
 import { writeExperiment } from '../runs/experimentFile.js';
 import { ExperimentError, readExperiment } from '../runs/reportRuns.js';
@@ -18,32 +21,70 @@ export interface ExperimentPlan {
   readonly ref: string;
   readonly name: string;
   readonly genotype: Genotype;
+  /** Random-connection variants, stratified by width. */
   readonly variants: number;
   readonly widths?: readonly number[];
+  /** Random-operation variants (the authors' seeds 1…K); absent or 0: none. */
+  readonly operationVariants?: number;
+  /** The adapted (widest/shallowest) cell as an entry; absent: no. */
+  readonly adapted?: boolean;
+  /** Training seeds: every cell is trained once with each; absent: once, with config.seed. */
+  readonly seeds?: readonly number[];
+  /** The protocol the flags came from (recorded, so the report can say which one ran). */
+  readonly protocol?: ExperimentProtocol;
   readonly config: RunConfig;
   readonly landscape: ExperimentLandscapeSettings | null;
   /** The smoothness probe after the landscapes; absent or null: none. */
   readonly hessian?: ExperimentHessianSettings | null;
 }
 
-/** The experiment's plan: the original first, then the stratified variants narrow to wide. */
-export function planEntries(plan: Pick<ExperimentPlan, 'name' | 'genotype' | 'variants' | 'widths'>): { entries: ExperimentEntry[]; widths: number[] } {
+type PlanShape = Pick<ExperimentPlan, 'name' | 'genotype' | 'variants' | 'widths' | 'operationVariants' | 'adapted' | 'seeds'>;
+
+/**
+ * The experiment's cells, one entry each: the original first, then the
+ * stratified random-connection variants narrow to wide, then the
+ * random-operation variants (seeds 1…K: no width to stratify by, they keep
+ * the original's connections), then the adapted cell. With several training
+ * seeds the whole list repeats once per seed, so that a stopped sequential
+ * run has every kind at the first seed before it starts the second.
+ */
+export function planEntries(plan: PlanShape): { entries: ExperimentEntry[]; widths: number[] } {
   const variants = stratifiedVariants(plan.genotype, plan.variants, plan.widths !== undefined ? { widths: plan.widths } : {});
   const own = cellMetrics(plan.genotype.normal);
-  const entries: ExperimentEntry[] = [
+  const entry = (name: string, role: ExperimentEntry['role'], genotype: Genotype, extra: Partial<ExperimentEntry> = {}): ExperimentEntry => {
+    const m = cellMetrics(genotype.normal);
+    return { name, role, ...extra, width: m.width, depth: m.depth, text: printGenotype(name, genotype), runId: null };
+  };
+  const cells: ExperimentEntry[] = [
     { name: plan.name, role: 'original', width: own.width, depth: own.depth, text: printGenotype(plan.name, plan.genotype), runId: null },
     ...variants.map((v) => {
       const name = `${plan.name}_connections_s${v.seed}`;
       return { name, role: 'variant' as const, seed: v.seed, width: v.width, depth: v.depth, text: printGenotype(name, v.genotype), runId: null };
     }),
   ];
+  for (let seed = 1; seed <= (plan.operationVariants ?? 0); seed++) {
+    cells.push(entry(variantName(plan.name, 'ops', seed), 'operations', randomOperations(plan.genotype, seed), { seed }));
+  }
+  if (plan.adapted === true) {
+    // The authors' own adapted cell where they made one (Section 5 trained those), else our rule.
+    const authors = authorsAdaptedFor(plan.genotype);
+    if (authors !== undefined) cells.push(entry(authors.name, 'adapted', authors.genotype, { builtin: authors.name }));
+    else cells.push(entry(variantName(plan.name, 'adapt', 0), 'adapted', adapted(plan.genotype)));
+  }
+  const entries = plan.seeds === undefined ? cells : plan.seeds.flatMap((trainSeed) => cells.map((c) => ({ ...c, trainSeed })));
   return { entries, widths: [...new Set(variants.map((v) => v.width))] };
 }
 
 /** What must agree for an existing experiment folder to be continued rather than refused. */
 function sameExperiment(file: ExperimentFile, plan: ExperimentPlan): string | undefined {
   if (file.architecture !== plan.name) return `it is an experiment on ${file.architecture}`;
-  if (file.variants !== plan.variants) return `it has ${file.variants} variants`;
+  if (file.variants !== plan.variants) return `it has ${file.variants} connection variants`;
+  if ((file.operationVariants ?? 0) !== (plan.operationVariants ?? 0)) return `it has ${file.operationVariants ?? 0} operation variants`;
+  if ((file.adapted ?? false) !== (plan.adapted ?? false)) return file.adapted === true ? 'it has the adapted cell' : 'it has no adapted cell';
+  if (JSON.stringify(file.seeds ?? null) !== JSON.stringify(plan.seeds ?? null)) {
+    return file.seeds === undefined ? 'it trains every cell once' : `it trains with seeds ${file.seeds.join(', ')}`;
+  }
+  if ((file.protocol ?? null) !== (plan.protocol ?? null)) return file.protocol === undefined ? 'it was planned without --protocol' : `it was planned with --protocol ${file.protocol}`;
   if (JSON.stringify(file.config) !== JSON.stringify(plan.config)) return 'its training settings differ';
   return undefined;
 }
@@ -69,6 +110,11 @@ export function openExperiment(dir: string, plan: ExperimentPlan): { file: Exper
     architecture: plan.name,
     variants: plan.variants,
     widths,
+    // Written only when planned, so a plain experiment's file is what it always was.
+    ...(plan.protocol !== undefined ? { protocol: plan.protocol } : {}),
+    ...((plan.operationVariants ?? 0) > 0 ? { operationVariants: plan.operationVariants } : {}),
+    ...(plan.adapted === true ? { adapted: true } : {}),
+    ...(plan.seeds !== undefined ? { seeds: [...plan.seeds] } : {}),
     config: plan.config,
     landscape: plan.landscape,
     hessian: plan.hessian ?? null,

@@ -15,7 +15,7 @@ import { fitLine, renderLineChart } from '../../src/render/charts.js';
 import { contourLevels, contourLines, renderContours } from '../../src/render/contours.js';
 import { renderHeatmap } from '../../src/render/heatmap.js';
 import { viridis } from '../../src/render/plot.js';
-import { epochsToLoss, renderReport, summarizeReport, widthSeparation, type ReportRun } from '../../src/render/report.js';
+import { epochsToLoss, kindErrors, renderReport, summarizeReport, widthSeparation, type ReportRun } from '../../src/render/report.js';
 import { renderSurface } from '../../src/render/surface.js';
 import { landscapeCoordinates, type LandscapeFile, type LandscapeGrid } from '../../src/shared/landscapeTypes.js';
 import type { MetricsLine, RunRecord } from '../../src/shared/runTypes.js';
@@ -273,4 +273,51 @@ test('the error table says which regularisation the runs had, and calls it Secti
   assert.match(renderReport({ title: 't', runs: plain, generatedAt: '' }), /Trained with no cutout, no auxiliary head, no drop path: not the paper(&#39;|'|&apos;)s Section 5 setting/);
   const regularised = plain.map((r) => ({ ...r, record: { ...r.record, config: { ...r.record.config, cutout: true, cutoutLength: 16, auxiliary: true, auxiliaryWeight: 0.4, dropPath: 0.2 } } }));
   assert.match(renderReport({ title: 't', runs: regularised, generatedAt: '' }), /cutout 16, auxiliary head \(weight 0\.4\), drop path 0\.2: regularised as in the paper(&#39;|'|&apos;)s Section 5/);
+});
+
+test('test error per kind: mean ± sd over cells and training seeds with counts, incomplete runs left out, Section 5 named only for its protocol', () => {
+  // A run of `kind` with training seed `seed` whose last test accuracy is `acc`.
+  const of = (id: string, kind: 'original' | 'connections' | 'ops' | 'adapt', name: string, seed: number, acc: number, status = 'completed'): ReportRun => {
+    const base = run(id, kind === 'connections' ? 2 : undefined, [2, 1], false);
+    const variant = kind === 'original' ? undefined : { kind, seed: kind === 'adapt' ? 0 : 1, of: 'DARTS_V2' };
+    const { variant: _old, ...genotype } = base.record.genotype;
+    return {
+      ...base,
+      record: { ...base.record, status, genotype: { ...genotype, name, text: genotype.text.replace(genotype.name, name), ...(variant !== undefined ? { variant } : {}) }, config: { ...base.record.config, seed } } as RunRecord,
+      metrics: base.metrics.map((m, k) => (k === base.metrics.length - 1 ? { ...m, testAcc: acc } : m)),
+    };
+  };
+  const runs = [
+    of('o0', 'original', 'DARTS_V2', 0, 0.9),
+    of('o1', 'original', 'DARTS_V2', 1, 0.8),
+    of('c0', 'connections', 'DARTS_V2_connections_s2', 0, 0.7),
+    of('c1', 'connections', 'DARTS_V2_connections_s2', 1, 0.5, 'running'),
+    of('p0', 'ops', 'DARTS_V2_ops_s1', 0, 0.6),
+    of('p1', 'ops', 'DARTS_V2_ops_s2', 0, 0.7),
+    of('a0', 'adapt', 'DARTS_V2_adapt', 0, 0.85),
+  ];
+  const kinds = kindErrors(runs);
+  assert.deepEqual(kinds.map((k) => [k.kind, k.cells, k.seeds, k.runs, k.incomplete]), [
+    ['original', 1, [0, 1], 2, 0],
+    ['connections', 1, [0], 1, 1],
+    ['ops', 2, [0], 2, 0],
+    ['adapt', 1, [0], 1, 0],
+  ]);
+  assert.ok(Math.abs(kinds[0]!.mean! - 15) < 1e-9 && Math.abs(kinds[0]!.sd! - Math.sqrt(50)) < 1e-9);
+  assert.ok(Math.abs(kinds[2]!.mean! - 35) < 1e-9);
+  assert.equal(kinds[3]!.sd, 0);
+  const html = renderReport({ title: 't', runs, generatedAt: '' });
+  assert.match(html, /<h2>Test error by kind<\/h2>/);
+  assert.doesNotMatch(html, /Generalisation \(Section 5\)|--protocol section5/);
+  assert.match(html, /<tr data-kind="original" data-runs="2"><td>Original<\/td><td>1<\/td><td>2<\/td><td>2<\/td><td>15\.00 ± 7\.07<\/td><\/tr>/);
+  assert.match(html, /Ran original: 1 cell × 2 seeds \(2 runs\); random connections: 1 cell × 1 seed \(1 run\); random operations: 2 cells × 1 seed \(2 runs\); adapted \(widest, shallowest\): 1 cell × 1 seed \(1 run\); training seeds 0, 1\. 1 run not completed is left out\./);
+  // The training seed is a column of the run table once runs differ in it; the cell is drawn once.
+  assert.match(html, /<th>Architecture<\/th><th>Seed<\/th>/);
+  const cells = html.slice(html.indexOf('<section id="cells">'), html.indexOf('<section id="convergence">'));
+  assert.equal((cells.match(/data-cell="normal"/g) ?? []).length, 5, 'five cells, seven runs');
+  assert.match(renderReport({ title: 't', runs, generatedAt: '', protocol: 'section5' }), /<h2>Generalisation \(Section 5\)<\/h2><p>Planned with --protocol section5\./);
+  // The width separation is about connection variants: operation variants and the adapted cell stay out of it.
+  assert.equal(widthSeparation(runs), undefined);
+  // One kind and one seed, no protocol: no such table (a plain experiment's report as before).
+  assert.doesNotMatch(renderReport({ title: 't', runs: [run('r0', undefined, [2, 1], false), run('r1', 2, [2, 1], false)], generatedAt: '' }), /id="section5"|<th>Seed<\/th>/);
 });

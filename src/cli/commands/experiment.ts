@@ -11,7 +11,15 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { flagBoolean, flagList, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { CliIO, Command } from '../command.js';
-import type { ExperimentHessianSettings, ExperimentLandscapeSettings, ExperimentProgressLine } from '../../shared/experimentTypes.js';
+import {
+  EXPERIMENT_PROTOCOLS,
+  SECTION5_DEFAULTS,
+  SECTION5_REGULARISATION,
+  type ExperimentHessianSettings,
+  type ExperimentLandscapeSettings,
+  type ExperimentProgressLine,
+  type ExperimentProtocol,
+} from '../../shared/experimentTypes.js';
 import type { SlurmOptions } from '../../shared/slurmTypes.js';
 import { executorOf, SLURM_FLAGS, SLURM_USAGE, slurmOptionsFromArgs } from '../slurmFlags.js';
 import { experimentReport, experimentStatusCommand, experimentTask } from './experimentJobs.js';
@@ -19,6 +27,7 @@ import { HESSIAN_FLAGS } from './hessian.js';
 import type { ExperimentPlan } from '../../train/experimentPlan.js';
 import { loadGenotype } from '../resolve.js';
 import { PAPER_LANDSCAPE, type BnMode, type VarianceSplit } from '../../shared/landscapeTypes.js';
+import type { RunConfig } from '../../shared/runTypes.js';
 import { LANDSCAPE_FLAGS, landscapeWhat, withStopSignals } from './landscape.js';
 import { BACKEND_HELP, configFromArgs, TRAIN_FLAGS as TRAIN_FLAG_SPECS } from './train.js';
 
@@ -38,6 +47,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FL
  */
 export function experimentLandscape(args: ParsedArgs): ExperimentLandscapeSettings | null {
   if (flagBoolean(args, 'no-landscape')) return null;
+  // Section 5 compares test error: landscapes only when asked for (--landscape, or one of their settings).
+  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.landscape && !flagBoolean(args, 'landscape') && !LANDSCAPE_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
   const subset = flagNumber(args, 'subset');
   return {
     grid: flagNumber(args, 'grid') ?? PAPER_LANDSCAPE.grid,
@@ -64,24 +75,139 @@ export const EXPERIMENT_FLAGS: Record<string, FlagSpec> = {
   bn: LANDSCAPE_FLAGS['bn']!,
   'landscape-seed': { type: 'int', min: 0, max: 4294967295 },
   'no-landscape': { type: 'boolean' },
+  landscape: { type: 'boolean' },
   'hessian-iterations': HESSIAN_FLAGS['hessian-iterations']!,
   'trace-samples': HESSIAN_FLAGS['trace-samples']!,
   'no-hessian': { type: 'boolean' },
+  hessian: { type: 'boolean' },
+  protocol: { type: 'string', choices: EXPERIMENT_PROTOCOLS },
+  'op-variants': { type: 'int', min: 0, max: 1000 },
+  adapted: { type: 'boolean' },
+  seeds: { type: 'list' },
 };
+
+const LANDSCAPE_SETTING_FLAGS = ['grid', 'range', 'subset', 'what', 'variance-split', 'bn', 'landscape-seed'];
+const HESSIAN_SETTING_FLAGS = ['hessian-iterations', 'trace-samples'];
+
+function protocolOf(args: ParsedArgs): ExperimentProtocol | undefined {
+  return flagString(args, 'protocol') as ExperimentProtocol | undefined;
+}
+
+/**
+ * The flags with `--protocol section5`'s training settings filled in where
+ * they were not given: the paper's full regularisation (cutout 16, auxiliary
+ * head weight 0.4, drop path 0.2). A flag given on the command line wins
+ * (`--drop-path 0` trains without drop path), and the report says so.
+ */
+export function withProtocolDefaults(args: ParsedArgs): ParsedArgs {
+  if (protocolOf(args) !== 'section5') return args;
+  const flags = new Map(args.flags);
+  const r = SECTION5_REGULARISATION;
+  const defaults: [string, boolean | number][] = [
+    ['cutout', r.cutout],
+    ['cutout-length', r.cutoutLength],
+    ['auxiliary', r.auxiliary],
+    ['auxiliary-weight', r.auxiliaryWeight],
+    ['drop-path', r.dropPath],
+  ];
+  for (const [name, value] of defaults) if (!flags.has(name)) flags.set(name, value);
+  return { positional: args.positional, flags };
+}
+
+/** Which cells an experiment trains and how often: its entries' kinds and training seeds. */
+export interface ExperimentKinds {
+  readonly protocol?: ExperimentProtocol;
+  readonly variants: number;
+  readonly operationVariants: number;
+  readonly adapted: boolean;
+  /** Training seeds; undefined: each cell once, with --seed (an experiment as before --seeds existed). */
+  readonly seeds?: readonly number[];
+}
+
+/**
+ * The entries' kinds from the flags: `--variants` (random connections),
+ * `--op-variants` (random operations), `--adapted`, `--seeds`; under
+ * `--protocol section5` each defaults to SECTION5_DEFAULTS instead of none.
+ * `--seeds K` trains every cell with K seeds from --seed on (S, S+1, …);
+ * `--seeds 1,5,9` with exactly those.
+ */
+export function experimentKinds(args: ParsedArgs): ExperimentKinds {
+  const protocol = protocolOf(args);
+  const section5 = protocol === 'section5';
+  const adaptedFlag = args.flags.get('adapted');
+  const seeds = trainingSeeds(args, section5 ? SECTION5_DEFAULTS.seeds : undefined);
+  return {
+    ...(protocol !== undefined ? { protocol } : {}),
+    // Section 5 keeps a plain experiment's count of connection variants.
+    variants: flagNumber(args, 'variants') ?? (section5 ? SECTION5_DEFAULTS.variants : DEFAULT_VARIANTS),
+    operationVariants: flagNumber(args, 'op-variants') ?? (section5 ? SECTION5_DEFAULTS.operationVariants : 0),
+    adapted: typeof adaptedFlag === 'boolean' ? adaptedFlag : section5 && SECTION5_DEFAULTS.adapted,
+    ...(seeds !== undefined ? { seeds } : {}),
+  };
+}
+
+const MAX_SEED = 4294967295;
+const DEFAULT_VARIANTS = 4;
+
+function trainingSeeds(args: ParsedArgs, defaultCount: number | undefined): number[] | undefined {
+  const list = flagList(args, 'seeds');
+  const base = flagNumber(args, 'seed') ?? 0;
+  const count = (k: number) => Array.from({ length: k }, (_, i) => base + i);
+  if (list === undefined) return defaultCount === undefined ? undefined : count(defaultCount);
+  const values = list.map((text) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) {
+      throw new UsageError(`--seeds takes a count of training seeds (3) or a list of seeds (0,1,2), not '${list.join(',')}'`);
+    }
+    return value;
+  });
+  if (values.length === 0) throw new UsageError('--seeds needs a count of training seeds (3) or a list of seeds (0,1,2)');
+  if (values.length === 1) {
+    const k = values[0]!;
+    if (k < 1 || k > 1000) throw new UsageError(`--seeds ${k}: a count of training seeds must be from 1 to 1000 (a single seed is --seed S)`);
+    if (base + k - 1 > MAX_SEED) throw new UsageError(`--seeds ${k} from --seed ${base} goes past seed ${MAX_SEED}`);
+    return count(k);
+  }
+  if (args.flags.has('seed')) throw new UsageError('--seed and a list in --seeds: give the seeds in --seeds alone');
+  if (new Set(values).size !== values.length) throw new UsageError(`--seeds lists a seed twice (${list.join(',')})`);
+  return values;
+}
 
 /** The smoothness probe's settings (default: 20 power iterations, 10 trace samples); --no-hessian: none. */
 export function experimentHessian(args: ParsedArgs): ExperimentHessianSettings | null {
   if (flagBoolean(args, 'no-hessian')) return null;
+  // As landscapes: Section 5's runs get the smoothness probe only when asked for.
+  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.hessian && !flagBoolean(args, 'hessian') && !HESSIAN_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
   return { iterations: flagNumber(args, 'hessian-iterations') ?? 20, traceSamples: flagNumber(args, 'trace-samples') ?? 10 };
+}
+
+/**
+ * The runs' training settings: the training flags, with the protocol's
+ * defaults where they were not given; with several training seeds,
+ * config.seed is the first (each entry records its own).
+ */
+export function experimentConfig(args: ParsedArgs, cwd: string, kinds: ExperimentKinds): RunConfig {
+  let config;
+  try {
+    config = configFromArgs(withProtocolDefaults(args), cwd);
+  } catch (error) {
+    // The auxiliary head was the protocol's choice, not the user's: say where it came from and how to leave it out.
+    if (error instanceof UsageError && kinds.protocol === 'section5' && !args.flags.has('auxiliary') && /^--auxiliary needs/.test(error.message)) {
+      throw new UsageError(`--protocol section5 trains with the auxiliary head (--auxiliary), but ${error.message.replace(/^--auxiliary /, 'it ')}; add --auxiliary=false to train without it`);
+    }
+    throw error;
+  }
+  return kinds.seeds !== undefined ? { ...config, seed: kinds.seeds[0]! } : config;
 }
 
 export const experimentCommand: Command = {
   name: 'experiment',
   summary: 'wide vs narrow: train an architecture and width-stratified variants, probe them, write the report',
   usage: [
-    'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--dir experiments/ARCH]',
+    'cellscope experiment ARCH [--variants 4] [--widths 2,2.5,3] [--op-variants K] [--adapted] [--seeds K|S1,S2,…]',
+    '  [--protocol section5] [--dir experiments/ARCH]',
     '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
-    '  [--no-landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian]',
+    '  [--no-landscape|--landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian|--hessian]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend --auxiliary --auxiliary-weight',
     '   --cutout --cutout-length --drop-path]',
@@ -93,7 +219,13 @@ export const experimentCommand: Command = {
     'ARCH: a built-in name or FILE#NAME. Variants: random connections (same operations, re-drawn inputs), stratified',
     'over the normal-cell widths they most often have (or --widths). The original and every variant are trained in turn,',
     'then each gets a landscape and the smoothness probe (top Hessian eigenvalue and trace); the report is DIR/report.html.',
-    'The same command continues a stopped experiment.',
+    '--op-variants K: also K random-operation variants (connections kept, seeds 1…K); --adapted: also the adapted',
+    '(widest, shallowest) cell, the authors\' *_ADAPT where they made one; --seeds K: every cell trained with K seeds',
+    'from --seed on (or --seeds 0,4,9: those), one run each.',
+    '--protocol section5: the paper\'s Section 5 in one word: cutout 16, auxiliary head 0.4, drop path 0.2, 4 connection',
+    'and 4 operation variants, the adapted cell, 3 training seeds, no landscapes or Hessian probe (--landscape, --hessian',
+    'add them); any flag given overrides its part. The report\'s Section 5 table gives test error per kind, mean ± sd.',
+    'The same command continues a stopped experiment; a folder planned otherwise is refused.',
     '--executor slurm submits one job array (task k trains entry k, then probes it) on the shared DIR and a report',
     'job after it (--dependency=afterany), prints the job ids and returns; `experiment status DIR` follows them.',
     BACKEND_HELP,
@@ -119,13 +251,14 @@ export const experimentCommand: Command = {
       if (!(value > 0)) throw new UsageError(`--widths takes widths in c such as 2,2.5,3 (not '${w}')`);
       return value;
     });
-    const config = configFromArgs(args, io.cwd);
+    const kinds = experimentKinds(args);
+    const config = experimentConfig(args, io.cwd, kinds);
     const slurmOptions = slurmOptionsFromArgs(args, io.cwd);
     const plan: ExperimentPlan = {
       ref,
       name: loaded.name,
       genotype: loaded.genotype,
-      variants: flagNumber(args, 'variants') ?? 4,
+      ...kinds,
       ...(widths !== undefined ? { widths } : {}),
       config,
       landscape: experimentLandscape(args),

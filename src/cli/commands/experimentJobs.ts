@@ -32,7 +32,8 @@ export async function experimentTask(argv: readonly string[], io: CliIO): Promis
   if (k >= file.entries.length) throw new ExperimentError(`${dir}: the experiment has no entry ${k} (it has ${file.entries.length})`);
   const { runExperimentEntry } = await import('../../train/experiment.js');
   const cancel = { requested: false };
-  io.stderr(`entry ${k} of ${dir}: ${file.entries[k]!.name}\n`);
+  const entry = file.entries[k]!;
+  io.stderr(`entry ${k} of ${dir}: ${entry.name}${entry.trainSeed !== undefined ? ` (training seed ${entry.trainSeed})` : ''}\n`);
   const status = await withStopSignals(io, cancel, () => runExperimentEntry(dir, k, { stdout: io.stdout, stderr: io.stderr, cancel }));
   return status === 'completed' ? 0 : status === 'cancelled' ? 143 : 1;
 }
@@ -57,7 +58,8 @@ export async function experimentStatusCommand(argv: readonly string[], io: CliIO
   printTable(
     io.stdout,
     ['#', 'entry', 'width', 'status', 'epochs', 'run', 'slurm task', 'slurm state'],
-    status.entries.map((e) => [String(e.index), e.name, formatWidth(e.width), e.status, e.epochs ?? '-', e.runId ?? '-', e.job ?? '-', e.jobState ?? '-']),
+    // One cell trained with several seeds is several entries: the seed tells them apart.
+    status.entries.map((e) => [String(e.index), e.trainSeed !== undefined ? `${e.name} (seed ${e.trainSeed})` : e.name, formatWidth(e.width), e.status, e.epochs ?? '-', e.runId ?? '-', e.job ?? '-', e.jobState ?? '-']),
   );
   for (const e of status.entries) if (e.reason !== undefined && e.status !== 'completed') io.stdout(`  ${e.name}: ${e.reason}\n`);
   const c = status.counts;

@@ -94,7 +94,7 @@ async function ask(args: ExperimentCommandArgs): Promise<Required<Omit<Experimen
 function describe(line: ExperimentProgressLine): string {
   switch (line.phase) {
     case 'train':
-      return `training ${line.name} (${line.index}/${line.total})`;
+      return `training ${line.name}${line.trainSeed !== undefined ? `, seed ${line.trainSeed}` : ''} (${line.index}/${line.total})`;
     case 'landscape':
       return `landscape of ${line.name} (${line.index}/${line.total})`;
     case 'hessian':

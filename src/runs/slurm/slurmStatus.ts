@@ -42,6 +42,8 @@ export type EntryState = RunStatus | 'queued' | 'not started';
 export interface EntryStatus {
   readonly index: number;
   readonly name: string;
+  /** The entry's training seed, when the experiment trains every cell with several (--seeds). */
+  readonly trainSeed?: number;
   readonly width: number;
   readonly runId: string | null;
   readonly status: EntryState;
@@ -94,7 +96,7 @@ export function experimentStatus(dir: string, file: ExperimentFile): ExperimentS
     const job = currentJob(k);
     const js = job !== undefined ? states.get(job) : undefined;
     const record = records[k];
-    const base = { index: k, name: e.name, width: e.width, runId: e.runId, ...(job !== undefined ? { job } : {}), ...(js !== undefined ? { jobState: js.state } : {}) };
+    const base = { index: k, name: e.name, ...(e.trainSeed !== undefined ? { trainSeed: e.trainSeed } : {}), width: e.width, runId: e.runId, ...(job !== undefined ? { job } : {}), ...(js !== undefined ? { jobState: js.state } : {}) };
     if (record !== undefined) {
       const eff = slurmEffectiveStatus(record, states);
       const epochs = `${record.epochsCompleted}/${record.config.epochs}`;
