@@ -69,6 +69,20 @@ function halve(side: number): number {
   return outSide(side, 1, 2, 0);
 }
 
+/** The stem's stride: 2 for inputs of 64 or more (Tiny-ImageNet), so that the cells see 32×32 as on CIFAR. */
+export function stemStrideFor(inputSize: number): 1 | 2 {
+  return inputSize >= 64 ? 2 : 1;
+}
+
+/**
+ * Side of the feature map the auxiliary head reads (after cell 2·layers/3,
+ * the second reduction): 8 for 32×32 and 64×64 inputs, the only side its
+ * 5×5/3 pooling and 2×2 convolution take.
+ */
+export function auxiliaryInputSide(inputSize: number): number {
+  return halve(halve(outSide(inputSize, 3, stemStrideFor(inputSize), 1)));
+}
+
 /** ReLU → 1×1 conv → BN, the cell's ordinary preprocessing. */
 function reluConvBn1x1(cIn: number, cOut: number, side: number): Cost {
   return { params: cIn * cOut + bn(cOut), macs: side * side * cIn * cOut };
@@ -160,7 +174,7 @@ function auxiliaryParams(cAux: number, classes: number): number {
 export function networkCost(genotype: Genotype, size: NetworkSize): NetworkCost {
   const { channels, layers, classes } = size;
   const inputSize = size.inputSize ?? 32;
-  const stemStride = inputSize >= 64 ? 2 : 1;
+  const stemStride = stemStrideFor(inputSize);
   const stemC = STEM_MULTIPLIER * channels;
   const stemSide = outSide(inputSize, 3, stemStride, 1);
   let params = 3 * stemC * 3 * 3 + bn(stemC);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CIFAR_EVALUATION, networkCost, opParams, type NetworkSize } from '../../src/genotype/cost.js';
+import { auxiliaryInputSide, CIFAR_EVALUATION, networkCost, opParams, type NetworkSize } from '../../src/genotype/cost.js';
 import * as metrics from '../../src/genotype/metrics.js';
 import { builtin } from '../../src/genotype/library.js';
 import type { Cell, Genotype } from '../../src/genotype/model.js';
@@ -175,4 +175,10 @@ test('metrics.ts re-exports the cost API', () => {
   assert.equal(metrics.networkCost, networkCost);
   assert.equal(metrics.opParams, opParams);
   assert.equal(metrics.CIFAR_EVALUATION, CIFAR_EVALUATION);
+});
+
+test('the auxiliary head reads an 8×8 map on CIFAR and on Tiny-ImageNet (stride-2 stem), not on Fashion-MNIST', () => {
+  assert.equal(auxiliaryInputSide(32), 8);
+  assert.equal(auxiliaryInputSide(64), 8);
+  assert.equal(auxiliaryInputSide(28), 7);
 });

@@ -124,6 +124,8 @@ test('--protocol section5: the paper\'s regularisation, connection and operation
 
   // The auxiliary head the protocol asked for, on images it cannot take: the error says where it came from.
   assert.throws(() => experimentConfig(parse(['--protocol', 'section5', '--dataset', 'fashion-mnist']), process.cwd(), kinds), /--protocol section5 trains with the auxiliary head.*--auxiliary=false/);
+  // Tiny-ImageNet's cells see 32×32 (stride-2 stem): Section 5 trained it with the head, and so does the protocol.
+  assert.equal(experimentConfig(parse(['--protocol', 'section5', '--dataset', 'tiny-imagenet']), process.cwd(), kinds).auxiliary, true);
 });
 
 test('bad --protocol and --seeds are refused naming the flag', async () => {

@@ -5,6 +5,7 @@
  * 0 completed, 1 failed, 143 cancelled (SIGTERM/SIGINT or `cellscope cancel`).
  */
 import { resolve } from 'node:path';
+import { auxiliaryInputSide } from '../../genotype/cost.js';
 import { DATASET_INFO } from '../../train/data/registry.js';
 import { dataFolderProblem } from '../../train/data/files.js';
 import { DATASET_NAMES, type DatasetName } from '../../shared/datasetTypes.js';
@@ -114,8 +115,9 @@ export function configFromArgs(args: ParsedArgs, cwd: string): RunConfig {
     gradVarianceBatches: num('grad-variance-batches', base.gradVarianceBatches),
   };
   const shape = DATASET_INFO[dataset];
-  if (config.auxiliary && shape.height !== 32) {
-    throw new UsageError(`--auxiliary needs 32×32 images (the head expects an 8×8 map); ${dataset} has ${shape.height}×${shape.width}`);
+  // Tiny-ImageNet's stride-2 stem brings 64×64 down to the 32×32 the cells see on CIFAR, so the head fits there too.
+  if (config.auxiliary && auxiliaryInputSide(shape.height) !== 8) {
+    throw new UsageError(`--auxiliary needs cells that see 32×32 (32×32 images, or 64×64 through the stride-2 stem; the head expects an 8×8 map); ${dataset} has ${shape.height}×${shape.width}`);
   }
   return config;
 }

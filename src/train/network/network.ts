@@ -11,6 +11,7 @@
  * networkCost() of src/genotype/cost.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { stemStrideFor } from '../../genotype/cost.js';
 import type { Genotype } from '../../genotype/model.js';
 import { batchNorm } from './batchNorm.js';
 import { buildCell, type BuiltCell, type DropPath } from './cell.js';
@@ -112,7 +113,7 @@ export function buildNetwork(genotype: Genotype, options: NetworkOptions): Netwo
   const { channels, layers, classes, inputSize, auxiliary, seed } = opts;
   if (layers < 3) throw new Error(`the network needs at least 3 cells, got ${layers}`);
   const store = new ParamStore(seed);
-  const stemStride = inputSize >= 64 ? 2 : 1;
+  const stemStride = stemStrideFor(inputSize);
   const stemC = STEM_MULTIPLIER * channels;
   const stemW = convWeight(store, 'stem.0', 3, stemC, 3);
   const stemBn = batchNormParams(store, 'stem.1', stemC);
