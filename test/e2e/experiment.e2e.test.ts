@@ -20,6 +20,7 @@ async function attribute(frame: FrameLocator, selector: string, name: string): P
 test('a tiny experiment ends in the report panel with every chart holding data', { timeout: 20 * 60_000 }, async () => {
   await s().runCommand('Cellscope: Run Wide-vs-Narrow Experiment');
   await s().pick('DARTS_V2');
+  await s().pick('Wide vs narrow');
   await s().answerInput('1');
   await s().pick('Tiny');
   await s().shot('started');

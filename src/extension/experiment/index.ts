@@ -1,7 +1,8 @@
 /**
  * `Cellscope: Run Wide-vs-Narrow Experiment`: asks for an architecture (a
- * built-in, or a genotype of the open file), the number of variants and a
- * size, then runs `cellscope experiment` — the bundled CLI in its own Node
+ * built-in, or a genotype of the open file), what to compare (the paper's
+ * wide-vs-narrow study, or its Section 5 generalisation protocol), the number
+ * of variants and a size, then runs `cellscope experiment` — the bundled CLI in its own Node
  * process, so the editor never loads TensorFlow — with progress in a
  * cancellable notification, and opens the report panel when it is done.
  * Cancelling stops the experiment resumably; running the command again on
@@ -11,7 +12,7 @@
  * folder of the workspace (experiments/<name>).
  *
  * Both commands also take their answers as an argument (scripts, tests):
- * `{ arch, variants, size, dir }`.
+ * `{ arch, protocol, variants, size, dir }`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -21,21 +22,13 @@ import { analyze } from '../../genotype/document.js';
 import { LIBRARY } from '../../genotype/library.js';
 import { EXPERIMENT_FILE, type ExperimentProgressLine } from '../../shared/experimentTypes.js';
 import { parseProgressLine } from '../../shared/runTypes.js';
+import { experimentArgs, PROTOCOLS, SIZES, type ExperimentProtocolChoice, type ExperimentSize } from './choices.js';
 import { showReportPanel } from './reportPanel.js';
-
-export const SIZES = {
-  tiny: {
-    label: 'Tiny — synthetic data, minutes on a laptop CPU',
-    args: ['--dataset', 'synthetic', '--preset', 'quick', '--epochs', '2', '--channels', '4', '--layers', '3', '--batch', '16', '--train-subset', '128', '--test-subset', '64', '--grad-variance-batches', '2', '--grid', '5', '--subset', '64'],
-  },
-  quick: { label: 'Quick — CIFAR-10 subsets, preset quick', args: ['--dataset', 'cifar10', '--preset', 'quick', '--grid', '11', '--subset', '500'] },
-  // Exactly the paper's landscape: a 51×51 grid over the whole test set (no --subset), variance on the test set.
-  paper: { label: 'Paper — CIFAR-10, the authors\' recipe, 51×51 landscapes on the full test set (days on a GPU)', args: ['--dataset', 'cifar10', '--preset', 'paper', '--grid', '51'] },
-} as const;
-export type ExperimentSize = keyof typeof SIZES;
 
 export interface ExperimentCommandArgs {
   readonly arch?: string;
+  /** Default when the other answers are given: wide-vs-narrow, as before the choice existed. */
+  readonly protocol?: ExperimentProtocolChoice;
   readonly variants?: number;
   readonly size?: ExperimentSize;
   /** Experiment folder, relative to the workspace folder or absolute. */
@@ -68,12 +61,22 @@ async function ask(args: ExperimentCommandArgs): Promise<Required<Omit<Experimen
     if (picked === undefined) return undefined;
     arch = picked.ref;
   }
+  let protocol = args.protocol;
+  if (protocol === undefined && args.variants !== undefined && args.size !== undefined) protocol = 'wide-vs-narrow';
+  if (protocol === undefined) {
+    const picked = await vscode.window.showQuickPick(
+      (Object.keys(PROTOCOLS) as ExperimentProtocolChoice[]).map((key) => ({ label: PROTOCOLS[key].label, detail: PROTOCOLS[key].detail, key })),
+      { title: 'Experiment: what to compare' },
+    );
+    if (picked === undefined) return undefined;
+    protocol = picked.key;
+  }
   let variants = args.variants;
   if (variants === undefined) {
     const text = await vscode.window.showInputBox({
-      title: 'Wide vs narrow: variants',
-      prompt: 'How many random-connection variants (stratified by normal-cell width)',
-      value: '3',
+      title: 'Experiment: variants',
+      prompt: protocol === 'section5' ? 'How many random-connection variants (as many random-operation variants are trained too)' : 'How many random-connection variants (stratified by normal-cell width)',
+      value: protocol === 'section5' ? '4' : '3',
       validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 100 ? undefined : 'a whole number from 1 to 100'),
     });
     if (text === undefined) return undefined;
@@ -83,12 +86,12 @@ async function ask(args: ExperimentCommandArgs): Promise<Required<Omit<Experimen
   if (size === undefined) {
     const picked = await vscode.window.showQuickPick(
       (Object.keys(SIZES) as ExperimentSize[]).map((key) => ({ label: SIZES[key].label, key })),
-      { title: 'Wide vs narrow: size' },
+      { title: 'Experiment: size' },
     );
     if (picked === undefined) return undefined;
     size = picked.key;
   }
-  return { arch, variants, size, ...(args.dir !== undefined ? { dir: args.dir } : {}) };
+  return { arch, protocol, variants, size, ...(args.dir !== undefined ? { dir: args.dir } : {}) };
 }
 
 function describe(line: ExperimentProgressLine): string {
@@ -126,7 +129,7 @@ async function runExperimentCommand(context: vscode.ExtensionContext, output: vs
   const answers = await ask(args);
   if (answers === undefined) return undefined;
   const name = answers.arch.split('#').pop()!.replace(/[^A-Za-z0-9_.-]+/g, '_');
-  const dir = answers.dir !== undefined ? (answers.dir.startsWith('/') ? answers.dir : join(root, answers.dir)) : join(root, 'experiments', `${name}-${answers.size}`);
+  const dir = answers.dir !== undefined ? (answers.dir.startsWith('/') ? answers.dir : join(root, answers.dir)) : join(root, 'experiments', `${name}${answers.protocol === 'section5' ? '-section5' : ''}-${answers.size}`);
   const config = vscode.workspace.getConfiguration('cellscope');
   const configuredNode = config.get<string>('trainer.node', '').trim();
   const cli = config.get<string>('trainer.cli', '').trim() || vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath;
@@ -136,11 +139,12 @@ async function runExperimentCommand(context: vscode.ExtensionContext, output: vs
   else delete env['ELECTRON_RUN_AS_NODE'];
   // With several CUDA GPUs the entries train side by side, one worker per GPU (--devices all).
   const gpus = await cudaGpuCount();
-  const cliArgs = [cli, 'experiment', answers.arch, '--variants', String(answers.variants), ...SIZES[answers.size].args, '--dir', dir, ...(gpus > 1 ? ['--devices', 'all'] : [])];
+  const variantArgs = ['--variants', String(answers.variants), ...(answers.protocol === 'section5' ? ['--op-variants', String(answers.variants)] : [])];
+  const cliArgs = [cli, 'experiment', answers.arch, ...variantArgs, ...experimentArgs(answers.protocol, answers.size), '--dir', dir, ...(gpus > 1 ? ['--devices', 'all'] : [])];
   output.info(`experiment: ${cliArgs.slice(1).join(' ')}`);
 
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Wide vs narrow: ${name}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: `${answers.protocol === 'section5' ? 'Section 5' : 'Wide vs narrow'}: ${name}`, cancellable: true },
     (progress, token) =>
       new Promise<string | undefined>((resolve) => {
         const child = spawn(configuredNode || process.execPath, cliArgs, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
