@@ -1,15 +1,17 @@
 /**
  * Reading what a report shows from run folders (run.json, metrics.jsonl,
- * landscape.json) and experiment folders (experiment.json). Node file access only, no TensorFlow, so the CLI's
+ * landscape.json, hessian.json, hessian-epochs.jsonl) and experiment folders (experiment.json). Node file access only, no TensorFlow, so the CLI's
  * `report` and the editor's report panel both use it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXPERIMENT_FILE, experimentFileProblem, type ExperimentFile } from '../shared/experimentTypes.js';
-import { HESSIAN_FILE, isHessianFile, isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { ReportInput, ReportRun } from '../render/report.js';
 import { runDirOf } from './runPaths.js';
-import { readMetricsFile, readRunRecord, RUN_FILE } from './runStore.js';
+import { readHessianEpochs, readHessianReport, readMetricsFile, readRunRecord, RUN_FILE, type ProbeFileRead } from './runStore.js';
+
+export { readHessianEpochs, readHessianReport, type ProbeFileRead };
 
 /** landscape.json of a run, when it exists and parses. */
 export function readLandscape(runDir: string): LandscapeFile | undefined {
@@ -23,16 +25,9 @@ export function readLandscape(runDir: string): LandscapeFile | undefined {
   }
 }
 
-/** hessian.json of a run (the smoothness probe), when it exists and parses. */
+/** hessian.json of a run (the smoothness probe), when it exists and fits its shape. */
 export function readHessian(runDir: string): HessianFile | undefined {
-  const path = join(runDir, HESSIAN_FILE);
-  if (!existsSync(path)) return undefined;
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return isHessianFile(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return readHessianReport(runDir).file;
 }
 
 /** The report's view of each run folder (throws RunStoreError for a folder without a readable run.json). */
