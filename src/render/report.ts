@@ -17,8 +17,8 @@
 import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
-import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { centreSlices, SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { chartSeries, NO_PROBES, probeSeries, sliceOf, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
+import { SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import { smoothnessGroups, smoothnessMethod, smoothnessVerdict } from '../shared/smoothness.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { renderCellSvg } from './cellSvg.js';
@@ -372,20 +372,15 @@ function landscapeSection(runs: readonly ReportRun[]): Markup {
     );
     return group(`Width ${formatWidth(width)}`, plots);
   });
-  const chartRuns = runs.map((r) => r.record);
-  const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
   // 1D plots as the authors' fork draws them (plot_1D): loss and accuracy along one filter-normalised direction
   // through the trained weights. The centre row of the grid is exactly that slice (β = 0), on the grid's α points.
-  const slices: LineSeries[] = [];
-  const accuracySlices: LineSeries[] = [];
-  for (const { record, landscape } of withLandscape) {
-    const s = centreSlices(landscape!);
-    if (s === undefined) continue;
-    const label = runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth });
-    const colour = widthColour(record.genotype.normal.width, min, max);
-    slices.push({ label, colour, points: s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }])) });
-    accuracySlices.push({ label, colour, points: s.firstAccuracy.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: 100 * v }])) });
-  }
+  // Shaped as the results panel shapes them (src/shared/chartData.ts), coloured on the width scale of all runs.
+  const sliced = runs.map((r) => {
+    const slice = r.landscape !== undefined ? sliceOf(r.landscape) : undefined;
+    return { ...chartRun(r), probes: { ...NO_PROBES, ...(slice !== undefined ? { slice } : {}) } };
+  });
+  const slices: LineSeries[] = probeSeries('sliceLoss', sliced).map(({ label, colour, points }) => ({ label, colour, points }));
+  const accuracySlices: LineSeries[] = probeSeries('sliceAccuracy', sliced).map(({ label, colour, points }) => ({ label, colour, points }));
   const sliceChart =
     slices.length > 0
       ? html`<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">${[
