@@ -143,6 +143,9 @@ interface FigureSpec {
   /** How x ticks read (widths as `3.5c`); default: numbers, whole for epochs. */
   readonly formatX?: (x: number) => string;
   readonly integerX: boolean;
+  /** Tick spacing of the x axis (widths come in half c) and room beyond the data, so edge points are whole. */
+  readonly xStep?: number;
+  readonly xPad?: number;
 }
 
 /** A chart's figure (title, log box, PNG export, canvas) appended to `parent`, drawn by Chart.js. */
@@ -177,6 +180,8 @@ function buildFigure(parent: HTMLElement, spec: FigureSpec): DrawnChart {
   parent.append(figure);
 
   const formatX = spec.formatX;
+  const xs = spec.datasets.flatMap((ds) => ds.data.map((p) => p.x));
+  const pad = spec.xPad !== undefined && xs.length > 0 ? { suggestedMin: Math.min(...xs) - spec.xPad, suggestedMax: Math.max(...xs) + spec.xPad } : {};
   const chart = new ChartClass!<'line', ChartPoint[]>(canvas, {
     type: 'line',
     data: { datasets: spec.datasets },
@@ -190,10 +195,12 @@ function buildFigure(parent: HTMLElement, spec: FigureSpec): DrawnChart {
       scales: {
         x: {
           type: 'linear',
+          ...pad,
           title: { display: true, text: spec.xLabel, color: colours.muted },
           ticks: {
             color: colours.text,
             ...(spec.integerX ? { precision: 0 } : {}),
+            ...(spec.xStep !== undefined ? { stepSize: spec.xStep } : {}),
             ...(formatX !== undefined ? { callback: (value: number | string) => formatX(Number(value)) } : {}),
           },
           grid: { color: colours.grid },
@@ -260,6 +267,8 @@ function buildProbeChart(parent: HTMLElement, id: ProbeChartId, all: ChartRun[])
     borderWidth: 2,
     pointRadius: spec.scatter ? 5 : 2,
     showLine: !spec.scatter,
+    // Points on the plot's edge (the last epoch, the widest run) drawn whole, not cut by the axes.
+    clip: false,
     tension: 0,
   }));
   return buildFigure(parent, {
@@ -270,7 +279,7 @@ function buildProbeChart(parent: HTMLElement, id: ProbeChartId, all: ChartRun[])
     logCandidate: false,
     autoLog: () => false,
     datasets,
-    ...(spec.widthAxis ? { formatX: (x: number) => formatWidth(x) } : {}),
+    ...(spec.widthAxis ? { formatX: (x: number) => formatWidth(x), xStep: 0.5, xPad: 0.5 } : {}),
     integerX: id === 'hessianEpochs',
   });
 }
