@@ -12,12 +12,14 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
-import { HESSIAN_EPOCHS_FILE, parseHessianEpochsText, type HessianEpochLine } from '../../src/shared/landscapeTypes.js';
+import { HESSIAN_EPOCH_DEFAULTS, HESSIAN_EPOCHS_FILE, parseHessianEpochsText, type HessianEpochLine } from '../../src/shared/landscapeTypes.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { resumeTraining, startTraining, type TrainGenotype } from '../../src/train/loop.js';
 import { presetSettings } from '../../src/runs/presets.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 import { cli } from './cli-helpers.js';
+import { parseArgs } from '../../src/cli/args.js';
+import { configFromArgs, TRAIN_FLAGS } from '../../src/cli/commands/train.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
 
@@ -123,4 +125,15 @@ test('train: the probe\'s flags without --hessian-every are refused', async () =
   assert.equal(result.code, 2, result.err);
   assert.match(result.err, /--hessian-iterations sets the per-epoch Hessian probe: give --hessian-every N with it/);
   assert.equal(existsSync(join(cwd, 'runs')), false);
+});
+
+test('train flags: --hessian-every N with small defaults becomes config.hessianEpochs; without it, nothing', () => {
+  const config = (argv: string[]) => configFromArgs(parseArgs(argv, TRAIN_FLAGS), process.cwd());
+  assert.deepEqual(config(['DARTS_V2', '--dataset', 'synthetic', '--hessian-every', '2', '--trace-samples', '0']).hessianEpochs, {
+    every: 2,
+    iterations: HESSIAN_EPOCH_DEFAULTS.iterations,
+    traceSamples: 0,
+    batches: HESSIAN_EPOCH_DEFAULTS.batches,
+  });
+  assert.equal('hessianEpochs' in config(['DARTS_V2', '--dataset', 'synthetic']), false);
 });
