@@ -3,12 +3,13 @@
  * the trainer appends one hessian-epochs.jsonl line per probed epoch, records
  * the settings in run.json's config, trains exactly as it does without the
  * probe (the probe moves no weight, statistic or random stream), and an
- * interrupted and resumed run writes the same lines as an uninterrupted one.
+ * interrupted and resumed run writes the same lines as an uninterrupted one
+ * (a line past the checkpoint, left by a crash, is computed again, once).
  * A tiny network on synthetic data: seconds.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
@@ -113,6 +114,8 @@ test('--hessian-every: a line per probed epoch (every N-th and the last), traini
   const stopped = await startTraining(DARTS_V2, PROBED, runs, environment((l) => l.type === 'epoch' && l.metrics.epoch === 2));
   assert.equal(stopped.status, 'cancelled', stopped.reason);
   assert.deepEqual(readProbeLines(stopped.dir).map((l) => l.epoch), [2]);
+  // As if the trainer had died after appending epoch 3's probe but before its checkpoint: resume computes it again, once.
+  appendFileSync(join(stopped.dir, HESSIAN_EPOCHS_FILE), `${JSON.stringify({ ...lines[1]!, topEigenvalue: 12345 })}\n`);
   const resumed = await resumeTraining(stopped.dir, DARTS_V2.genotype, environment());
   assert.equal(resumed.status, 'completed', resumed.reason);
   assert.deepEqual(probeValues(readProbeLines(stopped.dir)), probeValues(lines));
