@@ -5,6 +5,7 @@
  */
 import type { Markup } from './markup.js';
 import { type Child, el, num, textEl } from './svg.js';
+import { formatTick } from '../shared/numberFormat.js';
 
 export const CHART_FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif";
 export const AXIS_COLOUR = '#555';
@@ -48,13 +49,8 @@ export function makeScale(d0: number, d1: number, r0: number, r1: number, log = 
   return Object.assign(scale, { domain: [d0, d1] as const, ticks, log });
 }
 
-/** A short label for a tick value. */
-export function formatTick(v: number): string {
-  if (v === 0) return '0';
-  const abs = Math.abs(v);
-  if (abs >= 1e4 || abs < 1e-3) return v.toExponential(0).replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
-}
+/** A short label for a tick value (shared with the results panel: src/shared/numberFormat.ts). */
+export { formatTick };
 
 /** Viridis, sampled at nine stops (matplotlib's values). */
 const VIRIDIS: readonly (readonly [number, number, number])[] = [

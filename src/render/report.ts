@@ -17,8 +17,9 @@
 import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
-import { chartSeries, runLabel, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { centreSlices, SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { chartSeries, NO_PROBES, probeSeries, sliceOf, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
+import { SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { smoothnessGroups, smoothnessMethod, smoothnessVerdict } from '../shared/smoothness.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { SECTION5_REGULARISATION, type ExperimentProtocol } from '../shared/experimentTypes.js';
 import { renderCellSvg } from './cellSvg.js';
@@ -490,20 +491,15 @@ function landscapeSection(runs: readonly ReportRun[]): Markup {
     );
     return group(`Width ${formatWidth(width)}`, plots);
   });
-  const chartRuns = runs.map((r) => r.record);
-  const { min, max } = widthRange(chartRuns.map((r) => ({ width: r.genotype.normal.width })));
   // 1D plots as the authors' fork draws them (plot_1D): loss and accuracy along one filter-normalised direction
   // through the trained weights. The centre row of the grid is exactly that slice (β = 0), on the grid's α points.
-  const slices: LineSeries[] = [];
-  const accuracySlices: LineSeries[] = [];
-  for (const { record, landscape } of withLandscape) {
-    const s = centreSlices(landscape!);
-    if (s === undefined) continue;
-    const label = runLabel({ genotype: record.genotype.name, width: record.genotype.normal.width, depth: record.genotype.normal.depth });
-    const colour = widthColour(record.genotype.normal.width, min, max);
-    slices.push({ label, colour, points: s.first.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: v }])) });
-    accuracySlices.push({ label, colour, points: s.firstAccuracy.flatMap((v, k) => (v === null ? [] : [{ x: landscape!.coordinates[k]!, y: 100 * v }])) });
-  }
+  // Shaped as the results panel shapes them (src/shared/chartData.ts), coloured on the width scale of all runs.
+  const sliced = runs.map((r) => {
+    const slice = r.landscape !== undefined ? sliceOf(r.landscape) : undefined;
+    return { ...chartRun(r), probes: { ...NO_PROBES, ...(slice !== undefined ? { slice } : {}) } };
+  });
+  const slices: LineSeries[] = probeSeries('sliceLoss', sliced).map(({ label, colour, points }) => ({ label, colour, points }));
+  const accuracySlices: LineSeries[] = probeSeries('sliceAccuracy', sliced).map(({ label, colour, points }) => ({ label, colour, points }));
   const sliceChart =
     slices.length > 0
       ? html`<h3>1D slices along direction 1 (β = 0)</h3><div class="multiples">${[
@@ -542,15 +538,10 @@ function varianceSection(runs: readonly ReportRun[]): Markup | undefined {
   return html`<section id="variance"><h2>Gradient variance</h2><p>Variance of K mini-batch gradients about their mean, summed over parameters, at every grid point (one colour scale for all runs): <span class="variance-setting">${how}</span>${versus}. The paper: wide, shallow cells show lower variance.</p><div class="groups">${groups}</div><h3>Narrowest and widest as surfaces</h3><div class="multiples">${surfaces}</div></section>`;
 }
 
-/** Mean of the finite values; null when there are none. */
-function mean(values: readonly (number | null)[]): number | null {
-  const xs = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
 /**
  * Section 4.3 measured: the top Hessian eigenvalue (and trace) of each run's training loss against its
- * normal-cell width, the paper's claim beside the numbers, and whether the numbers agree with it.
+ * normal-cell width, the paper's claim beside the numbers, and whether the numbers agree with it
+ * (grouping, verdict and wording in src/shared/smoothness.ts, shared with the results panel).
  */
 function smoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
   const probed = runs.filter((r) => r.hessian !== undefined);
@@ -561,24 +552,12 @@ function smoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
       const y = value(hessian!);
       return y === null || !Number.isFinite(y) ? [] : [{ x: record.genotype.normal.width, y, colour: widthColour(record.genotype.normal.width, min, max), label: `${record.genotype.name}: ${formatTick(y)}` }];
     });
-  const groups = byWidth(probed).map(({ width, runs: members }) => ({
-    width,
-    count: members.length,
-    lambda: mean(members.map((m) => m.hessian!.topEigenvalue)),
-    trace: mean(members.map((m) => m.hessian!.trace)),
-  }));
+  const groups = smoothnessGroups(probed.map(({ record, hessian }) => ({ width: record.genotype.normal.width, topEigenvalue: hessian!.topEigenvalue, trace: hessian!.trace })));
   const rows = groups.map(
     (g) => html`<tr><td>${formatWidth(g.width)}</td><td>${g.count}</td><td>${g.lambda === null ? '–' : formatTick(g.lambda)}</td><td>${g.trace === null ? '–' : formatTick(g.trace)}</td></tr>`,
   );
-  const narrow = groups[0]!;
-  const wide = groups.at(-1)!;
-  const verdict =
-    groups.length < 2 || narrow.lambda === null || wide.lambda === null
-      ? 'One width only: nothing to compare.'
-      : `Measured: mean λ_max ${formatTick(narrow.lambda)} at ${formatWidth(narrow.width)} (${narrow.count} run${narrow.count === 1 ? '' : 's'}) and ${formatTick(wide.lambda)} at ${formatWidth(wide.width)} (${wide.count}) — ` +
-        (wide.lambda < narrow.lambda ? 'the wider cells are smoother here, as the paper says.' : "the wider cells are not smoother here: these runs do not show the paper's effect.");
-  const first = probed[0]!.hessian!;
-  const how = `Measured here: the largest eigenvalue λ_max of the Hessian of the training loss at the trained weights (power iteration, up to ${String(first.iterations)} steps) and its trace (Hutchinson, ${String(first.traceSamples)} Rademacher vectors), on ${String(first.batches)} fixed training batches of ${String(first.batchSize)}; Hv by central differences of gradients. Lower λ_max: a smoother loss, larger stable steps.`;
+  const verdict = smoothnessVerdict(groups);
+  const how = smoothnessMethod(probed[0]!.hessian!);
   const scatters = [
     figure(renderScatter(points((h) => h.topEigenvalue), { title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', chart: 'hessian-width', formatX: (x) => formatWidth(x) })),
     figure(renderScatter(points((h) => h.trace), { title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', chart: 'hessian-trace-width', formatX: (x) => formatWidth(x) })),

@@ -1,38 +1,72 @@
 /**
  * Reading what a report shows from run folders (run.json, metrics.jsonl,
- * landscape.json) and experiment folders (experiment.json). Node file access only, no TensorFlow, so the CLI's
+ * landscape.json, hessian.json, hessian-epochs.jsonl) and experiment folders (experiment.json). Node file access only, no TensorFlow, so the CLI's
  * `report` and the editor's report panel both use it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXPERIMENT_FILE, experimentFileProblem, type ExperimentFile } from '../shared/experimentTypes.js';
-import { HESSIAN_FILE, isHessianFile, isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { probeHessianOf, sliceOf, type RunProbes } from '../shared/chartData.js';
+import { HESSIAN_EPOCHS_FILE, HESSIAN_FILE, isLandscapeFile, LANDSCAPE_FILE, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import type { ReportInput, ReportRun } from '../render/report.js';
 import { runDirOf } from './runPaths.js';
-import { readMetricsFile, readRunRecord, RUN_FILE } from './runStore.js';
+import { readHessianEpochs, readHessianReport, readMetricsFile, readRunRecord, RUN_FILE, type ProbeFileRead } from './runStore.js';
 
-/** landscape.json of a run, when it exists and parses. */
-export function readLandscape(runDir: string): LandscapeFile | undefined {
+export { readHessianEpochs, readHessianReport, type ProbeFileRead };
+
+/** landscape.json of a run: absent ({}), its content, or why it cannot be read. */
+export function readLandscapeReport(runDir: string): ProbeFileRead<LandscapeFile> {
   const path = join(runDir, LANDSCAPE_FILE);
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) return {};
   try {
     const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return isLandscapeFile(value) ? value : undefined;
-  } catch {
-    return undefined;
+    return isLandscapeFile(value) ? { file: value } : { problem: `${path}: not a landscape file this version reads (grid, range, seed, loss and accuracy grids)` };
+  } catch (error) {
+    return { problem: `${path}: unreadable (${(error as Error).message})` };
   }
 }
 
-/** hessian.json of a run (the smoothness probe), when it exists and parses. */
+/** landscape.json of a run, when it exists and parses. */
+export function readLandscape(runDir: string): LandscapeFile | undefined {
+  return readLandscapeReport(runDir).file;
+}
+
+/**
+ * What the results panel shows of a run's probes: the smoothness probe's
+ * numbers, the per-epoch λ_max, the 1D slice of the landscape (not its whole
+ * grid), and each file that is there but broken, named with its field.
+ */
+export function readRunProbes(runDir: string): RunProbes {
+  const hessian = readHessianReport(runDir);
+  const epochs = readHessianEpochs(runDir);
+  const landscape = readLandscapeReport(runDir);
+  const slice = landscape.file !== undefined ? sliceOf(landscape.file) : undefined;
+  const problems = [hessian.problem, landscape.problem, ...epochs.problems].filter((p): p is string => p !== undefined);
+  return {
+    ...(hessian.file !== undefined ? { hessian: probeHessianOf(hessian.file) } : {}),
+    hessianEpochs: epochs.lines,
+    ...(slice !== undefined ? { slice } : {}),
+    problems,
+  };
+}
+
+/** Changes when any of a run's probe files is written (size and modification time of each): when to read them again. */
+export function probeFilesStamp(runDir: string): string {
+  return [HESSIAN_FILE, HESSIAN_EPOCHS_FILE, LANDSCAPE_FILE]
+    .map((name) => {
+      try {
+        const st = statSync(join(runDir, name));
+        return `${st.size}:${st.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
+}
+
+/** hessian.json of a run (the smoothness probe), when it exists and fits its shape. */
 export function readHessian(runDir: string): HessianFile | undefined {
-  const path = join(runDir, HESSIAN_FILE);
-  if (!existsSync(path)) return undefined;
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return isHessianFile(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return readHessianReport(runDir).file;
 }
 
 /** The report's view of each run folder (throws RunStoreError for a folder without a readable run.json). */

@@ -19,6 +19,14 @@ import {
   type RunRecord,
   type TrainerAliveCheck,
 } from '../shared/runTypes.js';
+import {
+  HESSIAN_EPOCHS_FILE,
+  HESSIAN_FILE,
+  hessianFileProblem,
+  parseHessianEpochsText,
+  type HessianEpochLine,
+  type HessianFile,
+} from '../shared/landscapeTypes.js';
 import { appendFileNoFollow, writeFileAtomic } from './atomicFile.js';
 import { acquireOwnerLock, describeHolder, LockHeldError, type HeldLock, type LockHolder } from './fileLock.js';
 import { processStartOf } from './processes.js';
@@ -117,6 +125,23 @@ export class RunHandle {
     return kept;
   }
 
+  /** One line of the per-epoch smoothness probe, appended before its epoch's metrics line (so a crash cannot orphan it). */
+  appendHessianEpoch(line: HessianEpochLine): void {
+    appendFileNoFollow(join(this.dir, HESSIAN_EPOCHS_FILE), `${JSON.stringify(line)}\n`);
+  }
+
+  /**
+   * Keeps the per-epoch probe lines of epochs 1..epochs only (as
+   * truncateMetrics): a probe whose epoch's checkpoint was never written is
+   * computed again by the resumed trainer, never listed twice.
+   */
+  truncateHessianEpochs(epochs: number): void {
+    const path = join(this.dir, HESSIAN_EPOCHS_FILE);
+    if (!existsSync(path)) return;
+    const kept = readHessianEpochs(this.dir).lines.filter((l) => l.epoch <= epochs);
+    writeFileAtomic(path, kept.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  }
+
   log(message: string): void {
     const stamp = new Date().toISOString();
     const lines = message.split('\n').map((l) => `${stamp} ${l}\n`);
@@ -186,6 +211,40 @@ export function readMetricsReport(dir: string): { lines: MetricsLine[]; problems
   return { lines, problems: problems.map((p) => `${path} ${p}`) };
 }
 
+/** A run file read as untrusted input: its content when it fits, or what is wrong with it, named by path and field. */
+export interface ProbeFileRead<T> {
+  readonly file?: T;
+  readonly problem?: string;
+}
+
+/** hessian.json of a run: absent ({}), its content, or the problem (`PATH: field topEigenvalue: expected a number, found null`). */
+export function readHessianReport(runDir: string): ProbeFileRead<HessianFile> {
+  const path = join(runDir, HESSIAN_FILE);
+  if (!existsSync(path)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return { problem: `${path}: unreadable (${(error as Error).message})` };
+  }
+  const problem = hessianFileProblem(value);
+  return problem === undefined ? { file: value as HessianFile } : { problem: `${path}: ${problem}` };
+}
+
+/** hessian-epochs.jsonl of a run (the probe during training): the lines that fit, the others named as `PATH line N: …`. */
+export function readHessianEpochs(runDir: string): { lines: HessianEpochLine[]; problems: string[] } {
+  const path = join(runDir, HESSIAN_EPOCHS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
+    return { lines: [], problems: [`${path}: unreadable (${(error as Error).message})`] };
+  }
+  const { lines, problems } = parseHessianEpochsText(text);
+  return { lines, problems: problems.map((p) => `${path} ${p}`) };
+}
+
 /** The metrics lines of a run that fit (see readMetricsReport for what was left out). */
 export function readMetricsFile(dir: string): MetricsLine[] {
   return readMetricsReport(dir).lines;
@@ -222,7 +281,7 @@ export interface RunListing {
   readonly error?: string;
   readonly effective?: EffectiveStatus;
   readonly lastMetrics?: MetricsLine;
-  /** metrics.jsonl lines left out, each with the file, line and reason. */
+  /** metrics.jsonl and hessian-epochs.jsonl lines left out, or a hessian.json that does not fit, each with the file, line or field and reason. */
   readonly problems?: readonly string[];
 }
 
@@ -258,7 +317,10 @@ export function listRuns(runsDir: string, alive: TrainerAliveCheck = trainerAliv
     }
     try {
       const record = readRunRecord(dir);
-      const { lines: metrics, problems } = readMetricsReport(dir);
+      const { lines: metrics, problems: metricsProblems } = readMetricsReport(dir);
+      // The probes' files are run files too: a broken one is named here, and the run is still listed.
+      const hessianProblem = readHessianReport(dir).problem;
+      const problems = [...metricsProblems, ...(hessianProblem !== undefined ? [hessianProblem] : []), ...readHessianEpochs(dir).problems];
       const last = metrics[metrics.length - 1];
       out.push({
         dir,

@@ -5,11 +5,17 @@
  * warm, so the paper's wide-vs-narrow story shows at a glance), when a log
  * scale helps, and the summary table with its sorting and CSV text.
  *
+ * Also the probes' charts (Section 4.3 smoothness against width, λ_max per
+ * epoch, 1D loss and accuracy slices), shaped from what the host read of each
+ * run's hessian.json, hessian-epochs.jsonl and landscape.json (`RunProbes`).
+ *
  * Pure (no DOM, no vscode, no node): the results panel's host and webview both
- * use it, and so can later reports.
+ * use it, and so does the standalone report.
  */
 import { formatWidth } from '../genotype/metrics.js';
+import { centreSlices, type HessianEpochLine, type HessianFile, type LandscapeFile } from './landscapeTypes.js';
 import type { MetricsLine, RunStatus } from './runTypes.js';
+import { SMOOTHNESS_CLAIM, smoothnessGroups, smoothnessMethod, smoothnessVerdict, type SmoothnessGroup } from './smoothness.js';
 
 /** What a chart or table needs to know about one run (a digest of run.json). */
 export interface ChartRunInfo {
@@ -31,6 +37,8 @@ export interface ChartRunInfo {
 export interface ChartRun {
   readonly info: ChartRunInfo;
   readonly metrics: readonly MetricsLine[];
+  /** What the probes computed besides the per-epoch metrics (absent: not read, as for the report's own charts). */
+  readonly probes?: RunProbes;
 }
 
 /** The numeric fields of a metrics line that can be plotted against the epoch. */
@@ -360,5 +368,177 @@ export function formatCell(row: RunTableRow, column: TableColumn): string {
       return row.seconds.toFixed(1);
     default:
       return String(row[column]);
+  }
+}
+
+// ---- the probes: smoothness against width, λ_max per epoch, 1D slices ------------------
+
+/** The 1D slice through the trained weights along the first direction (β = 0): the landscape grid's centre row. */
+export interface ProbeSlice {
+  /** α, −range … range. */
+  readonly coordinates: readonly number[];
+  readonly loss: readonly (number | null)[];
+  /** Fractions in [0, 1]. */
+  readonly accuracy: readonly (number | null)[];
+  /** Epochs of training behind the centre weights. */
+  readonly epoch: number;
+}
+
+/** The smoothness probe's numbers of one run, as the panel shows them (a digest of hessian.json). */
+export type ProbeHessian = Pick<HessianFile, 'epoch' | 'topEigenvalue' | 'trace' | 'iterations' | 'traceSamples' | 'batches' | 'batchSize' | 'converged'>;
+
+/**
+ * What the probes computed for one run, read by the host from the run's
+ * files (only what the charts need: the slice, not the whole grid). Files
+ * that were there but did not fit are named in `problems` and left out.
+ */
+export interface RunProbes {
+  readonly hessian?: ProbeHessian;
+  readonly hessianEpochs: readonly HessianEpochLine[];
+  readonly slice?: ProbeSlice;
+  readonly problems: readonly string[];
+}
+
+export const NO_PROBES: RunProbes = { hessianEpochs: [], problems: [] };
+
+/** The slice the panel draws from a landscape file; undefined for an even grid (no centre through the trained weights). */
+export function sliceOf(file: Pick<LandscapeFile, 'grid' | 'loss' | 'accuracy' | 'coordinates' | 'epoch'>): ProbeSlice | undefined {
+  const s = centreSlices(file);
+  if (s === undefined) return undefined;
+  return { coordinates: [...file.coordinates], loss: s.first, accuracy: s.firstAccuracy, epoch: file.epoch };
+}
+
+/** The digest of a hessian.json the panel carries. */
+export function probeHessianOf(file: HessianFile): ProbeHessian {
+  const { epoch, topEigenvalue, trace, iterations, traceSamples, batches, batchSize, converged } = file;
+  return { epoch, topEigenvalue, trace, iterations, traceSamples, batches, batchSize, converged };
+}
+
+export const PROBE_CHART_IDS = ['hessianWidth', 'traceWidth', 'hessianEpochs', 'sliceLoss', 'sliceAccuracy'] as const;
+export type ProbeChartId = (typeof PROBE_CHART_IDS)[number];
+/** Every chart the results panel draws (and exports as PNG). */
+export type PanelChartId = ChartId | ProbeChartId;
+export const PANEL_CHART_IDS: readonly PanelChartId[] = [...CHART_IDS, ...PROBE_CHART_IDS];
+
+export interface ProbeChartSpec {
+  readonly id: ProbeChartId;
+  readonly title: string;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  /** Points only, no lines (one point per run against its width). */
+  readonly scatter: boolean;
+  /** The x axis is the normal-cell width: ticks read `3.5c`. */
+  readonly widthAxis: boolean;
+}
+
+export const PROBE_CHARTS: readonly ProbeChartSpec[] = [
+  { id: 'hessianWidth', title: 'Top Hessian eigenvalue vs width', xLabel: 'normal-cell width (c)', yLabel: 'λ_max', scatter: true, widthAxis: true },
+  { id: 'traceWidth', title: 'Hessian trace vs width', xLabel: 'normal-cell width (c)', yLabel: 'trace', scatter: true, widthAxis: true },
+  { id: 'hessianEpochs', title: 'Top Hessian eigenvalue per epoch', xLabel: 'epoch', yLabel: 'λ_max', scatter: false, widthAxis: false },
+  { id: 'sliceLoss', title: '1D slice: test loss', xLabel: 'α (direction 1, β = 0)', yLabel: 'test loss', scatter: false, widthAxis: false },
+  { id: 'sliceAccuracy', title: '1D slice: test accuracy', xLabel: 'α (direction 1, β = 0)', yLabel: 'test accuracy (%)', scatter: false, widthAxis: false },
+];
+
+export function probeChartSpec(id: ProbeChartId): ProbeChartSpec {
+  return PROBE_CHARTS.find((c) => c.id === id)!;
+}
+
+/** One run's points in a probe chart. */
+export interface ProbeSeries {
+  readonly runId: string;
+  readonly label: string;
+  readonly colour: string;
+  readonly points: readonly ChartPoint[];
+}
+
+function finite(y: number | null | undefined): y is number {
+  return typeof y === 'number' && Number.isFinite(y);
+}
+
+/** The points of probe chart `id` for one run (none when the run lacks that probe). */
+export function probePoints(id: ProbeChartId, run: ChartRun): ChartPoint[] {
+  const probes = run.probes ?? NO_PROBES;
+  switch (id) {
+    case 'hessianWidth':
+      return finite(probes.hessian?.topEigenvalue) ? [{ x: run.info.width, y: probes.hessian.topEigenvalue }] : [];
+    case 'traceWidth':
+      return finite(probes.hessian?.trace) ? [{ x: run.info.width, y: probes.hessian.trace }] : [];
+    case 'hessianEpochs':
+      return probes.hessianEpochs.flatMap((l) => (finite(l.topEigenvalue) ? [{ x: l.epoch, y: l.topEigenvalue }] : []));
+    case 'sliceLoss':
+    case 'sliceAccuracy': {
+      const slice = probes.slice;
+      if (slice === undefined) return [];
+      const values = id === 'sliceLoss' ? slice.loss : slice.accuracy;
+      // A point that diverged (null) is left out, not drawn as zero.
+      return values.flatMap((v, k) => (finite(v) && finite(slice.coordinates[k]) ? [{ x: slice.coordinates[k], y: id === 'sliceAccuracy' ? 100 * v : v }] : []));
+    }
+  }
+}
+
+/**
+ * Every run's series of probe chart `id`, narrow to wide as the epoch charts,
+ * coloured on the width scale of all `runs` (so a run has one colour
+ * everywhere); runs without that probe give no series.
+ */
+export function probeSeries(id: ProbeChartId, runs: readonly ChartRun[]): ProbeSeries[] {
+  const { min, max } = widthRange(runs.map((r) => r.info));
+  const ordered = [...runs].sort((a, b) => a.info.width - b.info.width || a.info.id.localeCompare(b.info.id));
+  return ordered.flatMap((run) => {
+    const points = probePoints(id, run);
+    return points.length === 0 ? [] : [{ runId: run.info.id, label: runLabel(run.info), colour: widthColour(run.info.width, min, max), points }];
+  });
+}
+
+/** The smoothness section's text and table: the paper's claim beside what these runs measured. */
+export interface SmoothnessSummary {
+  readonly claim: string;
+  readonly method: string;
+  readonly verdict: string;
+  readonly groups: readonly SmoothnessGroup[];
+}
+
+/** Undefined when no run has the end-of-run probe (hessian.json). */
+export function smoothnessSummary(runs: readonly ChartRun[]): SmoothnessSummary | undefined {
+  const probed = runs.filter((r) => r.probes?.hessian !== undefined);
+  const first = probed[0]?.probes?.hessian;
+  if (first === undefined) return undefined;
+  const groups = smoothnessGroups(probed.map((r) => ({ width: r.info.width, topEigenvalue: r.probes!.hessian!.topEigenvalue, trace: r.probes!.hessian!.trace })));
+  return { claim: SMOOTHNESS_CLAIM, method: smoothnessMethod(first), verdict: smoothnessVerdict(groups), groups };
+}
+
+/** The panel's probe sections and the runs each one lacks. */
+export const PROBE_SECTIONS = ['smoothness', 'hessianEpochs', 'slices'] as const;
+export type ProbeSection = (typeof PROBE_SECTIONS)[number];
+
+/** Whether `run` has what section `section` draws. */
+export function hasProbe(section: ProbeSection, run: ChartRun): boolean {
+  const probes = run.probes ?? NO_PROBES;
+  switch (section) {
+    case 'smoothness':
+      return probes.hessian !== undefined;
+    case 'hessianEpochs':
+      return probes.hessianEpochs.length > 0;
+    case 'slices':
+      return probes.slice !== undefined;
+  }
+}
+
+/**
+ * What to tell about the runs that lack section `section`'s data: which
+ * runs, and the command that computes it. Undefined when none lacks it.
+ */
+export function missingProbeNote(section: ProbeSection, runs: readonly ChartRun[]): string | undefined {
+  const missing = runs.filter((r) => !hasProbe(section, r));
+  if (missing.length === 0) return undefined;
+  const names = missing.map((r) => runLabel(r.info)).join(', ');
+  const one = missing.length === 1 ? missing[0]!.info.id : 'RUN';
+  switch (section) {
+    case 'smoothness':
+      return `No smoothness probe (hessian.json) for ${names}. Compute it with: cellscope hessian ${one}`;
+    case 'hessianEpochs':
+      return `No per-epoch Hessian (hessian-epochs.jsonl) for ${names}. Train with: cellscope train GENOTYPE --hessian-every N`;
+    case 'slices':
+      return `No loss landscape (landscape.json, odd grid) for ${names}. Compute it with: cellscope landscape ${one}`;
   }
 }

@@ -12,6 +12,7 @@
  *
  * Pure: no TensorFlow, no node modules, no vscode.
  */
+import { boolean, integer, literal, nullable, number, object, optional, shapeProblem, string, type Shape } from './shape.js';
 
 export const LANDSCAPE_FILE = 'landscape.json';
 /** The append-only log of computed grid points that makes the job resumable. */
@@ -194,10 +195,127 @@ export interface HessianFile {
   readonly createdAt: string;
 }
 
+/**
+ * The shape of hessian.json: what the report and the results panel read. A
+ * file that does not fit is named with its first wrong field, never plotted.
+ */
+export const HESSIAN_FILE_SHAPE: Shape = object({
+  format: literal(1),
+  runId: string,
+  epoch: integer(0),
+  topEigenvalue: number,
+  iterations: integer(0),
+  converged: boolean,
+  trace: nullable(number),
+  traceStandardError: optional(nullable(number)),
+  traceSamples: integer(0),
+  batches: integer(1),
+  batchSize: integer(1),
+});
+
+/** What is wrong with a parsed hessian.json (`field topEigenvalue: expected a number, found null`); undefined when it fits. */
+export function hessianFileProblem(value: unknown): string | undefined {
+  return shapeProblem(HESSIAN_FILE_SHAPE, value);
+}
+
 export function isHessianFile(value: unknown): value is HessianFile {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return v['format'] === 1 && typeof v['topEigenvalue'] === 'number' && typeof v['runId'] === 'string';
+  return hessianFileProblem(value) === undefined;
+}
+
+// ---- the smoothness probe during training -----------------------------------------
+
+/**
+ * `runs/<id>/hessian-epochs.jsonl`: the smoothness probe run by the trainer
+ * after every N-th epoch (`cellscope train --hessian-every N`), one line per
+ * probed epoch. Appended before the epoch's metrics line and checkpoint, and
+ * cut back to the checkpoint's epoch on resume, as metrics.jsonl is.
+ */
+export const HESSIAN_EPOCHS_FILE = 'hessian-epochs.jsonl';
+
+/** `config.hessianEpochs` of run.json: the per-epoch probe's settings (absent: no per-epoch probe). */
+export interface HessianEpochsConfig {
+  /** Probe after epochs every, 2·every, …, and after the last epoch. */
+  readonly every: number;
+  /** Power iterations at most. */
+  readonly iterations: number;
+  /** Rademacher vectors of the trace (0: no trace). */
+  readonly traceSamples: number;
+  /** K fixed training batches of the loss. */
+  readonly batches: number;
+}
+
+/**
+ * Small on purpose: each Hessian-vector product costs two gradients over K
+ * batches, and this runs inside training. `cellscope hessian` at the end is
+ * the precise measurement (20 iterations, 10 trace samples).
+ */
+export const HESSIAN_EPOCH_DEFAULTS = { iterations: 10, traceSamples: 2, batches: 2 } as const;
+
+export const HESSIAN_EPOCHS_CONFIG_SHAPE: Shape = object({
+  every: integer(1),
+  iterations: integer(1),
+  traceSamples: integer(0),
+  batches: integer(1),
+});
+
+/** Whether the per-epoch probe runs after 1-based epoch `epoch` of `epochs`. */
+export function hessianDue(config: Pick<HessianEpochsConfig, 'every'> | undefined, epoch: number, epochs: number): boolean {
+  return config !== undefined && (epoch % config.every === 0 || epoch === epochs);
+}
+
+/** One line of hessian-epochs.jsonl. */
+export interface HessianEpochLine {
+  /** 1-based: the probe ran on the weights after this epoch. */
+  readonly epoch: number;
+  readonly topEigenvalue: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  readonly trace: number | null;
+  readonly traceStandardError: number | null;
+  readonly traceSamples: number;
+  readonly batches: number;
+  readonly batchSize: number;
+  /** Wall-clock seconds of the probe (the only field that depends on timing). */
+  readonly seconds: number;
+}
+
+export const HESSIAN_EPOCH_LINE_SHAPE: Shape = object({
+  epoch: integer(1),
+  topEigenvalue: number,
+  iterations: integer(0),
+  converged: boolean,
+  trace: nullable(number),
+  traceStandardError: nullable(number),
+  traceSamples: integer(0),
+  batches: integer(1),
+  batchSize: integer(1),
+  seconds: number,
+});
+
+/**
+ * hessian-epochs.jsonl text: the lines that fit, and what was wrong with the
+ * others (`line 2: field topEigenvalue: …`). A last line without its newline
+ * that does not parse was cut by a crash and is not a problem (the trainer
+ * writes it again on resume).
+ */
+export function parseHessianEpochsText(text: string): { lines: HessianEpochLine[]; problems: string[] } {
+  const lines: HessianEpochLine[] = [];
+  const problems: string[] = [];
+  const rows = text.split('\n');
+  rows.forEach((row, i) => {
+    if (row.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(row);
+    } catch {
+      if (i < rows.length - 1) problems.push(`line ${i + 1}: not JSON`);
+      return;
+    }
+    const problem = shapeProblem(HESSIAN_EPOCH_LINE_SHAPE, value);
+    if (problem === undefined) lines.push(value as HessianEpochLine);
+    else problems.push(`line ${i + 1}: ${problem}`);
+  });
+  return { lines, problems };
 }
 
 /** The paper's claim the probe tests, said beside its numbers. */

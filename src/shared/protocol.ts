@@ -9,7 +9,7 @@
  * Pure types and checks: no vscode, no DOM.
  */
 import type { CellKind } from '../genotype/model.js';
-import { CHART_IDS, TABLE_COLUMNS, type ChartId, type ChartRun, type ChartRunInfo, type SortDirection, type TableColumn } from './chartData.js';
+import { PANEL_CHART_IDS, TABLE_COLUMNS, type ChartRun, type ChartRunInfo, type PanelChartId, type RunProbes, type SortDirection, type TableColumn } from './chartData.js';
 import type { MetricsLine } from './runTypes.js';
 
 // ---- shared ----------------------------------------------------------------
@@ -154,6 +154,12 @@ export type ResultsPanelToWebview =
   | { readonly type: 'render'; readonly runs: readonly ChartRun[]; readonly state: ResultsPanelState }
   /** New epochs of one run (and its current status): appended to the charts, not redrawn. */
   | { readonly type: 'append'; readonly info: ChartRunInfo; readonly metrics: readonly MetricsLine[] }
+  /**
+   * One run's probe files changed (hessian.json or landscape.json written by
+   * the CLI, a per-epoch Hessian line appended): its smoothness, per-epoch
+   * λ_max and 1D slices, replacing what the panel had for that run.
+   */
+  | { readonly type: 'probes'; readonly runId: string; readonly probes: RunProbes }
   /** A short confirmation or failure line (exports). */
   | { readonly type: 'status'; readonly message: string };
 
@@ -161,8 +167,8 @@ export type ResultsPanelFromWebview =
   | { readonly type: 'ready' }
   /** Save the table as CSV, in the order and with the threshold the webview shows. */
   | { readonly type: 'exportCsv'; readonly sort: ResultsPanelState['sort']; readonly lossThreshold: number }
-  /** Save chart `chart` as PNG: the webview rasterised it. */
-  | { readonly type: 'exportPng'; readonly chart: ChartId; readonly pngBase64: string }
+  /** Save chart `chart` (an epoch chart or a probe chart) as PNG: the webview rasterised it. */
+  | { readonly type: 'exportPng'; readonly chart: PanelChartId; readonly pngBase64: string }
   /** The table's threshold or sort changed (kept for the serializer and CSV). */
   | { readonly type: 'setView'; readonly sort: ResultsPanelState['sort']; readonly lossThreshold: number };
 
@@ -192,8 +198,8 @@ export function parseResultsPanelMessage(value: unknown): ResultsPanelFromWebvie
     }
     case 'exportPng': {
       const { chart, pngBase64 } = value;
-      if (!(CHART_IDS as readonly unknown[]).includes(chart) || typeof pngBase64 !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(pngBase64)) return undefined;
-      return { type: 'exportPng', chart: chart as ChartId, pngBase64 };
+      if (!(PANEL_CHART_IDS as readonly unknown[]).includes(chart) || typeof pngBase64 !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(pngBase64)) return undefined;
+      return { type: 'exportPng', chart: chart as PanelChartId, pngBase64 };
     }
     default:
       return undefined;

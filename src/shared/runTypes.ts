@@ -27,6 +27,7 @@ import {
   type Shape,
 } from './shape.js';
 import type { RunSlurmJob } from './slurmTypes.js';
+import { HESSIAN_EPOCHS_CONFIG_SHAPE, type HessianEpochsConfig } from './landscapeTypes.js';
 
 /** Version of the run.json layout; bumped only for incompatible changes. */
 export const RUN_FORMAT = 1;
@@ -74,6 +75,11 @@ export interface RunConfig {
   readonly backend: string;
   /** K, the number of mini-batch gradients of the gradient-variance probe (0: no probe). */
   readonly gradVarianceBatches: number;
+  /**
+   * The smoothness probe after every N-th epoch (`--hessian-every N`), written
+   * to hessian-epochs.jsonl; absent (runs before it, and the default): off.
+   */
+  readonly hessianEpochs?: HessianEpochsConfig;
 }
 
 export interface CellShape {
@@ -294,6 +300,7 @@ export const RUN_CONFIG_SHAPE: Shape = object({
   testSubset: nullable(integer(1)),
   backend: string,
   gradVarianceBatches: integer(0),
+  hessianEpochs: optional(HESSIAN_EPOCHS_CONFIG_SHAPE),
 });
 
 const SLURM_ID_SHAPE: Shape = refinedString((v) => (/^\d+$/.test(v) ? undefined : 'a Slurm job id (digits)'));

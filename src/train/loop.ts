@@ -51,7 +51,8 @@ import { batchDoesNotFit } from './memory.js';
 import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
-import { LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE } from '../shared/landscapeTypes.js';
+import { HESSIAN_EPOCHS_FILE, HESSIAN_FILE, hessianDue, LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE, type HessianEpochLine } from '../shared/landscapeTypes.js';
+import { flatLossOf, HESSIAN_DEFAULTS, measureSmoothness } from './probes/hessian.js';
 import {
   CHECKPOINT_FILE,
   createRun,
@@ -144,6 +145,8 @@ function streamSeed(seed: number, stream: number): number {
 const DATA_STREAM = 1;
 const DROP_PATH_STREAM = 2;
 const PROBE_STREAM = 3;
+/** The per-epoch smoothness probe's batches and vectors: a stream of its own, so switching it on moves no other draw. */
+const HESSIAN_STREAM = 4;
 
 export function describeGenotype(g: TrainGenotype): RunGenotype {
   const normal = cellMetrics(g.genotype.normal);
@@ -214,7 +217,7 @@ export interface ResumeOptions {
 }
 
 /** The files of a run computed from its weights: what a restart from scratch sets aside. */
-const COMPUTED_FILES = [METRICS_FILE, CHECKPOINT_FILE, LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE];
+const COMPUTED_FILES = [METRICS_FILE, CHECKPOINT_FILE, LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE, HESSIAN_FILE, HESSIAN_EPOCHS_FILE];
 
 /** Moves the run's computed files into a new `set-aside-<time>/` of the run; returns its name. */
 function setAsideComputedFiles(run: RunHandle): string {
@@ -497,6 +500,19 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       }
     }
 
+    // The per-epoch smoothness probe's K fixed training batches, drawn once from their own stream (as the variance probe's).
+    const hessianConfig = config.hessianEpochs;
+    const hessianSeed = streamSeed(config.seed, HESSIAN_STREAM);
+    const hessianBatches: Batch[] = [];
+    if (hessianConfig !== undefined) {
+      const hessianRng = new NumpyRandomState(hessianSeed);
+      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: hessianRng, dropLast: true })) {
+        hessianBatches.push(batch);
+        if (hessianBatches.length === hessianConfig.batches) break;
+      }
+      if (hessianBatches.length === 0) throw new Error(`the training set has no full batch of ${config.batchSize} for the per-epoch Hessian probe (--hessian-every)`);
+    }
+
     const epochs = config.epochs;
     const steps = batchCount(dataset.train.count, config.batchSize);
     let startEpoch = 0;
@@ -514,6 +530,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         partial = { ...meta.partial };
       }
       const kept = run.truncateMetrics(startEpoch);
+      run.truncateHessianEpochs(startEpoch);
       run.update({
         epochsCompleted: kept.length,
         resumes: [
@@ -597,6 +614,12 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
               ),
             )
           : undefined;
+      // Before the metrics line and the checkpoint: a kill in between makes resume train the epoch and probe it again.
+      if (hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs)) {
+        const smoothness = await fitting('the Hessian probe', () => probeSmoothness(e + 1));
+        run.appendHessianEpoch(smoothness);
+        run.log(`epoch ${e + 1}: Hessian λ_max ${formatNumber(smoothness.topEigenvalue)}${smoothness.trace !== null ? `, trace ${formatNumber(smoothness.trace)}` : ''} (${smoothness.seconds.toFixed(1)} s)`);
+      }
       const seconds = sums.seconds + (performance.now() - epochStart) / 1000;
       const line: MetricsLine = {
         epoch: e + 1,
@@ -627,6 +650,45 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       if (cancel.requested && e + 1 < epochs) {
         env.stderr(`run ${run.id} cancelled after epoch ${e + 1}; continue with: cellscope resume ${run.id}\n`);
         return finish('cancelled', `cancelled after epoch ${e + 1}`);
+      }
+
+      /**
+       * The smoothness probe on the weights after epoch `epoch`. It moves the
+       * weights along its vectors and assigns the kept copies back (exactly),
+       * leaves BatchNorm's running statistics, the optimiser's momentum and
+       * the data and drop-path generators alone, and draws from its own seed:
+       * a run trains the same with it as without it.
+       */
+      async function probeSmoothness(epoch: number): Promise<HessianEpochLine> {
+        const started = performance.now();
+        const probe = hessianBatches.map((b) => ({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') }));
+        try {
+          const loss = await flatLossOf(net, probe, config.auxiliaryWeight);
+          try {
+            const { power, trace } = await measureSmoothness(loss, {
+              iterations: hessianConfig!.iterations,
+              traceSamples: hessianConfig!.traceSamples,
+              seed: hessianSeed,
+              stepRelative: HESSIAN_DEFAULTS.stepRelative,
+            });
+            return {
+              epoch,
+              topEigenvalue: power.eigenvalue,
+              iterations: power.iterations,
+              converged: power.converged,
+              trace: trace.trace,
+              traceStandardError: trace.standardError,
+              traceSamples: trace.samples,
+              batches: probe.length,
+              batchSize: config.batchSize,
+              seconds: (performance.now() - started) / 1000,
+            };
+          } finally {
+            loss.dispose();
+          }
+        } finally {
+          tf.dispose(probe.flatMap((p) => [p.x, p.y]));
+        }
       }
 
       /**

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  CHART_IDS,
   chartSeries,
   epochsToReach,
+  missingProbeNote,
+  NO_PROBES,
+  PANEL_CHART_IDS,
+  PROBE_CHART_IDS,
+  PROBE_CHARTS,
+  probeSeries,
+  sliceOf,
+  smoothnessSummary,
   pointsOf,
   rowsToCsv,
   runLabel,
@@ -12,7 +21,11 @@ import {
   widthColour,
   type ChartRun,
   type ChartRunInfo,
+  type ProbeHessian,
+  type RunProbes,
 } from '../../src/shared/chartData.js';
+import { SMOOTHNESS_CLAIM, type HessianEpochLine } from '../../src/shared/landscapeTypes.js';
+import { DEFAULT_RESULTS_STATE, parseResultsPanelMessage, type ResultsPanelToWebview } from '../../src/shared/protocol.js';
 import type { MetricsLine } from '../../src/shared/runTypes.js';
 
 function line(epoch: number, over: Partial<MetricsLine> = {}): MetricsLine {
@@ -144,4 +157,89 @@ test('CSV: header, raw values, empty for missing, quoting of separators', () => 
   assert.equal(lines[0], 'run,genotype,width_c,depth,params,status,epochs,total_epochs,best_test_acc,final_test_acc,final_test_loss,epochs_to_test_loss_2,seconds');
   assert.equal(lines[1], 'r1,"A,""B""",2.5,3,1000,completed,1,4,0.25,0.25,1.5,1,4.5');
   assert.equal(lines[2], 'r2,R2,4,3,1000,completed,0,4,,,,,0');
+});
+
+// ---- the probes: smoothness against width, λ_max per epoch, 1D slices ------------------
+
+function hessian(topEigenvalue: number, trace: number | null): ProbeHessian {
+  return { epoch: 4, topEigenvalue, trace, iterations: 20, traceSamples: 10, batches: 2, batchSize: 80, converged: true };
+}
+
+function epochLine(epoch: number, topEigenvalue: number): HessianEpochLine {
+  return { epoch, topEigenvalue, iterations: 10, converged: true, trace: 3 * topEigenvalue, traceStandardError: 0.1, traceSamples: 2, batches: 2, batchSize: 80, seconds: 1.5 };
+}
+
+function probed(id: string, width: number, probes: Partial<RunProbes>): ChartRun {
+  return { info: info(id, width), metrics: [line(1)], probes: { ...NO_PROBES, ...probes } };
+}
+
+test('probe series: λ_max and trace against width (one point per run), λ_max per epoch, runs without the probe left out', () => {
+  const runs = [
+    probed('wide', 4, { hessian: hessian(5, 40), hessianEpochs: [epochLine(2, 8), epochLine(4, 6)] }),
+    probed('narrow', 2, { hessian: hessian(9, null), hessianEpochs: [epochLine(4, 11)] }),
+    probed('none', 3, {}),
+  ];
+  const lambda = probeSeries('hessianWidth', runs);
+  assert.deepEqual(lambda.map((s) => s.runId), ['narrow', 'wide']);
+  assert.deepEqual(lambda.map((s) => s.points), [[{ x: 2, y: 9 }], [{ x: 4, y: 5 }]]);
+  assert.equal(lambda[0]!.label, 'NARROW · 2c d3');
+  // Colours on the width scale of every run of the panel, probed or not.
+  assert.equal(lambda[0]!.colour, widthColour(2, 2, 4));
+  assert.equal(lambda[1]!.colour, widthColour(4, 2, 4));
+  // A run without a trace (no samples asked for) has no trace point.
+  assert.deepEqual(probeSeries('traceWidth', runs).map((s) => [s.runId, s.points]), [['wide', [{ x: 4, y: 40 }]]]);
+  assert.deepEqual(
+    probeSeries('hessianEpochs', runs).map((s) => [s.runId, s.points]),
+    [['narrow', [{ x: 4, y: 11 }]], ['wide', [{ x: 2, y: 8 }, { x: 4, y: 6 }]]],
+  );
+  assert.deepEqual(PROBE_CHARTS.map((c) => c.id), [...PROBE_CHART_IDS]);
+});
+
+test('1D slices: the landscape grid\'s centre row on its α coordinates, accuracy in percent, diverged points left out', () => {
+  const landscape = {
+    grid: 3,
+    epoch: 4,
+    coordinates: [-1, 0, 1],
+    loss: [[9, 9, 9], [3, 1, null], [9, 9, 9]],
+    accuracy: [[0, 0, 0], [0.5, 0.9, null], [0, 0, 0]],
+  };
+  const slice = sliceOf(landscape)!;
+  assert.deepEqual(slice, { coordinates: [-1, 0, 1], loss: [3, 1, null], accuracy: [0.5, 0.9, null], epoch: 4 });
+  // An even grid has no row through the trained weights.
+  assert.equal(sliceOf({ ...landscape, grid: 2, coordinates: [-1, 1], loss: [[1, 1], [1, 1]], accuracy: [[1, 1], [1, 1]] }), undefined);
+  const runs = [probed('a', 3, { slice }), probed('b', 2, {})];
+  assert.deepEqual(probeSeries('sliceLoss', runs).map((s) => [s.runId, s.points]), [['a', [{ x: -1, y: 3 }, { x: 0, y: 1 }]]]);
+  assert.deepEqual(probeSeries('sliceAccuracy', runs)[0]!.points, [{ x: -1, y: 50 }, { x: 0, y: 90 }]);
+});
+
+test('smoothness summary: the paper\'s claim, the method and the verdict in the report\'s words; notes name the runs lacking a probe and the command', () => {
+  const agreeing = [probed('n1', 2, { hessian: hessian(10, 100) }), probed('n2', 2, { hessian: hessian(8, 80) }), probed('w', 4, { hessian: hessian(3, 30) })];
+  const summary = smoothnessSummary(agreeing)!;
+  assert.equal(summary.claim, SMOOTHNESS_CLAIM);
+  assert.match(summary.method, /power iteration, up to 20 steps\) and its trace \(Hutchinson, 10 Rademacher vectors\), on 2 fixed training batches of 80/);
+  assert.equal(summary.verdict, 'Measured: mean λ_max 9 at 2c (2 runs) and 3 at 4c (1) — the wider cells are smoother here, as the paper says.');
+  assert.deepEqual(summary.groups, [{ width: 2, count: 2, lambda: 9, trace: 90 }, { width: 4, count: 1, lambda: 3, trace: 30 }]);
+  const disagreeing = smoothnessSummary([probed('n', 2, { hessian: hessian(1, 1) }), probed('w', 4, { hessian: hessian(2, 2) })])!;
+  assert.match(disagreeing.verdict, /these runs do not show the paper's effect/);
+  assert.equal(smoothnessSummary([probed('n', 2, { hessian: hessian(1, 1) })])!.verdict, 'One width only: nothing to compare.');
+  assert.equal(smoothnessSummary([probed('x', 2, {})]), undefined);
+
+  const mixed = [probed('has', 2, { hessian: hessian(1, 1) }), probed('lacks', 3, {})];
+  assert.equal(missingProbeNote('smoothness', mixed), 'No smoothness probe (hessian.json) for LACKS · 3c d3. Compute it with: cellscope hessian lacks');
+  assert.match(missingProbeNote('hessianEpochs', mixed)!, /HAS · 2c d3, LACKS · 3c d3\. Train with: cellscope train GENOTYPE --hessian-every N$/);
+  assert.match(missingProbeNote('slices', mixed)!, /cellscope landscape RUN$/);
+  assert.equal(missingProbeNote('smoothness', [mixed[0]!]), undefined);
+});
+
+test('protocol: the probe charts export as PNG, unknown charts are refused; a probes message carries a run\'s probes', () => {
+  for (const chart of [...PROBE_CHART_IDS, 'loss']) {
+    assert.deepEqual(parseResultsPanelMessage({ type: 'exportPng', chart, pngBase64: 'iVBORw0K' }), { type: 'exportPng', chart, pngBase64: 'iVBORw0K' });
+  }
+  assert.equal(parseResultsPanelMessage({ type: 'exportPng', chart: 'hessian', pngBase64: 'iVBORw0K' }), undefined);
+  assert.deepEqual(PANEL_CHART_IDS, [...CHART_IDS, ...PROBE_CHART_IDS]);
+  const message: ResultsPanelToWebview = { type: 'probes', runId: 'r', probes: { ...NO_PROBES, hessian: hessian(2, 3) } };
+  // Posted as JSON (structured clone): nothing the webview needs is lost on the way.
+  assert.deepEqual(JSON.parse(JSON.stringify(message)), message);
+  const render: ResultsPanelToWebview = { type: 'render', runs: [probed('r', 2, { hessianEpochs: [epochLine(1, 2)] })], state: { ...DEFAULT_RESULTS_STATE, runIds: ['r'] } };
+  assert.deepEqual(JSON.parse(JSON.stringify(render)), render);
 });

@@ -17,6 +17,8 @@ import { RunTracker } from '../../src/extension/runs/reattach.js';
 import { presetSettings } from '../../src/runs/presets.js';
 import { parseMetricsText, RUN_FORMAT, runRecordProblem, type MetricsLine, type RunRecord } from '../../src/shared/runTypes.js';
 import { experimentFileProblem } from '../../src/shared/experimentTypes.js';
+import { hessianFileProblem, parseHessianEpochsText } from '../../src/shared/landscapeTypes.js';
+import { readRunProbes } from '../../src/runs/reportRuns.js';
 
 function record(id: string): RunRecord {
   const now = '2025-01-31T14:25:01.000Z';
@@ -135,4 +137,41 @@ test('the shapes name the first wrong field; a line cut by a crash is not a prob
   assert.deepEqual(parsed.problems, ['line 2: not JSON', 'line 3: field epoch: expected a positive whole number, found the number 0']);
 
   assert.match(experimentFileProblem({ format: 1 }) ?? '', /^field ref: expected a string, found nothing/);
+});
+
+test('probe files are run files too: a broken hessian.json or hessian-epochs.jsonl line is named with its field, the run still listed and its good lines shown', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'cellscope-validation-probes-'));
+  const runs = join(cwd, 'runs');
+  const epochLine = (epoch: number) => ({ epoch, topEigenvalue: 4 / epoch, iterations: 10, converged: true, trace: 12, traceStandardError: 1, traceSamples: 2, batches: 2, batchSize: 16, seconds: 0.5 });
+  writeRun(runs, '1-probed', record('1-probed'));
+  writeFileSync(
+    join(runs, '1-probed', 'hessian-epochs.jsonl'),
+    `${JSON.stringify(epochLine(1))}\n${JSON.stringify({ ...epochLine(2), topEigenvalue: null })}\n${JSON.stringify(epochLine(3))}\n{"epoch": 4, "top`,
+  );
+  // NaN written by JSON.stringify arrives as null: not a number to plot.
+  writeFileSync(join(runs, '1-probed', 'hessian.json'), JSON.stringify({ format: 1, runId: '1-probed', epoch: 1, topEigenvalue: null, iterations: 3, converged: false, trace: null, traceSamples: 0, batches: 1, batchSize: 16 }));
+  writeRun(runs, '2-plain', record('2-plain'));
+
+  const table = await cli(['runs'], cwd);
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, /1-probed\s+completed\s+G/);
+  assert.match(table.out, /2-plain\s+completed\s+G/);
+  assert.match(table.out, /1-probed: skipped .*1-probed\/hessian\.json: field topEigenvalue: expected a number, found null/);
+  assert.match(table.out, /1-probed: skipped .*hessian-epochs\.jsonl line 2: field topEigenvalue: expected a number, found null/);
+  // The last line, cut by a crash, is not a problem.
+  assert.doesNotMatch(table.out, /line 4/);
+
+  // What the results panel reads: the good lines, the problems named, no hessian.
+  const probes = readRunProbes(join(runs, '1-probed'));
+  assert.deepEqual(probes.hessianEpochs.map((l) => l.epoch), [1, 3]);
+  assert.equal(probes.hessian, undefined);
+  assert.equal(probes.problems.length, 2);
+  assert.match(probes.problems[0]!, /hessian\.json: field topEigenvalue: expected a number, found null$/);
+  assert.match(probes.problems[1]!, /hessian-epochs\.jsonl line 2: field topEigenvalue/);
+  assert.deepEqual(readRunProbes(join(runs, '2-plain')), { hessianEpochs: [], problems: [] });
+
+  assert.equal(hessianFileProblem({ format: 1, runId: 'r', epoch: 1, topEigenvalue: 2, iterations: 3, converged: true, trace: '5', traceSamples: 1, batches: 1, batchSize: 8 }), 'field trace: expected a number, found the string "5"');
+  assert.deepEqual(parseHessianEpochsText(`${JSON.stringify({ ...epochLine(1), epoch: 0 })}\n`).problems, ['line 1: field epoch: expected a positive whole number, found the number 0']);
+  // run.json's per-epoch probe settings are checked as the rest of the config.
+  assert.equal(runRecordProblem({ ...record('x'), config: { ...record('x').config, hessianEpochs: { every: 0, iterations: 10, traceSamples: 2, batches: 2 } } }), 'field config.hessianEpochs.every: expected a positive whole number, found the number 0');
 });

@@ -12,6 +12,7 @@ import { DATASET_NAMES, type DatasetName } from '../../shared/datasetTypes.js';
 import { presetSettings } from '../../runs/presets.js';
 import { BACKEND_NAMES, type BackendChoice } from '../../shared/backendTypes.js';
 import { PRESET_NAMES, type PresetName, type RunConfig, type RunStatus } from '../../shared/runTypes.js';
+import { HESSIAN_EPOCH_DEFAULTS, type HessianEpochsConfig } from '../../shared/landscapeTypes.js';
 import { flagBoolean, flagNumber, flagString, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadGenotype } from '../resolve.js';
@@ -69,6 +70,11 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'train-subset': { type: 'int', min: 1 },
   'test-subset': { type: 'int', min: 1 },
   'grad-variance-batches': { type: 'int', min: 0, max: 10000 },
+  // The smoothness probe during training (off by default); the last three only with --hessian-every.
+  'hessian-every': { type: 'int', min: 1, max: 100000 },
+  'hessian-iterations': { type: 'int', min: 1, max: 1000 },
+  'trace-samples': { type: 'int', min: 0, max: 10000 },
+  'hessian-batches': { type: 'int', min: 1, max: 10000 },
   backend: BACKEND_FLAG,
   runs: RUNS_FLAG,
 };
@@ -77,6 +83,25 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
 function booleanOr(args: ParsedArgs, name: string, fallback: boolean): boolean {
   const v = args.flags.get(name);
   return typeof v === 'boolean' ? v : fallback;
+}
+
+/**
+ * `config.hessianEpochs` from `--hessian-every N` and the probe's own flags
+ * (small defaults: it runs inside training); nothing without --hessian-every.
+ * Only `train` has --hessian-every: `experiment`'s --hessian-iterations is its
+ * end-of-run probe's and never switches this on.
+ */
+function hessianEpochsFromArgs(args: ParsedArgs): { hessianEpochs?: HessianEpochsConfig } {
+  const every = flagNumber(args, 'hessian-every');
+  if (every === undefined) return {};
+  return {
+    hessianEpochs: {
+      every,
+      iterations: flagNumber(args, 'hessian-iterations') ?? HESSIAN_EPOCH_DEFAULTS.iterations,
+      traceSamples: flagNumber(args, 'trace-samples') ?? HESSIAN_EPOCH_DEFAULTS.traceSamples,
+      batches: flagNumber(args, 'hessian-batches') ?? HESSIAN_EPOCH_DEFAULTS.batches,
+    },
+  };
 }
 
 /** The run's full configuration: the preset for the dataset, overridden by flags. */
@@ -113,6 +138,7 @@ export function configFromArgs(args: ParsedArgs, cwd: string): RunConfig {
     testSubset: flagNumber(args, 'test-subset') ?? base.testSubset,
     backend: flagString(args, 'backend') ?? 'auto',
     gradVarianceBatches: num('grad-variance-batches', base.gradVarianceBatches),
+    ...hessianEpochsFromArgs(args),
   };
   const shape = DATASET_INFO[dataset];
   // Tiny-ImageNet's stride-2 stem brings 64×64 down to the 32×32 the cells see on CIFAR, so the head fits there too.
@@ -130,10 +156,13 @@ export const trainCommand: Command = {
     '  [--preset quick|paper] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--momentum X] [--weight-decay X] [--grad-clip X]',
     '  [--layers N] [--channels C] [--auxiliary] [--auxiliary-weight X] [--augment=false] [--cutout] [--cutout-length N]',
     '  [--drop-path P] [--seed N] [--train-subset N] [--test-subset N] [--grad-variance-batches K]',
+    `  [--hessian-every N [--hessian-iterations ${HESSIAN_EPOCH_DEFAULTS.iterations}] [--trace-samples ${HESSIAN_EPOCH_DEFAULTS.traceSamples}] [--hessian-batches ${HESSIAN_EPOCH_DEFAULTS.batches}]]`,
     `  [${BACKEND_USAGE}] [--runs DIR]`,
     SLURM_USAGE,
     '--executor slurm submits the training as one Slurm job on the shared --runs folder and returns its job id.',
     'GENOTYPE: FILE#NAME, a built-in NAME, or a variant spec such as DARTS_V2~connections:3.',
+    '--hessian-every N runs the smoothness probe (top Hessian eigenvalue, trace) after every N-th epoch and the last,',
+    'into RUN/hessian-epochs.jsonl; it leaves the training itself unchanged. Off by default.',
     BACKEND_HELP,
     'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
   ].join('\n'),
@@ -142,6 +171,9 @@ export const trainCommand: Command = {
     const args = parseArgs(argv, specs);
     if (args.positional.length !== 1) throw new UsageError('train needs exactly one GENOTYPE (FILE#NAME, NAME or NAME~kind:seed)');
     const ref = args.positional[0]!;
+    for (const flag of ['hessian-iterations', 'trace-samples', 'hessian-batches']) {
+      if (args.flags.has(flag) && !args.flags.has('hessian-every')) throw new UsageError(`--${flag} sets the per-epoch Hessian probe: give --hessian-every N with it`);
+    }
     const config = configFromArgs(args, io.cwd);
     const loaded = loadGenotype(ref, io.cwd);
     const slurmOptions = slurmOptionsFromArgs(args, io.cwd);

@@ -6,9 +6,19 @@
  * charts grow, nothing is redrawn), a rewritten metrics file or a deleted run
  * as a fresh `render`. Exports: the table as CSV, each chart as PNG. Panels
  * come back after a window reload (WebviewPanelSerializer with the run ids).
+ *
+ * Below the epoch charts, the probes: λ_max and trace against width beside
+ * the paper's Section 4.3 claim, λ_max per epoch, and the 1D loss and
+ * accuracy slices, from each run's hessian.json, hessian-epochs.jsonl and
+ * landscape.json (read through src/runs/reportRuns.ts, so a broken file is
+ * named, never trusted). Those files are written by other processes
+ * (`cellscope hessian`, `landscape`, the trainer), so the panel looks at
+ * their size and time every few seconds while visible and sends a run's
+ * probes again when they changed.
  */
 import * as vscode from 'vscode';
 import { panelHtml } from '../webviewHtml.js';
+import { probeFilesStamp, readRunProbes } from '../../runs/reportRuns.js';
 import { rowsToCsv, sortRows, tableRow, type ChartRun, type ChartRunInfo } from '../../shared/chartData.js';
 import {
   DEFAULT_RESULTS_STATE,
@@ -42,9 +52,15 @@ export function chartInfo(run: TrackedRun): ChartRunInfo | undefined {
 }
 
 
+/** How often a visible panel looks whether a run's probe files changed (a few stats per run). */
+const PROBE_POLL_MS = 3000;
+
 class ResultsPanel {
   private state: ResultsPanelState;
   private ready = false;
+  /** The probe files' stamp per run as last sent. */
+  private readonly probeStamps = new Map<string, string>();
+  private probeTimer: ReturnType<typeof setInterval> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -71,6 +87,9 @@ class ResultsPanel {
       service.onDidChange((e) => this.runsChanged(e)),
       panel.onDidDispose(() => this.dispose()),
     );
+    this.probeTimer = setInterval(() => {
+      if (this.ready && this.panel.visible) this.sendChangedProbes();
+    }, PROBE_POLL_MS);
   }
 
   get runIds(): readonly string[] {
@@ -91,9 +110,24 @@ class ResultsPanel {
     for (const id of this.state.runIds) {
       const run = this.service.run(id);
       const info = run && chartInfo(run);
-      if (run && info) out.push({ info, metrics: run.metrics });
+      if (run && info) {
+        this.probeStamps.set(id, probeFilesStamp(run.dir));
+        out.push({ info, metrics: run.metrics, probes: readRunProbes(run.dir) });
+      }
     }
     return out;
+  }
+
+  /** Sends the probes of every run whose probe files changed since they were last sent. */
+  private sendChangedProbes(): void {
+    for (const id of this.state.runIds) {
+      const run = this.service.run(id);
+      if (!run?.record) continue;
+      const stamp = probeFilesStamp(run.dir);
+      if (this.probeStamps.get(id) === stamp) continue;
+      this.probeStamps.set(id, stamp);
+      void this.post({ type: 'probes', runId: id, probes: readRunProbes(run.dir) });
+    }
   }
 
   private async render(): Promise<void> {
@@ -114,6 +148,8 @@ class ResultsPanel {
       const info = run && chartInfo(run);
       if (info) void this.post({ type: 'append', info, metrics: change.newMetrics });
     }
+    // A new epoch may come with a per-epoch Hessian line.
+    this.sendChangedProbes();
   }
 
   private post(message: ResultsPanelToWebview): Thenable<boolean> {
@@ -173,6 +209,7 @@ class ResultsPanel {
   </div>
   <main>
     <section id="charts" aria-label="Training curves"></section>
+    <section id="probes" aria-label="Smoothness and 1D slices"></section>
     <section id="table-section" aria-label="Runs">
       <div class="table-tools">
         <label>Epochs to test loss ≤ <input id="threshold" type="number" min="0" step="0.05"></label>
@@ -187,6 +224,7 @@ class ResultsPanel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     for (const d of this.disposables) d.dispose();
     this.onDispose(this);
     this.panel.dispose();

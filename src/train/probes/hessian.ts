@@ -27,7 +27,8 @@ import { readRunRecord } from '../../runs/runStore.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches } from '../data/index.js';
 import { loadTrainedRun, LandscapeError, probeObjective } from './landscape.js';
-import { hutchinsonTrace, norm, topEigenvalue, type HessianAction } from './hessianPower.js';
+import { hutchinsonTrace, norm, topEigenvalue, type HessianAction, type PowerIterationResult } from './hessianPower.js';
+import type { Network } from '../network/network.js';
 
 export interface HessianRequest {
   /** Power iterations at most (default 20). */
@@ -60,30 +61,32 @@ export interface FlatLoss {
   dispose(): void;
 }
 
-/** Opens the run's network on the active backend with K fixed training batches as a FlatLoss. */
-export async function openFlatLoss(runDir: string, options: { batches: number; seed: number }): Promise<FlatLoss & { readonly epoch: number; readonly batchSize: number; readonly runId: string }> {
-  const { record, dataset, network, toTensor } = await loadTrainedRun(runDir);
+/** One fixed batch of the probe's loss, as tensors the caller owns. */
+export interface ProbeBatch {
+  readonly x: tf.Tensor4D;
+  readonly y: tf.Tensor1D;
+}
+
+/**
+ * The training objective of `network` on fixed `probe` batches as a FlatLoss
+ * over its trainable parameters. Moving the weights assigns base + t·v, and
+ * `reset` assigns the kept copies of the weights it started from, so the
+ * network ends bit for bit where it was: the trainer runs this between
+ * epochs without changing what it trains. BatchNorm runs in training mode
+ * with its running statistics untouched, and no drop path (no random draw).
+ * `dispose` restores the weights and frees the copies; the network and the
+ * batches stay the caller's.
+ */
+export async function flatLossOf(network: Network, probe: readonly ProbeBatch[], auxiliaryWeight: number): Promise<FlatLoss> {
   const variables = [...network.params.values()].filter((v) => v.trainable);
   const base = variables.map((v) => tf.keep(v.clone()));
-  const held: tf.Tensor[] = [];
-  const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
-  for (const b of batches(dataset.train, dataset, { batchSize: record.config.batchSize, shuffle: true, augment: false, rng: new NumpyRandomState(options.seed), dropLast: true })) {
-    probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
-    if (probe.length === options.batches) break;
-  }
-  for (const p of probe) held.push(p.x, p.y);
-  if (probe.length === 0) {
-    tf.dispose([...held, ...base]);
-    network.dispose();
-    throw new LandscapeError(`the training set has no full batch of ${record.config.batchSize} for the Hessian probe`);
-  }
   const sizes = variables.map((v) => v.size);
   const size = sizes.reduce((a, b) => a + b, 0);
   let weightNormSq = 0;
   for (const t of base) for (const x of (await t.data()) as Float32Array) weightNormSq += x * x;
   const objective = () => {
     let total: tf.Scalar = tf.scalar(0);
-    for (const p of probe) total = tf.add(total, probeObjective(network, p.x, p.y, record.config.auxiliaryWeight, 'train')) as tf.Scalar;
+    for (const p of probe) total = tf.add(total, probeObjective(network, p.x, p.y, auxiliaryWeight, 'train')) as tf.Scalar;
     return tf.div(total, probe.length) as tf.Scalar;
   };
   const moveTo = (v: Float64Array | null, t: number) =>
@@ -95,13 +98,9 @@ export async function openFlatLoss(runDir: string, options: { batches: number; s
         offset += sizes[k]!;
       });
     });
-  const epoch = readCheckpoint<{ epoch?: number }>(join(runDir, 'checkpoint.bin')).meta.epoch ?? record.epochsCompleted;
   return {
     size,
     weightNorm: Math.sqrt(weightNormSq),
-    epoch,
-    batchSize: record.config.batchSize,
-    runId: record.id,
     async at(v, t, gradient) {
       moveTo(v, t);
       if (!gradient) {
@@ -126,7 +125,34 @@ export async function openFlatLoss(runDir: string, options: { batches: number; s
     reset: () => moveTo(null, 0),
     dispose: () => {
       moveTo(null, 0);
-      tf.dispose([...held, ...base]);
+      tf.dispose(base);
+    },
+  };
+}
+
+/** Opens the run's network on the active backend with K fixed training batches as a FlatLoss. */
+export async function openFlatLoss(runDir: string, options: { batches: number; seed: number }): Promise<FlatLoss & { readonly epoch: number; readonly batchSize: number; readonly runId: string }> {
+  const { record, dataset, network, toTensor } = await loadTrainedRun(runDir);
+  const probe: ProbeBatch[] = [];
+  for (const b of batches(dataset.train, dataset, { batchSize: record.config.batchSize, shuffle: true, augment: false, rng: new NumpyRandomState(options.seed), dropLast: true })) {
+    probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
+    if (probe.length === options.batches) break;
+  }
+  const held = probe.flatMap((p) => [p.x, p.y]);
+  if (probe.length === 0) {
+    network.dispose();
+    throw new LandscapeError(`the training set has no full batch of ${record.config.batchSize} for the Hessian probe`);
+  }
+  const loss = await flatLossOf(network, probe, record.config.auxiliaryWeight);
+  const epoch = readCheckpoint<{ epoch?: number }>(join(runDir, 'checkpoint.bin')).meta.epoch ?? record.epochsCompleted;
+  return {
+    ...loss,
+    epoch,
+    batchSize: record.config.batchSize,
+    runId: record.id,
+    dispose: () => {
+      loss.dispose();
+      tf.dispose(held);
       network.dispose();
     },
   };
@@ -145,6 +171,34 @@ export function centralDifferenceHvp(loss: FlatLoss, stepRelative: number): Hess
   };
 }
 
+/** What one smoothness measurement gives: the power iteration's result and Hutchinson's trace. */
+export interface SmoothnessMeasurement {
+  readonly power: PowerIterationResult;
+  readonly trace: { readonly trace: number | null; readonly standardError: number | null; readonly samples: number };
+}
+
+/**
+ * λ_max (power iteration, at most `iterations` steps) and the trace
+ * (`traceSamples` Rademacher vectors; 0: none) of the loss's Hessian, both
+ * seeded by `seed` with their own generator, so that nothing else's random
+ * stream moves. `onProduct` is told after each Hessian-vector product.
+ */
+export async function measureSmoothness(
+  loss: FlatLoss,
+  options: { iterations: number; traceSamples: number; seed: number; stepRelative: number },
+  onProduct: () => void = () => {},
+): Promise<SmoothnessMeasurement> {
+  const hv = centralDifferenceHvp(loss, options.stepRelative);
+  const counted: HessianAction = async (v) => {
+    const r = await hv(v);
+    onProduct();
+    return r;
+  };
+  const power = await topEigenvalue(loss.size, counted, { maxIterations: options.iterations, seed: options.seed });
+  const trace = options.traceSamples > 0 ? await hutchinsonTrace(loss.size, counted, options.traceSamples, options.seed) : { trace: null, standardError: null, samples: 0 };
+  return { power, trace };
+}
+
 /** Computes the run's top Hessian eigenvalue and trace and writes RUN/hessian.json; returns its content. */
 export async function runHessianProbe(runDir: string, request: HessianRequest, env: { stdout: (text: string) => void }): Promise<HessianFile> {
   const record = readRunRecord(runDir);
@@ -154,16 +208,12 @@ export async function runHessianProbe(runDir: string, request: HessianRequest, e
   const stepRelative = request.stepRelative ?? HESSIAN_DEFAULTS.stepRelative;
   const loss = await openFlatLoss(runDir, { batches: batchCount, seed });
   try {
-    const hv = centralDifferenceHvp(loss, stepRelative);
     let products = 0;
-    const counted: HessianAction = async (v) => {
-      const r = await hv(v);
-      env.stdout(`${JSON.stringify({ type: 'hessian', runId: record.id, products: ++products })}\n`);
-      return r;
-    };
-    const power = await topEigenvalue(loss.size, counted, { maxIterations: request.iterations ?? HESSIAN_DEFAULTS.iterations, seed });
-    const samples = request.traceSamples ?? HESSIAN_DEFAULTS.traceSamples;
-    const trace = samples > 0 ? await hutchinsonTrace(loss.size, counted, samples, seed) : { trace: null, standardError: null, samples: 0 };
+    const { power, trace } = await measureSmoothness(
+      loss,
+      { iterations: request.iterations ?? HESSIAN_DEFAULTS.iterations, traceSamples: request.traceSamples ?? HESSIAN_DEFAULTS.traceSamples, seed, stepRelative },
+      () => env.stdout(`${JSON.stringify({ type: 'hessian', runId: record.id, products: ++products })}\n`),
+    );
     const file: HessianFile = {
       format: 1,
       runId: record.id,
