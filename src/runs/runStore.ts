@@ -27,6 +27,7 @@ import {
   type HessianEpochLine,
   type HessianFile,
 } from '../shared/landscapeTypes.js';
+import type { JsonLines } from '../shared/shape.js';
 import { appendFileNoFollow, writeFileAtomic } from './atomicFile.js';
 import { acquireOwnerLock, describeHolder, LockHeldError, type HeldLock, type LockHolder } from './fileLock.js';
 import { processStartOf } from './processes.js';
@@ -197,9 +198,8 @@ export function readRunRecord(dir: string): RunRecord {
   return value as RunRecord;
 }
 
-/** metrics.jsonl of a run: the lines that fit, and the others named as `PATH line N: what is wrong`. */
-export function readMetricsReport(dir: string): { lines: MetricsLine[]; problems: string[] } {
-  const path = join(dir, METRICS_FILE);
+/** A run's JSON Lines file through `parse`: nothing when absent, the problems named as `PATH line N: …`. */
+function readJsonLinesFile<T>(path: string, parse: (text: string) => JsonLines<T>): JsonLines<T> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -207,8 +207,13 @@ export function readMetricsReport(dir: string): { lines: MetricsLine[]; problems
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
     return { lines: [], problems: [`${path}: unreadable (${(error as Error).message})`] };
   }
-  const { lines, problems } = parseMetricsText(text);
+  const { lines, problems } = parse(text);
   return { lines, problems: problems.map((p) => `${path} ${p}`) };
+}
+
+/** metrics.jsonl of a run: the lines that fit, and the others named as `PATH line N: what is wrong`. */
+export function readMetricsReport(dir: string): JsonLines<MetricsLine> {
+  return readJsonLinesFile(join(dir, METRICS_FILE), parseMetricsText);
 }
 
 /** A run file read as untrusted input: its content when it fits, or what is wrong with it, named by path and field. */
@@ -232,17 +237,8 @@ export function readHessianReport(runDir: string): ProbeFileRead<HessianFile> {
 }
 
 /** hessian-epochs.jsonl of a run (the probe during training): the lines that fit, the others named as `PATH line N: …`. */
-export function readHessianEpochs(runDir: string): { lines: HessianEpochLine[]; problems: string[] } {
-  const path = join(runDir, HESSIAN_EPOCHS_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
-    return { lines: [], problems: [`${path}: unreadable (${(error as Error).message})`] };
-  }
-  const { lines, problems } = parseHessianEpochsText(text);
-  return { lines, problems: problems.map((p) => `${path} ${p}`) };
+export function readHessianEpochs(runDir: string): JsonLines<HessianEpochLine> {
+  return readJsonLinesFile(join(runDir, HESSIAN_EPOCHS_FILE), parseHessianEpochsText);
 }
 
 /** The metrics lines of a run that fit (see readMetricsReport for what was left out). */

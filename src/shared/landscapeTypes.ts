@@ -12,7 +12,7 @@
  *
  * Pure: no TensorFlow, no node modules, no vscode.
  */
-import { boolean, integer, literal, nullable, number, object, optional, shapeProblem, string, type Shape } from './shape.js';
+import { boolean, integer, literal, nullable, number, object, optional, parseJsonLines, shapeProblem, string, type JsonLines, type Shape } from './shape.js';
 
 export const LANDSCAPE_FILE = 'landscape.json';
 /** The append-only log of computed grid points that makes the job resumable. */
@@ -292,30 +292,9 @@ export const HESSIAN_EPOCH_LINE_SHAPE: Shape = object({
   seconds: number,
 });
 
-/**
- * hessian-epochs.jsonl text: the lines that fit, and what was wrong with the
- * others (`line 2: field topEigenvalue: …`). A last line without its newline
- * that does not parse was cut by a crash and is not a problem (the trainer
- * writes it again on resume).
- */
-export function parseHessianEpochsText(text: string): { lines: HessianEpochLine[]; problems: string[] } {
-  const lines: HessianEpochLine[] = [];
-  const problems: string[] = [];
-  const rows = text.split('\n');
-  rows.forEach((row, i) => {
-    if (row.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(row);
-    } catch {
-      if (i < rows.length - 1) problems.push(`line ${i + 1}: not JSON`);
-      return;
-    }
-    const problem = shapeProblem(HESSIAN_EPOCH_LINE_SHAPE, value);
-    if (problem === undefined) lines.push(value as HessianEpochLine);
-    else problems.push(`line ${i + 1}: ${problem}`);
-  });
-  return { lines, problems };
+/** hessian-epochs.jsonl text: the lines that fit, and what was wrong with the others (`line 2: field topEigenvalue: …`; see parseJsonLines). */
+export function parseHessianEpochsText(text: string): JsonLines<HessianEpochLine> {
+  return parseJsonLines<HessianEpochLine>(text, (value) => shapeProblem(HESSIAN_EPOCH_LINE_SHAPE, value));
 }
 
 /** The paper's claim the probe tests, said beside its numbers. */

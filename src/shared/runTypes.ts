@@ -20,10 +20,12 @@ import {
   object,
   oneOf,
   optional,
+  parseJsonLines,
   problemText,
   refinedString,
   shapeProblem,
   string,
+  type JsonLines,
   type Shape,
 } from './shape.js';
 import type { RunSlurmJob } from './slurmTypes.js';
@@ -400,35 +402,11 @@ export function isMetricsLine(value: unknown): value is MetricsLine {
 }
 
 /** metrics.jsonl read: the lines that fit, and what was wrong with those that did not ('line 3: …'). */
-export interface MetricsText {
-  readonly lines: MetricsLine[];
-  readonly problems: string[];
-}
+export type MetricsText = JsonLines<MetricsLine>;
 
-/**
- * Reads metrics.jsonl text. A line that does not parse or does not fit is
- * left out and named in `problems`, except a last line without its newline
- * that does not parse: a line cut by a crash mid-write, which the trainer
- * replaces on resume.
- */
+/** Reads metrics.jsonl text (see parseJsonLines for what is left out and named). */
 export function parseMetricsText(text: string): MetricsText {
-  const lines: MetricsLine[] = [];
-  const problems: string[] = [];
-  const rows = text.split('\n');
-  rows.forEach((row, i) => {
-    if (row.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(row);
-    } catch {
-      if (i < rows.length - 1) problems.push(`line ${i + 1}: not JSON`);
-      return;
-    }
-    const problem = metricsLineProblem(value);
-    if (problem === undefined) lines.push(value as MetricsLine);
-    else problems.push(`line ${i + 1}: ${problem}`);
-  });
-  return { lines, problems };
+  return parseJsonLines<MetricsLine>(text, metricsLineProblem);
 }
 
 /** Reads metrics.jsonl text; lines that do not parse or fit are skipped (see parseMetricsText). */

@@ -119,3 +119,35 @@ export function shapeProblem(shape: Shape, value: unknown): string | undefined {
   const problem = shape(value, '');
   return problem === undefined ? undefined : problemText(problem);
 }
+
+/** A JSON Lines file read as untrusted input: the lines that fit, and what was wrong with the others (`line 3: …`). */
+export interface JsonLines<T> {
+  readonly lines: T[];
+  readonly problems: string[];
+}
+
+/**
+ * Reads JSON Lines text (metrics.jsonl, hessian-epochs.jsonl). A line that
+ * does not parse or does not fit is left out and named in `problems`, except
+ * a last line without its newline that does not parse: a line cut by a
+ * crash mid-write, which the trainer writes again on resume.
+ */
+export function parseJsonLines<T>(text: string, problemOf: (value: unknown) => string | undefined): JsonLines<T> {
+  const lines: T[] = [];
+  const problems: string[] = [];
+  const rows = text.split('\n');
+  rows.forEach((row, i) => {
+    if (row.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(row);
+    } catch {
+      if (i < rows.length - 1) problems.push(`line ${i + 1}: not JSON`);
+      return;
+    }
+    const problem = problemOf(value);
+    if (problem === undefined) lines.push(value as T);
+    else problems.push(`line ${i + 1}: ${problem}`);
+  });
+  return { lines, problems };
+}
