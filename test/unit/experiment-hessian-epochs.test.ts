@@ -101,3 +101,59 @@ test('the probe progress line parses, is checked field by field, and reads "smoo
   assert.equal(progressActivity(step!), 'epoch 2/3, step 4/9');
   assert.equal(progressActivity(parseProgressLine('{"type":"end","runId":"r1","status":"completed"}')!), undefined);
 });
+
+const TRAIN_TINY = [
+  '--dataset', 'synthetic', '--preset', 'quick', '--epochs', '2', '--layers', '3', '--channels', '4', '--batch', '8',
+  '--train-subset', '16', '--test-subset', '8', '--grad-variance-batches', '0', '--backend', 'wasm',
+];
+
+test('a tiny experiment with --hessian-every 1: both entries\' runs have hessian-epochs.jsonl, the trainer announced each probe, the report plots λ_max per epoch by width beside the claim', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cellscope-he-e2e-'));
+  const dir = join(root, 'exp');
+  const r = await cli(
+    ['experiment', 'DARTS_V2', '--variants', '1', '--widths', '2', '--no-landscape', '--no-hessian', '--hessian-every', '1', '--hessian-iterations', '2', '--trace-samples', '0', '--hessian-batches', '1', ...TRAIN_TINY, '--dir', dir],
+    root,
+  );
+  assert.equal(r.code, 0, r.err.slice(-2000));
+  const file = readExperiment(dir)!;
+  assert.deepEqual(file.config.hessianEpochs, { every: 1, iterations: 2, traceSamples: 0, batches: 1 });
+  assert.equal(file.hessian, null, '--no-hessian: no end-of-run probe');
+  assert.equal(file.entries.length, 2);
+  assert.deepEqual(file.entries.map((e) => e.width), [3.5, 2]);
+  for (const entry of file.entries) {
+    const runDir = join(dir, 'runs', entry.runId!);
+    assert.deepEqual(readRunRecord(runDir).config.hessianEpochs, file.config.hessianEpochs, `${entry.name} trained with the probe`);
+    assert.ok(existsSync(join(runDir, HESSIAN_EPOCHS_FILE)), `${entry.name} has ${HESSIAN_EPOCHS_FILE}`);
+    const parsed = parseHessianEpochsText(readFileSync(join(runDir, HESSIAN_EPOCHS_FILE), 'utf8'));
+    assert.deepEqual(parsed.problems, []);
+    assert.deepEqual(parsed.lines.map((l) => [l.epoch, l.iterations <= 2, l.trace, l.batches]), [[1, true, null, 1], [2, true, null, 1]]);
+    assert.ok(!existsSync(join(runDir, 'hessian.json')));
+  }
+  // The trainer said when each probe ran: 2 entries × 2 epochs, each before its epoch's line.
+  const lines = r.out.split('\n').map((l) => parseProgressLine(l)).filter((l) => l !== undefined);
+  const probes = lines.filter((l) => l.type === 'probe');
+  assert.deepEqual(probes.map((p) => [p.runId, p.epoch, p.epochs]), file.entries.flatMap((e) => [[e.runId, 1, 2], [e.runId, 2, 2]]));
+  for (const p of probes) {
+    const at = lines.indexOf(p);
+    assert.ok(lines.slice(at + 1).some((l) => l.type === 'epoch' && l.runId === p.runId && l.metrics.epoch === p.epoch), 'the epoch line follows its probe');
+  }
+
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  const section = /<section id="hessian-epochs">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+  assert.match(section, /data-chart="hessian-epochs" data-series="2" data-points="4"/);
+  assert.equal((section.match(/<g class="series" data-label="[^"]*" data-points="2">/g) ?? []).length, 2);
+  assert.ok(section.includes(`The paper: ${SMOOTHNESS_CLAIM.replace(/'/g, '&#39;')}`));
+  assert.match(section, /<p class="verdict">Per epoch: the widest group(&#39;|')s mean λ_max \(3\.5c, 1 run\) was below the narrowest group(&#39;|')s \(2c, 1 run\) at [012] of 2 epochs probed in both/);
+  assert.match(section, /<table class="hessian-epochs" data-rows="2">/);
+  assert.doesNotMatch(section, /No per-epoch Hessian/);
+
+  // What a Slurm array task or a device worker runs (`experiment task DIR --entry K`) trains from experiment.json: the probe comes along.
+  const dir2 = join(root, 'exp2');
+  const plan: ExperimentPlan = { ref: 'DARTS_V2', name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, variants: 0, config: file.config, landscape: null, hessian: null };
+  openExperiment(dir2, plan);
+  const task = await cli(['experiment', 'task', dir2, '--entry', '0'], root);
+  assert.equal(task.code, 0, task.err.slice(-2000));
+  const taskRun = join(dir2, 'runs', readExperiment(dir2)!.entries[0]!.runId!);
+  assert.equal(parseHessianEpochsText(readFileSync(join(taskRun, HESSIAN_EPOCHS_FILE), 'utf8')).lines.length, 2);
+  assert.equal(task.out.split('\n').map((l) => parseProgressLine(l)).filter((l) => l?.type === 'probe').length, 2);
+});
