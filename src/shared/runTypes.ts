@@ -252,6 +252,41 @@ const PROBE_PROGRESS_SHAPE: Shape = object({
 });
 
 /**
+ * Which runs' trainers are inside a probe between epochs, from their progress
+ * lines as they arrive (the editor reads them from the launch logs): a
+ * `probe` line starts one, any later line of that run ends it. `feed` says
+ * whether anything changed.
+ */
+export class ProbeActivity {
+  private readonly probing = new Map<string, ProbeProgressLine>();
+
+  feed(lines: readonly string[]): boolean {
+    let changed = false;
+    for (const text of lines) {
+      const line = parseProgressLine(text);
+      if (line === undefined) continue;
+      if (line.type === 'probe') {
+        this.probing.set(line.runId, line);
+        changed = true;
+      } else if (this.probing.delete(line.runId)) {
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** `smoothness probe, epoch 2/3` while run `runId`'s probe runs; undefined otherwise. */
+  activity(runId: string): string | undefined {
+    const line = this.probing.get(runId);
+    return line === undefined ? undefined : progressActivity(line);
+  }
+
+  forget(runId: string): void {
+    this.probing.delete(runId);
+  }
+}
+
+/**
  * What a trainer is doing, in the editor's words, from its latest progress
  * line (the experiment notification and the training notification print
  * it): `epoch 2/3, step 5/9`, `smoothness probe, epoch 2/3`; undefined for

@@ -19,7 +19,7 @@ import { UsageError, parseArgs } from '../../src/cli/args.js';
 import { checkHessianEveryFlags, EXPERIMENT_FLAGS, experimentConfig, experimentHessian, experimentKinds } from '../../src/cli/commands/experiment.js';
 import { SLURM_FLAGS } from '../../src/cli/slurmFlags.js';
 import { HESSIAN_EPOCH_DEFAULTS, HESSIAN_EPOCHS_FILE, parseHessianEpochsText, SMOOTHNESS_CLAIM } from '../../src/shared/landscapeTypes.js';
-import { parseProgressLine, progressActivity, type RunConfig } from '../../src/shared/runTypes.js';
+import { parseProgressLine, ProbeActivity, progressActivity, type RunConfig } from '../../src/shared/runTypes.js';
 import { ExperimentError, readExperiment } from '../../src/runs/reportRuns.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 import { openExperiment, type ExperimentPlan } from '../../src/train/experimentPlan.js';
@@ -100,6 +100,17 @@ test('the probe progress line parses, is checked field by field, and reads "smoo
   const step = parseProgressLine('{"type":"step","runId":"r1","epoch":2,"epochs":3,"step":4,"steps":9,"loss":1,"imagesPerSecond":1,"etaSeconds":null}');
   assert.equal(progressActivity(step!), 'epoch 2/3, step 4/9');
   assert.equal(progressActivity(parseProgressLine('{"type":"end","runId":"r1","status":"completed"}')!), undefined);
+
+  // The editor's training notification: the launch log's lines say when a run is inside its probe, and when it left it.
+  const activity = new ProbeActivity();
+  assert.equal(activity.feed([step!.runId === 'r1' ? JSON.stringify(step) : '']), false);
+  assert.equal(activity.feed(['{"type":"probe","runId":"r1","probe":"hessian","epoch":2,"epochs":3}', 'not json', '{"type":"probe","runId":"r1","probe":"<b>","epoch":2,"epochs":3}']), true);
+  assert.equal(activity.activity('r1'), 'smoothness probe, epoch 2/3');
+  assert.equal(activity.activity('r2'), undefined);
+  assert.equal(activity.feed(['{"type":"step","runId":"r2","epoch":1,"epochs":3,"step":1,"steps":9,"loss":1,"imagesPerSecond":1,"etaSeconds":null}']), false, 'another run');
+  assert.equal(activity.activity('r1'), 'smoothness probe, epoch 2/3');
+  assert.equal(activity.feed([`{"type":"epoch","runId":"r1","epochs":3,"metrics":${JSON.stringify({ epoch: 2, trainLoss: 1, trainAcc: 0.5, testLoss: 1, testAcc: 0.5, gradVariance: null, gradVarianceRatio: null, gradMeanNormSq: null, lr: 0.1, dropPath: 0, seconds: 1, imagesPerSecond: 1, steps: 9 })},"etaSeconds":1}`]), true);
+  assert.equal(activity.activity('r1'), undefined, 'the epoch line ends the probe');
 });
 
 const TRAIN_TINY = [

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { effectiveStatus, parseProgressLine, progressActivity, type ProbeProgressLine } from '../../shared/runTypes.js';
+import { effectiveStatus, ProbeActivity } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
 import { signalTrainer } from '../../runs/trainerProcess.js';
 import { scancelRun } from '../../runs/slurm/slurmCancel.js';
@@ -52,7 +52,7 @@ export class RunsService implements vscode.Disposable {
   private watchDebounce: ReturnType<typeof setTimeout> | undefined;
   private readonly logOffsets = new Map<string, number>();
   /** Runs whose trainer's latest progress line announced a probe between epochs (read from the launch logs). */
-  private readonly probing = new Map<string, ProbeProgressLine>();
+  private readonly probing = new ProbeActivity();
   private disposed = false;
   private readonly slurmWatch = new SlurmWatch();
   private refreshing = false;
@@ -256,22 +256,12 @@ export class RunsService implements vscode.Disposable {
     const end = text.lastIndexOf('\n') + 1;
     if (end <= from) return false;
     this.logOffsets.set(path, end);
-    let changed = false;
-    for (const line of text.slice(from, end).split('\n')) {
-      if (line.trim() === '') continue;
-      if (line.startsWith('{')) {
-        const p = parseProgressLine(line);
-        if (p?.type === 'probe') {
-          this.probing.set(p.runId, p);
-          changed = true;
-        } else if (p !== undefined && this.probing.delete(p.runId)) {
-          changed = true;
-        }
-        continue;
-      }
+    const lines = text.slice(from, end).split('\n');
+    for (const line of lines) {
+      if (line.trim() === '' || line.startsWith('{')) continue;
       this.trainerLog.appendLine(`[${label}] ${line}`);
     }
-    return changed;
+    return this.probing.feed(lines.filter((line) => line.startsWith('{')));
   }
 
   /**
@@ -280,9 +270,7 @@ export class RunsService implements vscode.Disposable {
    * otherwise. Known for the trainers this window's queue started.
    */
   activity(runId: string): string | undefined {
-    const line = this.probing.get(runId);
-    if (line === undefined || this.run(runId)?.status?.status !== 'running') return undefined;
-    return progressActivity(line);
+    return this.run(runId)?.status?.status === 'running' ? this.probing.activity(runId) : undefined;
   }
 
   private entryFinished(entry: QueueEntry, runId: string | undefined): void {
@@ -298,7 +286,7 @@ export class RunsService implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Cellscope: training ${entry.request.name} did not start: ${why}`);
     }
     if (entry.launch) this.logOffsets.delete(entry.launch.logFile);
-    if (runId !== undefined) this.probing.delete(runId);
+    if (runId !== undefined) this.probing.forget(runId);
     this.entryDone.fire({ entry, runId });
   }
 
