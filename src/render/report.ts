@@ -10,7 +10,9 @@
  * (test and training loss per epoch, runs coloured narrow→wide); the final
  * test error table with means per width; epochs-to-loss against width and
  * depth with a fitted trend; loss contours, 1D slices and gradient-variance
- * heat maps and surfaces as small multiples grouped by width.
+ * heat maps and surfaces as small multiples grouped by width; Section 4.3's
+ * λ_max and trace against width, and λ_max per epoch (runs trained with
+ * `--hessian-every N`), each beside the paper's claim.
  *
  * Pure: runs come in as parsed run.json / metrics.jsonl / landscape.json.
  */
