@@ -10,15 +10,17 @@
  * (test and training loss per epoch, runs coloured narrow→wide); the final
  * test error table with means per width; epochs-to-loss against width and
  * depth with a fitted trend; loss contours, 1D slices and gradient-variance
- * heat maps and surfaces as small multiples grouped by width.
+ * heat maps and surfaces as small multiples grouped by width; Section 4.3's
+ * λ_max and trace against width, and λ_max per epoch (runs trained with
+ * `--hessian-every N`), each beside the paper's claim.
  *
  * Pure: runs come in as parsed run.json / metrics.jsonl / landscape.json.
  */
 import { analyze, findGenotype } from '../genotype/document.js';
 import { formatCount, formatWidth } from '../genotype/metrics.js';
 import type { Genotype } from '../genotype/model.js';
-import { chartSeries, NO_PROBES, probeSeries, sliceOf, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
-import { SMOOTHNESS_CLAIM, varianceCaption, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
+import { chartSeries, epochSmoothnessSummary, missingProbeNote, NO_PROBES, probeChartSpec, probeSeries, sliceOf, widthColour, widthRange, type ChartRun } from '../shared/chartData.js';
+import { SMOOTHNESS_CLAIM, varianceCaption, type HessianEpochLine, type HessianFile, type LandscapeFile } from '../shared/landscapeTypes.js';
 import { smoothnessGroups, smoothnessMethod, smoothnessVerdict } from '../shared/smoothness.js';
 import type { MetricsLine, RunRecord } from '../shared/runTypes.js';
 import { SECTION5_REGULARISATION, type ExperimentProtocol } from '../shared/experimentTypes.js';
@@ -37,6 +39,10 @@ export interface ReportRun {
   readonly landscape?: LandscapeFile;
   /** The smoothness probe's hessian.json (Section 4.3). */
   readonly hessian?: HessianFile;
+  /** The lines of hessian-epochs.jsonl that fit their shape (`--hessian-every N`); absent or empty: none. */
+  readonly hessianEpochs?: readonly HessianEpochLine[];
+  /** Lines of the run's probe files that did not fit and were left out, named with their field. */
+  readonly probeProblems?: readonly string[];
 }
 
 export interface ReportInput {
@@ -565,6 +571,37 @@ function smoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
   return html`<section id="smoothness"><h2>Smoothness (Section 4.3)</h2><p>The paper: ${SMOOTHNESS_CLAIM}</p><p>${how}</p><p class="verdict">${verdict}</p><div class="multiples">${scatters}</div><table class="smoothness"><thead><tr><th>Width</th><th>Runs</th><th>Mean λ_max</th><th>Mean trace</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
+/**
+ * Section 4.3 during training: λ_max per epoch (hessian-epochs.jsonl, `--hessian-every N`), one curve per run
+ * coloured by normal-cell width as the convergence figures, the paper's claim beside it, and whether the widest
+ * group's λ_max stays below the narrowest's epoch by epoch. Shaped (series, colours) and worded by
+ * src/shared/chartData.ts and smoothness.ts, as the results panel's chart. Absent when no run has the data
+ * and no file was refused.
+ */
+function epochSmoothnessSection(runs: readonly ReportRun[]): Markup | undefined {
+  const chartRuns: ChartRun[] = runs.map((r) => ({ ...chartRun(r), probes: { ...NO_PROBES, hessianEpochs: r.hessianEpochs ?? [] } }));
+  const problems = runs.flatMap((r) => r.probeProblems ?? []);
+  const summary = epochSmoothnessSummary(chartRuns);
+  const problemList =
+    problems.length > 0 ? html`<ul class="problems">${problems.map((p) => html`<li>Skipped ${p}</li>`)}</ul>` : undefined;
+  if (summary === undefined) {
+    if (problems.length === 0) return undefined;
+    return html`<section id="hessian-epochs"><h2>Smoothness during training (Section 4.3)</h2><p class="note">${missingProbeNote('hessianEpochs', chartRuns) ?? ''}</p>${problemList}</section>`;
+  }
+  const spec = probeChartSpec('hessianEpochs');
+  const series: LineSeries[] = probeSeries('hessianEpochs', chartRuns).map(({ label, colour, points }) => ({ label, colour, points }));
+  const chart = figure(renderLineChart(series, { title: spec.title, xLabel: spec.xLabel, yLabel: spec.yLabel, chart: 'hessian-epochs' }));
+  const c = summary.comparison;
+  const table =
+    c !== undefined && c.rows.length > 0
+      ? html`<table class="hessian-epochs" data-rows="${c.rows.length}"><thead><tr><th>Epoch</th><th>Mean λ_max at ${formatWidth(c.narrow.width)} (${c.narrow.count} run${c.narrow.count === 1 ? '' : 's'})</th><th>Mean λ_max at ${formatWidth(c.wide.width)} (${c.wide.count} run${c.wide.count === 1 ? '' : 's'})</th></tr></thead><tbody>${c.rows.map(
+          (r) => html`<tr${r.wide < r.narrow ? html` class="wide-below"` : ''}><td>${r.epoch}</td><td>${formatTick(r.narrow)}</td><td>${formatTick(r.wide)}</td></tr>`,
+        )}</tbody></table>`
+      : undefined;
+  const missing = missingProbeNote('hessianEpochs', chartRuns);
+  return html`<section id="hessian-epochs"><h2>Smoothness during training (Section 4.3)</h2><p>The paper: ${summary.claim}</p><p>${summary.method}</p><p class="verdict">${summary.verdict}</p><div class="multiples">${chart}</div>${table}${missing !== undefined ? html`<p class="note">${missing}</p>` : ''}${problemList}</section>`;
+}
+
 const STYLE = `
 body{font-family:system-ui,-apple-system,'Segoe UI','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fafafa;max-width:1400px}
 h1{font-size:1.5em;margin-bottom:0.2em}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:1.8em}h3{font-size:1em;margin:1.2em 0 0.4em}
@@ -587,7 +624,7 @@ function reportBody(input: ReportInput): Markup {
   const sections =
     input.runs.length === 0
       ? html`<p class="note">No runs to report.</p>`
-      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), kindSection(summary, input.runs, input.protocol), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs)];
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), kindSection(summary, input.runs, input.protocol), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs), epochSmoothnessSection(input.runs)];
   return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
 

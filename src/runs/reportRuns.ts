@@ -75,7 +75,16 @@ export function loadReportRuns(runDirs: readonly string[]): ReportRun[] {
     const record = readRunRecord(dir);
     const landscape = readLandscape(dir);
     const hessian = readHessian(dir);
-    return { record, metrics: readMetricsFile(dir), ...(landscape !== undefined ? { landscape } : {}), ...(hessian !== undefined ? { hessian } : {}) };
+    // Only the lines that fit their shape reach the report; the others are named there, never drawn.
+    const epochs = readHessianEpochs(dir);
+    return {
+      record,
+      metrics: readMetricsFile(dir),
+      ...(landscape !== undefined ? { landscape } : {}),
+      ...(hessian !== undefined ? { hessian } : {}),
+      ...(epochs.lines.length > 0 ? { hessianEpochs: epochs.lines } : {}),
+      ...(epochs.problems.length > 0 ? { probeProblems: epochs.problems } : {}),
+    };
   });
 }
 

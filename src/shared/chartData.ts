@@ -15,7 +15,17 @@
 import { formatWidth } from '../genotype/metrics.js';
 import { centreSlices, type HessianEpochLine, type HessianFile, type LandscapeFile } from './landscapeTypes.js';
 import type { MetricsLine, RunStatus } from './runTypes.js';
-import { SMOOTHNESS_CLAIM, smoothnessGroups, smoothnessMethod, smoothnessVerdict, type SmoothnessGroup } from './smoothness.js';
+import {
+  epochSmoothnessComparison,
+  epochSmoothnessVerdict,
+  SMOOTHNESS_CLAIM,
+  SMOOTHNESS_EPOCHS_METHOD,
+  smoothnessGroups,
+  smoothnessMethod,
+  smoothnessVerdict,
+  type EpochSmoothnessComparison,
+  type SmoothnessGroup,
+} from './smoothness.js';
 
 /** What a chart or table needs to know about one run (a digest of run.json). */
 export interface ChartRunInfo {
@@ -507,6 +517,25 @@ export function smoothnessSummary(runs: readonly ChartRun[]): SmoothnessSummary 
   return { claim: SMOOTHNESS_CLAIM, method: smoothnessMethod(first), verdict: smoothnessVerdict(groups), groups };
 }
 
+/** The per-epoch λ_max section's text: the paper's claim, how it was measured, and the narrowest group against the widest epoch by epoch. */
+export interface EpochSmoothnessSummary {
+  readonly claim: string;
+  readonly method: string;
+  readonly verdict: string;
+  /** Undefined with fewer than two widths that have per-epoch data. */
+  readonly comparison: EpochSmoothnessComparison | undefined;
+  /** Runs with per-epoch data. */
+  readonly runs: number;
+}
+
+/** Undefined when no run has per-epoch data (hessian-epochs.jsonl). */
+export function epochSmoothnessSummary(runs: readonly ChartRun[]): EpochSmoothnessSummary | undefined {
+  const probed = runs.filter((r) => hasProbe('hessianEpochs', r));
+  if (probed.length === 0) return undefined;
+  const comparison = epochSmoothnessComparison(probed.map((r) => ({ width: r.info.width, lines: r.probes!.hessianEpochs })));
+  return { claim: SMOOTHNESS_CLAIM, method: SMOOTHNESS_EPOCHS_METHOD, verdict: epochSmoothnessVerdict(comparison), comparison, runs: probed.length };
+}
+
 /** The panel's probe sections and the runs each one lacks. */
 export const PROBE_SECTIONS = ['smoothness', 'hessianEpochs', 'slices'] as const;
 export type ProbeSection = (typeof PROBE_SECTIONS)[number];
@@ -537,7 +566,7 @@ export function missingProbeNote(section: ProbeSection, runs: readonly ChartRun[
     case 'smoothness':
       return `No smoothness probe (hessian.json) for ${names}. Compute it with: cellscope hessian ${one}`;
     case 'hessianEpochs':
-      return `No per-epoch Hessian (hessian-epochs.jsonl) for ${names}. Train with: cellscope train GENOTYPE --hessian-every N`;
+      return `No per-epoch Hessian (hessian-epochs.jsonl) for ${names}. Train with: cellscope train GENOTYPE --hessian-every N (or cellscope experiment ARCH --hessian-every N)`;
     case 'slices':
       return `No loss landscape (landscape.json, odd grid) for ${names}. Compute it with: cellscope landscape ${one}`;
   }

@@ -225,7 +225,85 @@ export type ProgressLine =
       readonly etaSeconds: number | null;
     }
   | { readonly type: 'epoch'; readonly runId: string; readonly epochs: number; readonly metrics: MetricsLine; readonly etaSeconds: number | null }
+  /**
+   * A probe the trainer runs between epochs has started (`--hessian-every N`:
+   * the smoothness probe on the weights after 1-based epoch `epoch`); the
+   * epoch's line follows when it is done. Without it a watcher sees no line
+   * for as long as the probe takes.
+   */
+  | ProbeProgressLine
   | { readonly type: 'end'; readonly runId: string; readonly status: RunStatus; readonly reason?: string };
+
+/** The probes a trainer announces with a `probe` progress line. */
+export const PROGRESS_PROBES = ['hessian'] as const;
+
+export interface ProbeProgressLine {
+  readonly type: 'probe';
+  readonly runId: string;
+  readonly probe: (typeof PROGRESS_PROBES)[number];
+  readonly epoch: number;
+  readonly epochs: number;
+}
+
+const PROBE_PROGRESS_SHAPE: Shape = object({
+  type: literal('probe'),
+  runId: string,
+  probe: oneOf(PROGRESS_PROBES),
+  epoch: integer(1),
+  epochs: integer(1),
+});
+
+/**
+ * Which runs' trainers are inside a probe between epochs, from their progress
+ * lines as they arrive (the editor reads them from the launch logs): a
+ * `probe` line starts one, any later line of that run ends it. `feed` says
+ * whether anything changed.
+ */
+export class ProbeActivity {
+  private readonly probing = new Map<string, ProbeProgressLine>();
+
+  feed(lines: readonly string[]): boolean {
+    let changed = false;
+    for (const text of lines) {
+      const line = parseProgressLine(text);
+      if (line === undefined) continue;
+      if (line.type === 'probe') {
+        this.probing.set(line.runId, line);
+        changed = true;
+      } else if (this.probing.delete(line.runId)) {
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** `smoothness probe, epoch 2/3` while run `runId`'s probe runs; undefined otherwise. */
+  activity(runId: string): string | undefined {
+    const line = this.probing.get(runId);
+    return line === undefined ? undefined : progressActivity(line);
+  }
+
+  forget(runId: string): void {
+    this.probing.delete(runId);
+  }
+}
+
+/**
+ * What a trainer is doing, in the editor's words, from its latest progress
+ * line (the experiment notification and the training notification print
+ * it): `epoch 2/3, step 5/9`, `smoothness probe, epoch 2/3`; undefined for
+ * the lines that say nothing of the kind.
+ */
+export function progressActivity(line: ProgressLine): string | undefined {
+  switch (line.type) {
+    case 'step':
+      return `epoch ${line.epoch}/${line.epochs}, step ${line.step}/${line.steps}`;
+    case 'probe':
+      return `smoothness probe, epoch ${line.epoch}/${line.epochs}`;
+    default:
+      return undefined;
+  }
+}
 
 function isRecordObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -249,6 +327,9 @@ export function parseProgressLine(line: string): ProgressLine | undefined {
       return value as unknown as ProgressLine;
     case 'epoch':
       return isMetricsLine(value['metrics']) ? (value as unknown as ProgressLine) : undefined;
+    case 'probe':
+      // Printed in the editor's notifications: every field checked, an epoch that is not one refused.
+      return shapeProblem(PROBE_PROGRESS_SHAPE, value) === undefined && (value['epoch'] as number) <= (value['epochs'] as number) ? (value as unknown as ProbeProgressLine) : undefined;
     default:
       return undefined;
   }

@@ -85,6 +85,12 @@ function sameExperiment(file: ExperimentFile, plan: ExperimentPlan): string | un
     return file.seeds === undefined ? 'it trains every cell once' : `it trains with seeds ${file.seeds.join(', ')}`;
   }
   if ((file.protocol ?? null) !== (plan.protocol ?? null)) return file.protocol === undefined ? 'it was planned without --protocol' : `it was planned with --protocol ${file.protocol}`;
+  // The per-epoch probe is part of the training settings; said by name, since adding it to a planned experiment is the likely slip.
+  const every = (c: RunConfig) => JSON.stringify(c.hessianEpochs ?? null);
+  if (every(file.config) !== every(plan.config)) {
+    const h = file.config.hessianEpochs;
+    return h === undefined ? 'it was planned without --hessian-every' : `it was planned with --hessian-every ${h.every} (${h.iterations} iterations, ${h.traceSamples} trace samples, ${h.batches} batches)`;
+  }
   if (JSON.stringify(file.config) !== JSON.stringify(plan.config)) return 'its training settings differ';
   return undefined;
 }

@@ -616,6 +616,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
           : undefined;
       // Before the metrics line and the checkpoint: a kill in between makes resume train the epoch and probe it again.
       if (hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs)) {
+        progress.probe(e + 1);
         const smoothness = await fitting('the Hessian probe', () => probeSmoothness(e + 1));
         run.appendHessianEpoch(smoothness);
         run.log(`epoch ${e + 1}: Hessian λ_max ${formatNumber(smoothness.topEigenvalue)}${smoothness.trace !== null ? `, trace ${formatNumber(smoothness.trace)}` : ''} (${smoothness.seconds.toFixed(1)} s)`);

@@ -75,6 +75,11 @@ export class ProgressReporter {
     this.emit({ type: 'epoch', runId: this.runId, epochs: this.epochs, metrics, etaSeconds: this.eta(metrics.epoch * this.stepsPerEpoch) });
   }
 
+  /** The smoothness probe on the weights after 1-based epoch `epoch` starts (its epoch line follows). */
+  probe(epoch: number): void {
+    this.emit({ type: 'probe', runId: this.runId, probe: 'hessian', epoch, epochs: this.epochs });
+  }
+
   end(status: RunStatus, reason?: string): void {
     this.emit(reason !== undefined ? { type: 'end', runId: this.runId, status, reason } : { type: 'end', runId: this.runId, status });
   }

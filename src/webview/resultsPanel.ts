@@ -26,6 +26,7 @@ import {
   CHARTS,
   chartSeries,
   COLUMN_TITLES,
+  epochSmoothnessSummary,
   formatCell,
   missingProbeNote,
   NO_PROBES,
@@ -48,7 +49,7 @@ import {
 } from '../shared/chartData.js';
 import { formatWidth } from '../genotype/metrics.js';
 import { formatTick } from '../shared/numberFormat.js';
-import { SMOOTHNESS_CLAIM } from '../shared/smoothness.js';
+import { SMOOTHNESS_CLAIM, SMOOTHNESS_EPOCHS_METHOD } from '../shared/smoothness.js';
 import type { ResultsPanelFromWebview, ResultsPanelState, ResultsPanelToWebview, WebviewApi } from '../shared/protocol.js';
 import type { MetricsLine } from '../shared/runTypes.js';
 
@@ -355,8 +356,11 @@ function renderProbes(): void {
       : [paragraph('claim', `The paper: ${summary.claim}`), paragraph('method', summary.method), paragraph('verdict', summary.verdict)],
   );
   if (summary !== undefined) smoothness.insertBefore(smoothnessTable(summary.groups), smoothness.querySelector('p.note'));
+  // The same method and verdict the report prints under its per-epoch chart (src/shared/smoothness.ts).
+  const perEpoch = epochSmoothnessSummary(all);
   const epochs = probeSection('hessianEpochs', 'Top Hessian eigenvalue during training', all, ['hessianEpochs'], [
-    paragraph('method', 'λ_max of the training loss after every N-th epoch (cellscope train --hessian-every N): how the smoothness develops as the run converges.'),
+    paragraph('method', SMOOTHNESS_EPOCHS_METHOD),
+    ...(perEpoch !== undefined ? [paragraph('verdict', perEpoch.verdict)] : []),
   ]);
   const slices = probeSection('slices', '1D slices along direction 1 (β = 0)', all, ['sliceLoss', 'sliceAccuracy'], [
     paragraph('method', 'Test loss and accuracy along one filter-normalised direction through the trained weights (the centre row of each run\'s loss landscape). A flatter, wider basin: a smoother landscape.'),

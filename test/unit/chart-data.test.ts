@@ -226,7 +226,7 @@ test('smoothness summary: the paper\'s claim, the method and the verdict in the 
 
   const mixed = [probed('has', 2, { hessian: hessian(1, 1) }), probed('lacks', 3, {})];
   assert.equal(missingProbeNote('smoothness', mixed), 'No smoothness probe (hessian.json) for LACKS · 3c d3. Compute it with: cellscope hessian lacks');
-  assert.match(missingProbeNote('hessianEpochs', mixed)!, /HAS · 2c d3, LACKS · 3c d3\. Train with: cellscope train GENOTYPE --hessian-every N$/);
+  assert.match(missingProbeNote('hessianEpochs', mixed)!, /HAS · 2c d3, LACKS · 3c d3\. Train with: cellscope train GENOTYPE --hessian-every N \(or cellscope experiment ARCH --hessian-every N\)$/);
   assert.match(missingProbeNote('slices', mixed)!, /cellscope landscape RUN$/);
   assert.equal(missingProbeNote('smoothness', [mixed[0]!]), undefined);
 });

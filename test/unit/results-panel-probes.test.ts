@@ -96,6 +96,7 @@ test('results panel in headless Chromium: smoothness vs width with the claim, λ
           sliceAccuracy: points('sliceAccuracy'),
           claim: text('[data-section="smoothness"] p.claim'),
           verdict: text('[data-section="smoothness"] p.verdict'),
+          epochVerdict: text('[data-section="hessianEpochs"] p.verdict'),
           rows: text('[data-section="smoothness"] table.smoothness tbody tr'),
           notes: text('#probes p.note'),
           problems: text('#probes ul.problems li'),
@@ -112,6 +113,10 @@ test('results panel in headless Chromium: smoothness vs width with the claim, λ
     assert.match(seen.claim[0]!, /^The paper: Section 4\.3: .*wide, shallow cells have the smoother landscape/);
     assert.deepEqual(seen.verdict, ['Measured: mean λ_max 9 at 2c (1 run) and 3 at 4c (1) — the wider cells are smoother here, as the paper says.']);
     assert.deepEqual(seen.rows, ['2c1990', '4c1330']);
+    // λ_max per epoch: the report's wording (src/shared/smoothness.ts), on the one epoch both widths were probed at.
+    assert.deepEqual(seen.epochVerdict, [
+      "Per epoch: the widest group's mean λ_max (4c, 1 run) was below the narrowest group's (2c, 1 run) at 1 of 1 epoch probed in both (after epoch 2: 3 against 9) — the wider cells are smoother at that epoch, as the paper says.",
+    ]);
     assert.equal(seen.notes.length, 3);
     assert.match(seen.notes[0]!, /No smoothness probe \(hessian\.json\) for BARE · 3c d2\. Compute it with: cellscope hessian bare/);
     assert.match(seen.notes[1]!, /--hessian-every N/);

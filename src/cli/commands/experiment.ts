@@ -37,6 +37,9 @@ const PASSED_TRAIN_FLAGS = [
   'train-subset', 'test-subset', 'grad-variance-batches', 'backend',
   // Section 5's regularisation (the paper's fully regularised runs: --cutout --auxiliary --drop-path 0.2).
   'auxiliary', 'auxiliary-weight', 'cutout', 'cutout-length', 'drop-path',
+  // The smoothness probe during every run's training (config.hessianEpochs; its --hessian-iterations and
+  // --trace-samples are the experiment's own flags below, shared with the end-of-run probe).
+  'hessian-every', 'hessian-batches',
 ] as const;
 const TRAIN_FLAGS: Record<string, FlagSpec> = Object.fromEntries(PASSED_TRAIN_FLAGS.map((name) => [name, TRAIN_FLAG_SPECS[name]!]));
 
@@ -88,6 +91,16 @@ export const EXPERIMENT_FLAGS: Record<string, FlagSpec> = {
 
 const LANDSCAPE_SETTING_FLAGS = ['grid', 'range', 'subset', 'what', 'variance-split', 'bn', 'landscape-seed'];
 const HESSIAN_SETTING_FLAGS = ['hessian-iterations', 'trace-samples'];
+
+/**
+ * `--hessian-batches` sets the per-epoch probe only: refused without
+ * `--hessian-every` (as `cellscope train` does), never silently dropped.
+ */
+export function checkHessianEveryFlags(args: ParsedArgs): void {
+  if (args.flags.has('hessian-batches') && !args.flags.has('hessian-every')) {
+    throw new UsageError('--hessian-batches sets the per-epoch Hessian probe: give --hessian-every N with it');
+  }
+}
 
 function protocolOf(args: ParsedArgs): ExperimentProtocol | undefined {
   return flagString(args, 'protocol') as ExperimentProtocol | undefined;
@@ -177,7 +190,9 @@ function trainingSeeds(args: ParsedArgs, defaultCount: number | undefined): numb
 export function experimentHessian(args: ParsedArgs): ExperimentHessianSettings | null {
   if (flagBoolean(args, 'no-hessian')) return null;
   // As landscapes: Section 5's runs get the smoothness probe only when asked for.
-  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.hessian && !flagBoolean(args, 'hessian') && !HESSIAN_SETTING_FLAGS.some((f) => args.flags.has(f))) return null;
+  // With --hessian-every the setting flags are (also) the per-epoch probe's, so they alone do not ask for it.
+  const asked = flagBoolean(args, 'hessian') || (!args.flags.has('hessian-every') && HESSIAN_SETTING_FLAGS.some((f) => args.flags.has(f)));
+  if (protocolOf(args) === 'section5' && !SECTION5_DEFAULTS.hessian && !asked) return null;
   return { iterations: flagNumber(args, 'hessian-iterations') ?? 20, traceSamples: flagNumber(args, 'trace-samples') ?? 10 };
 }
 
@@ -208,6 +223,7 @@ export const experimentCommand: Command = {
     '  [--protocol section5] [--dir experiments/ARCH]',
     '  [--grid 51] [--range 1] [--landscape-seed 0] [--subset N] [--what loss,variance] [--variance-split test|train] [--bn eval|train]',
     '  [--no-landscape|--landscape] [--hessian-iterations 20] [--trace-samples 10] [--no-hessian|--hessian]',
+    '  [--hessian-every N [--hessian-batches 2]]',
     '  [training flags of cellscope train: --dataset --data --offline --preset --epochs --batch --lr --layers --channels',
     '   --augment --seed --train-subset --test-subset --grad-variance-batches --backend --auxiliary --auxiliary-weight',
     '   --cutout --cutout-length --drop-path]',
@@ -225,6 +241,9 @@ export const experimentCommand: Command = {
     '--protocol section5: the paper\'s Section 5 in one word: cutout 16, auxiliary head 0.4, drop path 0.2, 4 connection',
     'and 4 operation variants, the adapted cell, 3 training seeds, no landscapes or Hessian probe (--landscape, --hessian',
     'add them); any flag given overrides its part. The report\'s Section 5 table gives test error per kind, mean ± sd.',
+    '--hessian-every N: every run also gets the smoothness probe after every N-th epoch and the last, during training',
+    '(RUN/hessian-epochs.jsonl, as cellscope train --hessian-every); --hessian-iterations and --trace-samples, when given,',
+    'set it as well as the end-of-run probe, else it takes its small defaults. The report plots λ_max per epoch by width.',
     'The same command continues a stopped experiment; a folder planned otherwise is refused.',
     '--executor slurm submits one job array (task k trains entry k, then probes it) on the shared DIR and a report',
     'job after it (--dependency=afterany), prints the job ids and returns; `experiment status DIR` follows them.',
@@ -245,6 +264,7 @@ export const experimentCommand: Command = {
     const args = parseArgs(argv, { ...EXPERIMENT_FLAGS, ...SLURM_FLAGS, devices: { type: 'string' } });
     if (args.positional.length !== 1) throw new UsageError('experiment needs exactly one ARCH (a built-in name or FILE#NAME)');
     const ref = args.positional[0]!;
+    checkHessianEveryFlags(args);
     const loaded = loadGenotype(ref, io.cwd);
     const widths = flagList(args, 'widths')?.map((w) => {
       const value = Number(w.replace(/c$/, ''));

@@ -88,8 +88,9 @@ function booleanOr(args: ParsedArgs, name: string, fallback: boolean): boolean {
 /**
  * `config.hessianEpochs` from `--hessian-every N` and the probe's own flags
  * (small defaults: it runs inside training); nothing without --hessian-every.
- * Only `train` has --hessian-every: `experiment`'s --hessian-iterations is its
- * end-of-run probe's and never switches this on.
+ * `experiment --hessian-every N` comes here too (every run gets it); there
+ * --hessian-iterations and --trace-samples set both this and the end-of-run
+ * probe, and alone never switch this on.
  */
 function hessianEpochsFromArgs(args: ParsedArgs): { hessianEpochs?: HessianEpochsConfig } {
   const every = flagNumber(args, 'hessian-every');

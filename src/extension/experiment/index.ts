@@ -21,7 +21,7 @@ import * as vscode from 'vscode';
 import { analyze } from '../../genotype/document.js';
 import { LIBRARY } from '../../genotype/library.js';
 import { EXPERIMENT_FILE, type ExperimentProgressLine } from '../../shared/experimentTypes.js';
-import { parseProgressLine } from '../../shared/runTypes.js';
+import { parseProgressLine, progressActivity } from '../../shared/runTypes.js';
 import { experimentArgs, PROTOCOLS, SIZES, type ExperimentProtocolChoice, type ExperimentSize } from './choices.js';
 import { showReportPanel } from './reportPanel.js';
 
@@ -170,9 +170,11 @@ async function runExperimentCommand(context: vscode.ExtensionContext, output: vs
             if (value.type === 'experiment') {
               phase = describe(value as ExperimentProgressLine);
               progress.report({ message: phase });
-            } else if (value.type === 'step') {
+            } else if (value.type === 'step' || value.type === 'probe') {
+              // A step, or the smoothness probe between epochs (--hessian-every): 'smoothness probe, epoch k/E' rather than a frozen step.
               const p = parseProgressLine(line);
-              if (p?.type === 'step') progress.report({ message: `${phase}: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}` });
+              const activity = p !== undefined ? progressActivity(p) : undefined;
+              if (activity !== undefined) progress.report({ message: `${phase}: ${activity}` });
             } else if (value.type === 'landscape') {
               const l = value as { done?: number; total?: number };
               progress.report({ message: `${phase}: ${l.done}/${l.total} points` });

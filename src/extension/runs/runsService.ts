@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { effectiveStatus } from '../../shared/runTypes.js';
+import { effectiveStatus, ProbeActivity } from '../../shared/runTypes.js';
 import { trainerAlive } from '../../runs/runStore.js';
 import { signalTrainer } from '../../runs/trainerProcess.js';
 import { scancelRun } from '../../runs/slurm/slurmCancel.js';
@@ -51,6 +51,8 @@ export class RunsService implements vscode.Disposable {
   private watcher: FSWatcher | undefined;
   private watchDebounce: ReturnType<typeof setTimeout> | undefined;
   private readonly logOffsets = new Map<string, number>();
+  /** Runs whose trainer's latest progress line announced a probe between epochs (read from the launch logs). */
+  private readonly probing = new ProbeActivity();
   private disposed = false;
   private readonly slurmWatch = new SlurmWatch();
   private refreshing = false;
@@ -193,9 +195,10 @@ export class RunsService implements vscode.Disposable {
       // Runs Slurm trains on other nodes: their jobs' states, for the next scan.
       const remote = this.runs().flatMap((r) => (r.record?.slurm !== undefined && r.record.status === 'running' && trainerAlive(r.record) === undefined ? [slurmJobName(r.record.slurm)] : []));
       this.slurmWatch.update(remote, () => void this.refresh());
-      this.copyTrainerOutput();
+      // A probe between epochs changes no run file until it ends: its progress line alone says the trainer is busy.
+      const activityChanged = this.copyTrainerOutput();
       this.ensureWatcher();
-      if (queueChanged || runs.length > 0) this.changed.fire({ runs, queue: queueChanged });
+      if (queueChanged || runs.length > 0 || activityChanged) this.changed.fire({ runs, queue: queueChanged });
     } catch (error) {
       this.trainerLog.appendLine(`refresh failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
@@ -229,28 +232,45 @@ export class RunsService implements vscode.Disposable {
     }
   }
 
-  /** Appends new lines of the trainers' launch logs to the output channel (progress JSON left out). */
-  private copyTrainerOutput(): void {
+  /**
+   * Appends new lines of the trainers' launch logs to the output channel
+   * (progress JSON left out, but read for `activity`); true when a run's
+   * activity changed.
+   */
+  private copyTrainerOutput(): boolean {
+    let changed = false;
     for (const entry of this.queueState?.entries ?? []) {
-      if (entry.launch) this.copyLog(entry.launch.logFile, entry.launch.runId ?? entry.request.name);
+      if (entry.launch) changed = this.copyLog(entry.launch.logFile, entry.launch.runId ?? entry.request.name) || changed;
     }
+    return changed;
   }
 
-  private copyLog(path: string, label: string): void {
+  private copyLog(path: string, label: string): boolean {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch {
-      return;
+      return false;
     }
     const from = this.logOffsets.get(path) ?? 0;
     const end = text.lastIndexOf('\n') + 1;
-    if (end <= from) return;
+    if (end <= from) return false;
     this.logOffsets.set(path, end);
-    for (const line of text.slice(from, end).split('\n')) {
+    const lines = text.slice(from, end).split('\n');
+    for (const line of lines) {
       if (line.trim() === '' || line.startsWith('{')) continue;
       this.trainerLog.appendLine(`[${label}] ${line}`);
     }
+    return this.probing.feed(lines.filter((line) => line.startsWith('{')));
+  }
+
+  /**
+   * What a run's trainer does now when its progress says more than its files
+   * (`smoothness probe, epoch 2/3` while the per-epoch probe runs); undefined
+   * otherwise. Known for the trainers this window's queue started.
+   */
+  activity(runId: string): string | undefined {
+    return this.run(runId)?.status?.status === 'running' ? this.probing.activity(runId) : undefined;
   }
 
   private entryFinished(entry: QueueEntry, runId: string | undefined): void {
@@ -266,6 +286,7 @@ export class RunsService implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Cellscope: training ${entry.request.name} did not start: ${why}`);
     }
     if (entry.launch) this.logOffsets.delete(entry.launch.logFile);
+    if (runId !== undefined) this.probing.forget(runId);
     this.entryDone.fire({ entry, runId });
   }
 

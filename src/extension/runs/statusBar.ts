@@ -26,7 +26,7 @@ export function registerTrainingStatusBar(service: RunsService): vscode.Disposab
     item.text = `$(beaker) ${parts.join(' · ')}`;
     const lines = running.map((r) => {
       const last = r.metrics[r.metrics.length - 1];
-      return `${r.record?.genotype.name ?? r.id}: epoch ${last?.epoch ?? 0}/${r.record?.config.epochs ?? '?'}`;
+      return `${r.record?.genotype.name ?? r.id}: ${service.activity(r.id) ?? `epoch ${last?.epoch ?? 0}/${r.record?.config.epochs ?? '?'}`}`;
     });
     item.tooltip = ['Cellscope training', ...lines, queued > 0 ? `${queued} waiting in the queue` : ''].filter(Boolean).join('\n');
     item.show();
@@ -62,7 +62,8 @@ export function followInNotification(service: RunsService, title: string, entrie
             const runId = runIds.get(id);
             const run = runId ? service.run(runId) : undefined;
             if (run?.status?.status === 'running') {
-              epochs.push(`${run.record?.genotype.name}: epoch ${run.metrics.length}/${run.record?.config.epochs ?? '?'}`);
+              // The smoothness probe between epochs (--hessian-every) writes nothing until it ends: say so rather than freeze.
+              epochs.push(`${run.record?.genotype.name}: ${service.activity(run.id) ?? `epoch ${run.metrics.length}/${run.record?.config.epochs ?? '?'}`}`);
             }
           }
           progress.report({ message: `${done}/${total} finished${epochs.length ? ` — ${epochs.join(', ')}` : ''}` });
