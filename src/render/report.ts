@@ -56,6 +56,8 @@ export interface ReportInput {
   readonly notes?: readonly string[];
   /** The protocol the experiment was planned with (experiment.json); absent: none, and the report claims no protocol. */
   readonly protocol?: ExperimentProtocol;
+  /** false: an experiment planned without landscapes (Section 5 compares test error), so none missing is a gap; absent: true. */
+  readonly landscapesPlanned?: boolean;
 }
 
 /** The report's figures in numbers, for tests and for the panel's summary. */
@@ -475,8 +477,11 @@ function speedSection(summary: ReportSummary): Markup {
   return html`<section id="speed"><h2>Convergence speed against width and depth</h2><p>Epochs until the training loss first reaches${label} (interpolated between epochs), with a least-squares trend.</p><div class="multiples">${scatters}</div></section>`;
 }
 
-function landscapeSection(runs: readonly ReportRun[]): Markup {
+function landscapeSection(runs: readonly ReportRun[], planned: boolean): Markup {
   const withLandscape = runs.filter((r) => r.landscape !== undefined);
+  if (withLandscape.length === 0 && !planned) {
+    return html`<section id="landscapes"><h2>Loss landscapes</h2><p class="note">Not part of this experiment's plan (planned without landscapes); <code>cellscope landscape RUN</code> computes one for a run.</p></section>`;
+  }
   const missing = runs.filter((r) => r.landscape === undefined).map((r) => r.record.id);
   const missingNote =
     missing.length > 0
@@ -624,7 +629,7 @@ function reportBody(input: ReportInput): Markup {
   const sections =
     input.runs.length === 0
       ? html`<p class="note">No runs to report.</p>`
-      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), kindSection(summary, input.runs, input.protocol), speedSection(summary), landscapeSection(input.runs), varianceSection(input.runs), smoothnessSection(input.runs), epochSmoothnessSection(input.runs)];
+      : [cellsSection(input.runs), convergenceSection(input.runs), tableSection(summary, input.runs), kindSection(summary, input.runs, input.protocol), speedSection(summary), landscapeSection(input.runs, input.landscapesPlanned !== false), varianceSection(input.runs), smoothnessSection(input.runs), epochSmoothnessSection(input.runs)];
   return html`<header><h1>${input.title}</h1><p class="meta">${input.runs.length} runs · ${meta} · generated ${input.generatedAt}</p>${notes}</header>${sections}`;
 }
 

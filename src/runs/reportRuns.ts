@@ -151,5 +151,6 @@ export function experimentReportInput(dir: string, file: ExperimentFile, generat
     generatedAt,
     notes: [`Experiment folder ${dir}; ${file.variants > 0 ? `connection variants stratified over normal-cell widths ${file.widths.map((w) => `${w}c`).join(', ')}` : 'no connection variants'}.`],
     ...(file.protocol !== undefined ? { protocol: file.protocol } : {}),
+    landscapesPlanned: file.landscape !== null,
   };
 }

@@ -228,6 +228,9 @@ test('a tiny --protocol section5 experiment trains every kind with every seed an
   assert.match(html, /<table class="results" data-rows="8">/);
   // Section 5 asked for no landscapes or Hessian probe, and the report shows none.
   assert.doesNotMatch(html, /data-chart="contours"|id="smoothness"/);
+  // Nor does it list every run as missing a landscape it never planned.
+  assert.match(html, /Not part of this experiment(&#39;|'|&apos;)s plan \(planned without landscapes\)/);
+  assert.doesNotMatch(html, /No landscape yet/);
 });
 
 test('an experiment without the switch claims no Section 5, and shows no per-kind table', async () => {
