@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { simdKernels } from '../../src/train/kernels/simd.js';
 import { onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -64,6 +65,40 @@ test('Conv2DBackpropFilter on wasm equals cpu (kernels 1–7, rectangular, strid
     }
   }
   assert.ok(n > 100);
+});
+
+test('Conv2DBackpropFilter SIMD path on wasm equals cpu (channels 4–64 × 8–64, 1×1 and 3×3, strides 1/2, paddings, >512 positions)', async () => {
+  // Input channels a multiple of 4 up to 64 and output channels a multiple of 8 take simd.ts's loop;
+  // 68 input channels, or 12 output channels, the BatchMatMul path (checked here too).
+  const cases: Array<{ n: number; h: number; w: number; cIn: number; cOut: number; k: number; s: number; pad: Pad }> = [
+    { n: 2, h: 9, w: 8, cIn: 4, cOut: 8, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 16, cOut: 16, k: 1, s: 1, pad: 'valid' },
+    { n: 3, h: 17, w: 13, cIn: 48, cOut: 16, k: 1, s: 1, pad: 'valid' },
+    { n: 3, h: 17, w: 13, cIn: 64, cOut: 64, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 9, cIn: 8, cOut: 24, k: 1, s: 2, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 12, cOut: 8, k: 3, s: 1, pad: 1 },
+    { n: 2, h: 9, w: 8, cIn: 8, cOut: 16, k: 3, s: 2, pad: 'same' },
+    { n: 2, h: 7, w: 9, cIn: 68, cOut: 8, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 7, w: 9, cIn: 8, cOut: 12, k: 1, s: 1, pad: 'valid' },
+  ];
+  await onBackend('wasm', () => tf.scalar(0));
+  assert.ok(simdKernels(tf.backend()) !== null, 'the SIMD module instantiates over the wasm backend\'s memory');
+  let seed = 3000;
+  for (const c of cases) {
+    const xShape = [c.n, c.h, c.w, c.cIn];
+    const fShape = [c.k, c.k, c.cIn, c.cOut];
+    const info = outInfo(xShape, fShape, c.s, 1, c.pad, false);
+    const xv = seeded(xShape.reduce((a, b) => a * b), ++seed);
+    const dyShape = [c.n, info.outHeight, info.outWidth, c.cOut];
+    const dyv = seeded(dyShape.reduce((a, b) => a * b), ++seed);
+    await compare(JSON.stringify(c), () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) },
+        { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor,
+    );
+  }
 });
 
 test('Conv2DBackpropInput on wasm equals cpu (kernels 1–7, rectangular, strides 1/2, all paddings)', async () => {

@@ -1,0 +1,159 @@
+/**
+ * Before/after timings of our wasm kernels (src/train/kernels) on the shapes
+ * one DARTS_V2 training step (C=16, 8 cells, batch 64, 32×32) gives them,
+ * in one process: the kernels of git revision `--before` (extracted with
+ * `git archive` under .cache/) against the working tree's, called directly
+ * on the same heap tensors, alternating, `--repeats` times; medians of the
+ * process's CPU time per call (on a shared machine wall time also counts
+ * other processes' turns) per shape, and the sum weighted by the calls per step (from
+ * `CELLSCOPE_PROFILE_SHAPES=1 npx tsx bench/wasm-kernel-profile.ts`).
+ *
+ *   npx tsx bench/wasm-kernel-ab.ts [--before HEAD] [--repeats 7] [--kernel Conv2DBackpropFilter]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernels, WASM_KERNELS } from '../src/train/kernels/index.js';
+import { seededUniform } from './syncStep.js';
+
+interface Case {
+  kernel: string;
+  /** Input name → shape. */
+  inputs: Record<string, number[]>;
+  attrs: Record<string, unknown>;
+  /** Calls per training step. */
+  calls: number;
+}
+
+const conv1x1 = (x: number[], cOut: number, stride: number, calls: number): Case => {
+  const [n, h, w, cIn] = x as [number, number, number, number];
+  const out = (s: number) => Math.floor((s - 1) / stride) + 1;
+  return {
+    kernel: 'Conv2DBackpropFilter', calls,
+    inputs: { x, dy: [n, out(h), out(w), cOut] },
+    attrs: { strides: stride, pad: 'valid', dataFormat: 'NHWC', filterShape: [1, 1, cIn, cOut], dilations: 1 },
+  };
+};
+
+const depthwise = (x: number[], k: number, stride: number, dilation: number, calls: number): Case => {
+  const [n, h, w, c] = x as [number, number, number, number];
+  const pad = dilation * Math.floor(k / 2);
+  const out = (s: number) => Math.floor((s + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+  return {
+    kernel: 'DepthwiseConv2dNativeBackpropFilter', calls,
+    inputs: { x, dy: [n, out(h), out(w), c] },
+    attrs: { strides: stride, dilations: dilation, pad: [[0, 0], [pad, pad], [pad, pad], [0, 0]], filterShape: [k, k, c, 1] },
+  };
+};
+
+const maxPoolGrad = (x: number[], stride: number, calls: number): Case => {
+  const [n, h, w, c] = x as [number, number, number, number];
+  const out = (s: number) => Math.floor((s + 2 - 3) / stride) + 1;
+  return { kernel: 'MaxPoolGrad', calls, inputs: { input: x, dy: [n, out(h), out(w), c], output: [n, out(h), out(w), c] }, attrs: { filterSize: 3, strides: stride, pad: 1 } };
+};
+
+/** The shapes of DARTS_V2, C=16, 8 cells, batch 64 (calls per step from the profile). */
+const CASES: Case[] = [
+  conv1x1([64, 32, 32, 16], 16, 1, 22),
+  conv1x1([64, 16, 16, 32], 32, 1, 22),
+  conv1x1([64, 8, 8, 64], 64, 1, 22),
+  conv1x1([64, 32, 32, 48], 16, 1, 3),
+  conv1x1([64, 32, 32, 64], 16, 1, 1),
+  conv1x1([64, 32, 32, 64], 32, 1, 2),
+  conv1x1([64, 16, 16, 128], 32, 1, 3),
+  conv1x1([64, 16, 16, 128], 64, 1, 2),
+  conv1x1([64, 8, 8, 256], 64, 1, 3),
+  conv1x1([64, 32, 32, 64], 16, 2, 2),
+  depthwise([64, 32, 32, 16], 3, 1, 1, 12),
+  depthwise([64, 32, 32, 16], 3, 1, 2, 10),
+  depthwise([64, 16, 16, 32], 3, 1, 1, 12),
+  depthwise([64, 16, 16, 32], 3, 1, 2, 10),
+  depthwise([64, 8, 8, 64], 3, 1, 1, 12),
+  depthwise([64, 8, 8, 64], 3, 1, 2, 10),
+  maxPoolGrad([64, 32, 32, 32], 2, 5),
+  maxPoolGrad([64, 16, 16, 64], 2, 5),
+];
+
+function parseArgs(argv: string[]): { before: string; repeats: number; kernel?: string } {
+  const args: { before: string; repeats: number; kernel?: string } = { before: 'HEAD', repeats: 7 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--before' && value) args.before = value;
+    else if (flag === '--repeats' && value) args.repeats = Number(value);
+    else if (flag === '--kernel' && value) args.kernel = value;
+    else throw new Error(`unknown flag or missing value: ${flag}`);
+  }
+  return args;
+}
+
+/** The kernel functions of src/train/kernels at `rev`, extracted under .cache/. */
+async function kernelsAt(rev: string): Promise<readonly tf.KernelConfig[]> {
+  const sha = execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
+  const dir = resolve('.cache', `kernels-${sha}`);
+  if (!existsSync(join(dir, 'src/train/kernels/index.ts'))) {
+    mkdirSync(dir, { recursive: true });
+    const tar = execFileSync('git', ['archive', sha, 'src/train/kernels']);
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  }
+  const mod = (await import(pathToFileURL(join(dir, 'src/train/kernels/index.ts')).href)) as { WASM_KERNELS: readonly tf.KernelConfig[] };
+  return mod.WASM_KERNELS;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+};
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  await tf.setBackend('wasm');
+  registerWasmKernels();
+  const backend = tf.backend() as tf.KernelBackend & { disposeData(id: object): boolean };
+  const before = await kernelsAt(args.before);
+  const find = (list: readonly tf.KernelConfig[], name: string) => list.find((k) => k.kernelName === name)?.kernelFunc;
+  console.log(`load ${readFileSync('/proc/loadavg', 'utf8').trim()}; before = ${args.before}, after = working tree, ${args.repeats} repeats`);
+  const totals = { before: 0, after: 0 };
+  for (const c of CASES.filter((c) => args.kernel === undefined || c.kernel === args.kernel)) {
+    const variants = { before: find(before, c.kernel), after: find(WASM_KERNELS, c.kernel) };
+    if (variants.before === undefined || variants.after === undefined) throw new Error(`no ${c.kernel} in both`);
+    let seed = 1;
+    const inputs = Object.fromEntries(Object.entries(c.inputs).map(([name, shape]) => [name, tf.tensor(seededUniform(shape.reduce((a, b) => a * b, 1), seed++), shape)]));
+    const infos = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dataId: t.dataId, shape: t.shape, dtype: t.dtype }]));
+    const ms: Record<'before' | 'after', number[]> = { before: [], after: [] };
+    let maxDiff = 0;
+    for (let r = 0; r < args.repeats + 1; r++) {
+      const results: Partial<Record<'before' | 'after', Float32Array>> = {};
+      for (const which of (r % 2 === 0 ? ['before', 'after'] : ['after', 'before']) as Array<'before' | 'after'>) {
+        const t0 = process.cpuUsage();
+        const out = variants[which]!({ inputs: infos, attrs: c.attrs as tf.NamedAttrMap, backend }) as tf.TensorInfo;
+        const t1 = process.cpuUsage(t0);
+        if (r > 0) ms[which].push((t1.user + t1.system) / 1000); // the first round warms up
+        results[which] = (backend.readSync(out.dataId) as Float32Array).slice();
+        backend.disposeData(out.dataId);
+      }
+      const [a, b] = [results.before!, results.after!];
+      let scale = 0;
+      for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]!));
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!) / (scale || 1));
+    }
+    for (const t of Object.values(inputs)) t.dispose();
+    const [mb, ma] = [median(ms.before), median(ms.after)];
+    totals.before += mb * c.calls;
+    totals.after += ma * c.calls;
+    const shape = Object.values(c.inputs).map((s) => JSON.stringify(s)).join(' ');
+    const extra = c.kernel === 'Conv2DBackpropFilter' ? ` s=${String(c.attrs.strides)}` :
+      c.kernel === 'DepthwiseConv2dNativeBackpropFilter' ? ` d=${String(c.attrs.dilations)}` : '';
+    console.log(`${c.kernel} ${shape}${extra} ×${c.calls}: before ${mb.toFixed(2)} ms, after ${ma.toFixed(2)} ms ` +
+      `(${(mb / ma).toFixed(2)}×), max |Δ|/max|before| ${maxDiff.toExponential(1)}`);
+  }
+  console.log(`per step (calls × median): before ${totals.before.toFixed(0)} ms, after ${totals.after.toFixed(0)} ms ` +
+    `(${(totals.before / totals.after).toFixed(2)}×); load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

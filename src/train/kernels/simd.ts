@@ -1,0 +1,214 @@
+/**
+ * Two SIMD loops for the filter gradients, as a small WebAssembly module
+ * assembled here byte by byte (no toolchain dependency) that imports the tfjs
+ * wasm backend's own memory, so it reads and writes tensors in place.
+ *
+ * Both filter gradients are sums over positions of products of an input
+ * value and a dy value; in JavaScript they are scalar, and the wasm backend
+ * has no kernel that sums over the position axis without first transposing
+ * or packing both operands (BatchMatMul's packing of a [N·H·W, C] operand
+ * costs as much as the product). Here each float32x4 lane is a channel:
+ *
+ * - `gemmTN`: out[ci, co] = Σ_r x[r, ci] · g[r, co] (a 1×1 convolution's
+ *   filter gradient xᵀ·dy), four input channels × eight output channels per
+ *   block in eight vector accumulators, over rows with byte strides.
+ * - `depthwise`: out[ch] = Σ_{row, p} x[row, p, ch] · g[row, p, ch]
+ *   (one depthwise tap over some rows of one image), sixteen channels per
+ *   block in four vector accumulators.
+ *
+ * Accumulation is float32 within a call; callers keep calls short (a chunk
+ * of rows, one image) and add their results in float64.
+ *
+ * wasm has no fused multiply-add without relaxed SIMD, so each product is a
+ * mul and an add, as XNNPACK's SIMD128 kernels do too.
+ */
+
+// ---- A minimal assembler -----------------------------------------------------
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const op = {
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  add: [0x6a],
+  sub: [0x6b],
+  mul: [0x6c],
+  ne: [0x47],
+  // SIMD (prefix 0xfd); memarg = alignment (log2) and a constant byte offset.
+  load: (offset: number) => [0xfd, 0x00, 0x02, ...uleb(offset)],
+  splat: (offset: number) => [0xfd, 0x09, 0x02, ...uleb(offset)],
+  store: (offset: number) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
+  zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
+  fadd: [0xfd, 0xe4, 0x01],
+  fmul: [0xfd, 0xe6, 0x01],
+};
+
+/** local += delta (i32). */
+const bump = (local: number, delta: number[]): number[] => [...op.get(local), ...delta, ...op.add, ...op.set(local)];
+/** acc += a · b (f32x4), each a code sequence leaving a vector. */
+const mac = (acc: number, a: number[], b: number[]): number[] => [...op.get(acc), ...a, ...b, ...op.fmul, ...op.fadd, ...op.set(acc)];
+/** local -= 1; loop again while it is not 0 (the loop is `depth` levels out). */
+const countDown = (local: number, depth = 0): number[] => [...op.get(local), ...op.i32(1), ...op.sub, ...op.set(local), ...op.get(local), ...op.brIf(depth)];
+
+/**
+ * gemmTN(x, xs, g, gs, out, os, rows, nci, nco): for ci < 4·nci, co < 8·nco,
+ * out[ci·os + co] += Σ_{r < rows} x[r·xs + ci] · g[r·gs + co] (strides in
+ * bytes). rows, nci, nco ≥ 1.
+ */
+function gemmTN(): number[] {
+  const [x, xs, g, gs, out, os, rows, nci, nco] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [cb, ob, px, pg, r, po] = [9, 10, 11, 12, 13, 14];
+  const acc = (k: number) => 15 + k; // 8 accumulators: 2k, 2k+1 for input channel k
+  const [g0, g1] = [23, 24];
+  const body: number[] = [
+    ...op.i32(0), ...op.set(cb),
+    ...op.loop, // over blocks of 4 input channels
+    ...op.i32(0), ...op.set(ob),
+    ...op.loop, // over blocks of 8 output channels
+  ];
+  for (let k = 0; k < 8; k++) body.push(...op.zero, ...op.set(acc(k)));
+  body.push(
+    ...op.get(x), ...op.get(cb), ...op.i32(16), ...op.mul, ...op.add, ...op.set(px),
+    ...op.get(g), ...op.get(ob), ...op.i32(32), ...op.mul, ...op.add, ...op.set(pg),
+    ...op.get(rows), ...op.set(r),
+    ...op.loop, // over rows
+    ...op.get(pg), ...op.load(0), ...op.set(g0),
+    ...op.get(pg), ...op.load(16), ...op.set(g1),
+  );
+  for (let k = 0; k < 4; k++) {
+    const s = [...op.get(px), ...op.splat(4 * k)];
+    body.push(...mac(acc(2 * k), s, op.get(g0)), ...mac(acc(2 * k + 1), s, op.get(g1)));
+  }
+  body.push(...bump(px, op.get(xs)), ...bump(pg, op.get(gs)), ...countDown(r), ...op.end);
+  // Store the 4×8 block at out + (4·cb)·os + 32·ob.
+  body.push(...op.get(out), ...op.get(cb), ...op.i32(4), ...op.mul, ...op.get(os), ...op.mul, ...op.add,
+    ...op.get(ob), ...op.i32(32), ...op.mul, ...op.add, ...op.set(po));
+  for (let k = 0; k < 4; k++) {
+    for (const [a, offset] of [[acc(2 * k), 0], [acc(2 * k + 1), 16]] as const) {
+      body.push(...op.get(po), ...op.get(po), ...op.load(offset), ...op.get(a), ...op.fadd, ...op.store(offset));
+    }
+    if (k < 3) body.push(...bump(po, op.get(os)));
+  }
+  body.push(
+    ...bump(ob, op.i32(1)), ...op.get(ob), ...op.get(nco), ...op.ne, ...op.brIf(0), ...op.end,
+    ...bump(cb, op.i32(1)), ...op.get(cb), ...op.get(nci), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.end,
+  );
+  return [...vec([[...uleb(6), I32], [...uleb(10), V128]]), ...body];
+}
+
+/**
+ * depthwise(x, xStep, xRow, g, gStep, gRow, count, rows, nb, out): for
+ * ch < 16·nb, out[ch] = Σ_{r < rows, p < count} x[r·xRow + p·xStep + ch] ·
+ * g[r·gRow + p·gStep + ch] (strides in bytes). count, rows, nb ≥ 1.
+ */
+function depthwise(): number[] {
+  const [x, xStep, xRow, g, gStep, gRow, count, rows, nb, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [blk, pxr, pgr, px, pg, r, p] = [10, 11, 12, 13, 14, 15, 16];
+  const acc = (k: number) => 17 + k;
+  const body: number[] = [...op.i32(0), ...op.set(blk), ...op.loop]; // over blocks of 16 channels
+  for (let k = 0; k < 4; k++) body.push(...op.zero, ...op.set(acc(k)));
+  body.push(
+    ...op.get(x), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(pxr),
+    ...op.get(g), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(pgr),
+    ...op.get(rows), ...op.set(r),
+    ...op.loop, // over rows
+    ...op.get(pxr), ...op.set(px), ...op.get(pgr), ...op.set(pg), ...op.get(count), ...op.set(p),
+    ...op.loop, // over positions in the row
+  );
+  for (let k = 0; k < 4; k++) body.push(...mac(acc(k), [...op.get(px), ...op.load(16 * k)], [...op.get(pg), ...op.load(16 * k)]));
+  body.push(
+    ...bump(px, op.get(xStep)), ...bump(pg, op.get(gStep)), ...countDown(p), ...op.end,
+    ...bump(pxr, op.get(xRow)), ...bump(pgr, op.get(gRow)), ...countDown(r), ...op.end,
+  );
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.get(acc(k)), ...op.store(16 * k));
+  }
+  body.push(...bump(blk, op.i32(1)), ...op.get(blk), ...op.get(nb), ...op.ne, ...op.brIf(0), ...op.end, ...op.end);
+  return [...vec([[...uleb(7), I32], [...uleb(4), V128]]), ...body];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const fnType = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
+  const bodies = [gemmTN(), depthwise()].map((b) => [...uleb(b.length), ...b]);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([fnType(9), fnType(10)])),
+    // (import "env" "memory" (memory 0)): any size, grown by the backend.
+    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])),
+    ...section(3, vec([[0x00], [0x01]])),
+    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01]])),
+    ...section(10, vec(bodies)),
+  ]);
+}
+
+// ---- Instances over the backend's memory --------------------------------------
+
+export interface SimdKernels {
+  gemmTN(x: number, xs: number, g: number, gs: number, out: number, os: number, rows: number, nci: number, nco: number): void;
+  depthwise(x: number, xStep: number, xRow: number, g: number, gStep: number, gRow: number, count: number, rows: number, nb: number, out: number): void;
+}
+
+/** The wasm backend's Emscripten module, where its memory is. */
+interface EmscriptenLike {
+  asm?: { memory?: unknown };
+}
+
+const instances = new WeakMap<object, SimdKernels | null>();
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The kernels bound to `backend`'s memory, or null where that memory is not
+ * reachable or this engine lacks wasm SIMD (callers then use JavaScript).
+ * CELLSCOPE_WASM_SIMD=0 turns them off (for comparisons).
+ */
+export function simdKernels(backend: object): SimdKernels | null {
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let kernels: SimdKernels | null = null;
+  const memory = (backend as { wasm?: EmscriptenLike }).wasm?.asm?.memory;
+  if (process.env.CELLSCOPE_WASM_SIMD !== '0' && memory instanceof WebAssembly.Memory) {
+    try {
+      compiled ??= new WebAssembly.Module(moduleBytes());
+      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    } catch {
+      compiled = null;
+    }
+  }
+  instances.set(backend, kernels);
+  return kernels;
+}
+
