@@ -199,6 +199,10 @@ function depthwiseCases(): DepthwiseCase[] {
   // Channel counts around the eight-channel blocks of the filter gradient.
   for (const c of [8, 13, 16]) for (const s of [1, 2]) cases.push({ c, k: 3, s, pad: 1, d: 1, mult: 1, h: 9, w: 8 });
   cases.push({ c: 16, k: 3, s: 1, pad: 2, d: 2, mult: 1, h: 11, w: 10 }, { c: 13, k: 5, s: 2, pad: 4, d: 2, mult: 1, h: 11, w: 10 });
+  // The SIMD loop's sixteen-channel blocks (simd.ts), with JavaScript for the rest (20, 36) and a
+  // kernel wider than the image (taps with no valid column or row).
+  for (const c of [20, 32, 36]) for (const s of [1, 2]) for (const pad of [1, 'same', 'valid'] as const) cases.push({ c, k: 3, s, pad, d: 1, mult: 1, h: 9, w: 7 });
+  cases.push({ c: 32, k: 5, s: 2, pad: 4, d: 2, mult: 1, h: 11, w: 10 }, { c: 16, k: 7, s: 1, pad: 3, d: 1, mult: 1, h: 2, w: 3 });
   // Dilated, as dil_conv uses it (dilation 2, padding 2 or 4) and more.
   for (const [k, pad] of [[3, 2], [5, 4], [3, 'same'], [3, 'valid'], [3, 1]] as const)
     for (const d of [2, 3]) for (const mult of [1, 2]) cases.push({ k, s: 1, pad, d, mult, h: 11, w: 10 });
