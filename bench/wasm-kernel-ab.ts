@@ -55,6 +55,13 @@ const maxPoolGrad = (x: number[], stride: number, calls: number): Case => {
   return { kernel: 'MaxPoolGrad', calls, inputs: { input: x, dy: [n, out(h), out(w), c], output: [n, out(h), out(w), c] }, attrs: { filterSize: 3, strides: stride, pad: 1 } };
 };
 
+const splitV = (x: number[], parts: number, calls: number): Case =>
+  ({ kernel: 'SplitV', calls, inputs: { x }, attrs: { numOrSizeSplits: parts, axis: 3 } });
+
+/** A cell's output: its four nodes concatenated on the channel axis (array inputs, as the engine passes them). */
+const concat4 = (node: number[], calls: number): Case =>
+  ({ kernel: 'Concat', calls, inputs: { a: node, b: node, c: node, d: node }, attrs: { axis: 3 } });
+
 /** The shapes of DARTS_V2, C=16, 8 cells, batch 64 (calls per step from the profile). */
 const CASES: Case[] = [
   conv1x1([64, 32, 32, 16], 16, 1, 22),
@@ -75,6 +82,12 @@ const CASES: Case[] = [
   depthwise([64, 8, 8, 64], 3, 1, 2, 2),
   maxPoolGrad([64, 32, 32, 32], 2, 5),
   maxPoolGrad([64, 16, 16, 64], 2, 5),
+  splitV([64, 32, 32, 64], 4, 2),
+  splitV([64, 16, 16, 128], 4, 3),
+  splitV([64, 8, 8, 256], 4, 3),
+  concat4([64, 32, 32, 16], 2),
+  concat4([64, 16, 16, 32], 3),
+  concat4([64, 8, 8, 64], 3),
 ];
 
 function parseArgs(argv: string[]): { before: string; repeats: number; kernel?: string } {
@@ -128,11 +141,16 @@ async function main(): Promise<void> {
       const results: Partial<Record<'before' | 'after', Float32Array>> = {};
       for (const which of (r % 2 === 0 ? ['before', 'after'] : ['after', 'before']) as Array<'before' | 'after'>) {
         const t0 = process.cpuUsage();
-        const out = variants[which]!({ inputs: infos, attrs: c.attrs as tf.NamedAttrMap, backend }) as tf.TensorInfo;
+        const made = variants[which]!({ inputs: c.kernel === 'Concat' ? Object.values(infos) as unknown as tf.NamedTensorInfoMap : infos, attrs: c.attrs as tf.NamedAttrMap, backend });
         const t1 = process.cpuUsage(t0);
         if (r > 0) ms[which].push((t1.user + t1.system) / 1000); // the first round warms up
-        results[which] = (backend.readSync(out.dataId) as Float32Array).slice();
-        backend.disposeData(out.dataId);
+        // Several outputs (SplitV): compared one after another.
+        const outs = Array.isArray(made) ? made : [made];
+        const values = outs.map((o) => backend.readSync(o.dataId) as Float32Array);
+        results[which] = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+        let at = 0;
+        for (const v of values) (results[which].set(v, at), (at += v.length));
+        for (const o of outs) backend.disposeData(o.dataId);
       }
       const [a, b] = [results.before!, results.after!];
       let scale = 0;

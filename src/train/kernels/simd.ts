@@ -17,6 +17,7 @@
  *   block in four vector accumulators.
  * - `maxPoolGrad`: one output pixel of MaxPoolGrad, four channels per vector,
  *   the argmax by compare-and-select instead of a branch per value.
+ * - `copyRuns`: strided runs of bytes (Slice, SplitV, Concat).
  *
  * Accumulation is float32 within a call; callers keep calls short (a chunk
  * of rows, one image) and add their results in float64.
@@ -81,6 +82,11 @@ const op = {
   splatI32: [0xfd, 0x11],
   lane: (i: number) => [0xfd, 0x1b, i],
   ieq: [0x46],
+  geU: [0x4f],
+  and: [0x71],
+  i32load: (offset: number) => [0x28, 0x02, ...uleb(offset)],
+  i32store: (offset: number) => [0x36, 0x02, ...uleb(offset)],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
   f32load: (offset: number) => [0x2a, 0x02, ...uleb(offset)],
   f32store: (offset: number) => [0x38, 0x02, ...uleb(offset)],
   f32add: [0x92],
@@ -220,16 +226,45 @@ function maxPoolGrad(): number[] {
   return [...vec([[...uleb(7), I32], [...uleb(4), V128]]), ...body];
 }
 
+/**
+ * copyRuns(src, srcStride, dst, dstStride, run, count): count runs of `run`
+ * bytes (a multiple of 4), each srcStride / dstStride bytes after the last:
+ * a strided slice or one part of a concatenation. 16 bytes at a time, then 4.
+ * A short run (the 16 channels of a DARTS node per pixel) through
+ * TypedArray.set or a JavaScript loop costs several times the copy.
+ * count ≥ 1.
+ */
+function copyRuns(): number[] {
+  const [src, srcStride, dst, dstStride, run, count] = [0, 1, 2, 3, 4, 5];
+  const [i, n16] = [6, 7];
+  return [
+    ...vec([[...uleb(2), I32]]),
+    ...op.get(run), ...op.i32(-16), ...op.and, ...op.set(n16),
+    ...op.loop, // over runs
+    ...op.i32(0), ...op.set(i),
+    ...op.block, ...op.loop, // 16 bytes at a time while i < n16
+    ...op.get(i), ...op.get(n16), ...op.geU, ...op.brIf(1),
+    ...op.get(dst), ...op.get(i), ...op.add, ...op.get(src), ...op.get(i), ...op.add, ...op.load(0), ...op.store(0),
+    ...bump(i, op.i32(16)), ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // then 4 bytes at a time while i < run
+    ...op.get(i), ...op.get(run), ...op.geU, ...op.brIf(1),
+    ...op.get(dst), ...op.get(i), ...op.add, ...op.get(src), ...op.get(i), ...op.add, ...op.i32load(0), ...op.i32store(0),
+    ...bump(i, op.i32(4)), ...op.br(0), ...op.end, ...op.end,
+    ...bump(src, op.get(srcStride)), ...bump(dst, op.get(dstStride)), ...countDown(count), ...op.end,
+    ...op.end,
+  ];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const fnType = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
-  const bodies = [gemmTN(), depthwise(), maxPoolGrad()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns()].map((b) => [...uleb(b.length), ...b]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType(9), fnType(10), fnType(8)])),
+    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6)])),
     // (import "env" "memory" (memory 0)): any size, grown by the backend.
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0x00], [0x01], [0x02]])),
-    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02]])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03]])),
+    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03]])),
     ...section(10, vec(bodies)),
   ]);
 }
@@ -240,6 +275,7 @@ export interface SimdKernels {
   gemmTN(x: number, xs: number, g: number, gs: number, out: number, os: number, rows: number, nci: number, nco: number): void;
   depthwise(x: number, xStep: number, xRow: number, g: number, gStep: number, gRow: number, count: number, rows: number, nb: number, out: number): void;
   maxPoolGrad(x: number, rowStep: number, colStep: number, rows: number, cols: number, g: number, delta: number, nv: number): void;
+  copyRuns(src: number, srcStride: number, dst: number, dstStride: number, run: number, count: number): void;
 }
 
 /** The wasm backend's Emscripten module, where its memory is. */
