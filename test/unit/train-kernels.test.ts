@@ -381,6 +381,26 @@ test('Identity on wasm shares the data: a clone reads the same values and outliv
   tf.dispose([v, snapshot]);
 });
 
+test('Cast on wasm to the same dtype shares the data; other casts equal cpu', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const before = backend.numDataIds();
+  const a = tf.tensor([1.5, -2.5, 0, 4]);
+  const b = tf.cast(a, 'float32');
+  assert.equal(backend.numDataIds(), before + 1, 'no copy made');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1.5, -2.5, 0, 4]);
+  b.dispose();
+  assert.equal(backend.numDataIds(), before, 'freed with the last reference');
+  const values = [1.5, -2.5, 0, 4, -0.7, 2.9];
+  // (float32 → bool is left out: the stock wasm Cast truncates into a Uint8Array, -2.5 → 254, where cpu gives true.)
+  for (const [from, to] of [['float32', 'int32'], ['int32', 'float32'], ['int32', 'int32'], ['bool', 'float32']] as const) {
+    await compare(`${from} → ${to}`, () => tf.cast(tf.tensor(values, [6], from), to), 0);
+  }
+  // ReLU's gradient runs dy · cast(step(x), 'float32').
+  await compare('relu gradient', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.range(0, 6))))(tf.tensor(values)), 0);
+});
+
 test('composed kernels release every intermediate', async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number };

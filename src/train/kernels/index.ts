@@ -4,7 +4,8 @@
  * (convBackpropFilter.ts, depthwiseBackprop.ts), a correct MaxPoolGrad
  * (maxPoolGrad.ts), and faster replacements for kernels a training step runs
  * hundreds of times: Conv2DBackpropInput, Slice, SplitV, Concat, Sum and Mean
- * over leading axes, and a copy-free Identity (one file each).
+ * over leading axes, and a copy-free Identity and same-dtype Cast (one file
+ * each); simd.ts holds the SIMD loops several of them run.
  *
  * A replacement that handles only some cases hands the rest to the stock
  * kernel it replaced, kept at registration; the stock kernel's setup (the
@@ -12,6 +13,7 @@
  * backend runs setups of the kernels registered when it initialises.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { castConfig, setStockCast } from './cast.js';
 import { concatConfig, setStockConcat } from './concat.js';
 import { conv2DBackpropFilterConfig } from './convBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './convBackpropInput.js';
@@ -30,6 +32,7 @@ const KEEPS_STOCK = new Map<KernelConfig, (stock: KernelFunc | undefined) => voi
   [concatConfig, setStockConcat],
   [sumConfig, setStockSum],
   [meanConfig, setStockMean],
+  [castConfig, setStockCast],
 ]);
 
 export const WASM_KERNELS: readonly KernelConfig[] = [
