@@ -49,6 +49,16 @@ const depthwise = (x: number[], k: number, stride: number, dilation: number, cal
   };
 };
 
+/** The input gradient of the same depthwise convolutions. */
+const depthwiseInput = (x: number[], k: number, stride: number, dilation: number, calls: number): Case => {
+  const f = depthwise(x, k, stride, dilation, calls);
+  return {
+    kernel: 'DepthwiseConv2dNativeBackpropInput', calls,
+    inputs: { dy: f.inputs.dy!, filter: [k, k, x[3]!, 1] },
+    attrs: { strides: stride, dilations: dilation, pad: f.attrs.pad, inputShape: x },
+  };
+};
+
 const maxPoolGrad = (x: number[], stride: number, calls: number): Case => {
   const [n, h, w, c] = x as [number, number, number, number];
   const out = (s: number) => Math.floor((s + 2 - 3) / stride) + 1;
@@ -80,6 +90,12 @@ const CASES: Case[] = [
   depthwise([64, 16, 16, 32], 3, 1, 2, 2),
   depthwise([64, 8, 8, 64], 3, 1, 1, 20),
   depthwise([64, 8, 8, 64], 3, 1, 2, 2),
+  depthwiseInput([64, 32, 32, 16], 3, 1, 1, 20),
+  depthwiseInput([64, 32, 32, 16], 3, 1, 2, 2),
+  depthwiseInput([64, 16, 16, 32], 3, 1, 1, 20),
+  depthwiseInput([64, 16, 16, 32], 3, 1, 2, 2),
+  depthwiseInput([64, 8, 8, 64], 3, 1, 1, 20),
+  depthwiseInput([64, 8, 8, 64], 3, 1, 2, 2),
   maxPoolGrad([64, 32, 32, 32], 2, 5),
   maxPoolGrad([64, 16, 16, 64], 2, 5),
   splitV([64, 32, 32, 64], 4, 2),

@@ -18,8 +18,8 @@
  * network's shapes (bench/RESULTS.md).
  *
  * Input gradient: the transposed convolution. Spread dy onto the stride grid
- * (zeros between samples), pad it by (k−1)·d − pad on the leading side, and
- * correlate it at stride 1 with the spatially flipped filter, dilation kept:
+ * (zeros between samples) and correlate it at stride 1, padded by (k−1)·d −
+ * pad on the leading side, with the spatially flipped filter, dilation kept:
  *   dx[i] = Σ_k dy_up[i + pad − k·d] · w[k] = Σ_k' dy_pad[i + k'·d] · w[K−1−k'].
  * With mult > 1 each multiplier slice is one depthwise correlation, summed.
  */
@@ -153,16 +153,16 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
   const scope = new KernelScope(backend as WasmBackendLike);
   const [kh, kw, c, mult] = filterShape;
   const n = inputShape[0];
-  const dyPad = transposedConvInput(scope, dy, info);
+  const up = transposedConvInput(scope, dy, info);
   const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
   const correlate = (input: TensorInfo, f: TensorInfo): TensorInfo =>
     scope.run('DepthwiseConv2dNative', { x: input, filter: f }, {
-      strides: [1, 1], pad: 'valid', dilations: [info.dilationHeight, info.dilationWidth], dataFormat: 'NHWC',
+      strides: [1, 1], pad: up.pad, dilations: [info.dilationHeight, info.dilationWidth], dataFormat: 'NHWC',
     });
-  if (mult === 1) return scope.finish(correlate(dyPad, flipped));
+  if (mult === 1) return scope.finish(correlate(up.x, flipped));
 
-  const [, hp, wp] = dyPad.shape as [number, number, number, number];
-  const dy5 = scope.reshape(dyPad, [n, hp, wp, c, mult]);
+  const [, hp, wp] = up.x.shape as [number, number, number, number];
+  const dy5 = scope.reshape(up.x, [n, hp, wp, c, mult]);
   let sum: TensorInfo | undefined;
   for (let k = 0; k < mult; k++) {
     const part = scope.reshape(scope.stridedSlice(dy5, [0, 0, 0, 0, k], [n, hp, wp, c, 1], [1, 1, 1, 1, 1]), [n, hp, wp, c]);
