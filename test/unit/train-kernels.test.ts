@@ -67,9 +67,8 @@ test('Conv2DBackpropFilter on wasm equals cpu (kernels 1–7, rectangular, strid
   assert.ok(n > 100);
 });
 
-test('Conv2DBackpropFilter SIMD path on wasm equals cpu (channels 4–64 × 8–64, 1×1 and 3×3, strides 1/2, paddings, >512 positions)', async () => {
-  // Input channels a multiple of 4 up to 64 and output channels a multiple of 8 take simd.ts's loop;
-  // 68 input channels, or 12 output channels, the BatchMatMul path (checked here too).
+test('Conv2DBackpropFilter SIMD path on wasm equals cpu (channels 3–68 × 8–64, 1×1 and 3×3, strides 1/2, paddings, >512 positions)', async () => {
+  // simd.ts's loop takes blocks of 4 input and 8 output channels; other counts (3, 12, 68) are zero-padded copies.
   const cases: Array<{ n: number; h: number; w: number; cIn: number; cOut: number; k: number; s: number; pad: Pad }> = [
     { n: 2, h: 9, w: 8, cIn: 4, cOut: 8, k: 1, s: 1, pad: 'valid' },
     { n: 2, h: 9, w: 8, cIn: 16, cOut: 16, k: 1, s: 1, pad: 'valid' },
@@ -80,6 +79,8 @@ test('Conv2DBackpropFilter SIMD path on wasm equals cpu (channels 4–64 × 8–
     { n: 2, h: 9, w: 8, cIn: 8, cOut: 16, k: 3, s: 2, pad: 'same' },
     { n: 2, h: 7, w: 9, cIn: 68, cOut: 8, k: 1, s: 1, pad: 'valid' },
     { n: 2, h: 7, w: 9, cIn: 8, cOut: 12, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 3, cOut: 48, k: 3, s: 1, pad: 1 },
+    { n: 3, h: 17, w: 13, cIn: 128, cOut: 32, k: 1, s: 1, pad: 'valid' },
   ];
   await onBackend('wasm', () => tf.scalar(0));
   assert.ok(simdKernels(tf.backend()) !== null, 'the SIMD module instantiates over the wasm backend\'s memory');

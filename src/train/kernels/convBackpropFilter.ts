@@ -12,12 +12,13 @@
  * [taps, Cout, Cin] result is transposed to the filter layout at the end. A
  * 1×1 stride-1 unpadded filter (most of a DARTS cell) reads x itself.
  *
- * Where the channel counts allow (Cin a multiple of 4 up to 64, Cout of 8:
- * most 1×1 convolutions of a DARTS network) the products are instead the
- * SIMD loop of simd.ts, reading each window and dy in place, in their NHWC
- * layout: no transpose and no packing, which were most of BatchMatMul's
- * time at few channels (1.2–2.2× faster on the network's shapes,
- * bench/RESULTS.md). It sums FOLD_ROWS positions at a time in float32,
+ * Where the SIMD module loads (simd.ts), the products are instead its
+ * gemmTN loop, reading each window and dy in place, in their NHWC layout:
+ * no transpose of dy and no packing of the window, which were most of
+ * BatchMatMul's time, as XNNPACK packs the window afresh on every call (2–4×
+ * faster on the network's shapes, bench/RESULTS.md). Channel counts that are
+ * not multiples of 4 (input) and 8 (output), such as the stem's 3, are
+ * zero-padded copies. It sums FOLD_ROWS positions at a time in float32,
  * those sums in float64.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -41,38 +42,56 @@ function readsInputAsIs(info: backend_util.Conv2DInfo): boolean {
     top === 0 && bottom === 0 && left === 0 && right === 0;
 }
 
-/**
- * Up to this many input channels the SIMD loop wins. Beyond, its passes over
- * rows of x (one per block of 4 input channels) fall out of cache and
- * XNNPACK's packed product is as fast or faster (0.7–0.9× at 128 and 256).
- */
-const SIMD_MAX_CIN = 64;
 /** Positions summed in float32 before a float64 total. */
 const FOLD_ROWS = 512;
+
+/**
+ * `rows` rows of c values as rows of cPad (zeros after the c), for the SIMD
+ * loop's blocks of 4 input and 8 output channels (the 3-channel stem).
+ */
+function padChannels(simd: SimdKernels, wasm: WasmBackendLike, t: TensorInfo, rows: number, c: number, cPad: number): TensorInfo {
+  if (cPad === c) return t;
+  const out = wasm.makeOutput([rows, cPad], 'float32');
+  const dst = wasm.typedArrayFromHeap(out);
+  dst.fill(0);
+  if (rows > 0) simd.copyRuns(wasm.typedArrayFromHeap(t).byteOffset, 4 * c, dst.byteOffset, 4 * cPad, 4 * c, rows);
+  return out;
+}
 
 /** The SIMD path: dW[tap, ci, co] = Σ_r win_tap[r, ci] · dy[r, co], in place on the heap. */
 function filterBySimd(simd: SimdKernels, scope: KernelScope, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
   const wasm = scope.backend;
   const [kh, kw, cIn, cOut] = filterShape as [number, number, number, number];
+  const [cInP, cOutP] = [Math.ceil(cIn / 4) * 4, Math.ceil(cOut / 8) * 8];
   const m = info.batchSize * info.outHeight * info.outWidth;
-  const block = cIn * cOut;
   const out = wasm.makeOutput(filterShape, 'float32');
-  const partial = scope.track(wasm.makeOutput([block], 'float32'));
-  const acc = new Float64Array(kh * kw * block);
+  const acc = new Float64Array(kh * kw * cIn * cOut);
+  if (m === 0) {
+    wasm.typedArrayFromHeap(out).fill(0);
+    return scope.finish(out);
+  }
+  const partial = scope.track(wasm.makeOutput([cInP * cOutP], 'float32'));
+  const g = padChannels(simd, wasm, dy, m, cOut, cOutP);
+  if (g !== dy) scope.track(g);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const win = readsInputAsIs(info) ? x : scope.track(tapWindow(wasm, x, info, i, j));
+      // Each window is released once summed (not all kept to the end).
+      const win = readsInputAsIs(info) ? x : tapWindow(wasm, x, info, i, j);
+      const winP = padChannels(simd, wasm, win, m, cIn, cInP);
       // Views after the allocations: growing the heap detaches older ones.
-      const xOff = wasm.typedArrayFromHeap(win).byteOffset;
-      const gOff = wasm.typedArrayFromHeap(dy).byteOffset;
+      const xOff = wasm.typedArrayFromHeap(winP).byteOffset;
+      const gOff = wasm.typedArrayFromHeap(g).byteOffset;
       const p = wasm.typedArrayFromHeap(partial);
-      const tap = (i * kw + j) * block;
+      const tap = (i * kw + j) * cIn * cOut;
       for (let f0 = 0; f0 < m; f0 += FOLD_ROWS) {
-        const fEnd = Math.min(m, f0 + FOLD_ROWS);
         p.fill(0);
-        simd.gemmTN(xOff + f0 * cIn * 4, cIn * 4, gOff + f0 * cOut * 4, cOut * 4, p.byteOffset, cOut * 4, fEnd - f0, cIn / 4, cOut / 8);
-        for (let k = 0; k < block; k++) acc[tap + k] += p[k]!;
+        simd.gemmTN(xOff + f0 * cInP * 4, cInP * 4, gOff + f0 * cOutP * 4, cOutP * 4, p.byteOffset, cOutP * 4, Math.min(FOLD_ROWS, m - f0), cInP / 4, cOutP / 8);
+        for (let ci = 0; ci < cIn; ci++) {
+          for (let co = 0; co < cOut; co++) acc[tap + ci * cOut + co] += p[ci * cOutP + co]!;
+        }
       }
+      if (winP !== win) wasm.disposeData(winP.dataId);
+      if (win !== x) wasm.disposeData(win.dataId);
     }
   }
   wasm.typedArrayFromHeap(out).set(acc);
@@ -89,9 +108,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const scope = new KernelScope(backend as WasmBackendLike);
   const [kh, kw, cIn, cOut] = filterShape;
   const simd = simdKernels(backend);
-  if (simd !== null && cIn > 0 && cIn <= SIMD_MAX_CIN && cIn % 4 === 0 && cOut > 0 && cOut % 8 === 0) {
-    return filterBySimd(simd, scope, x, dy, info, filterShape);
-  }
+  if (simd !== null && cIn > 0 && cOut > 0) return filterBySimd(simd, scope, x, dy, info, filterShape);
   const m = info.batchSize * info.outHeight * info.outWidth;
   const dyT = scope.run('Transpose', { x: scope.reshape(dy, [m, cOut]) }, { perm: [1, 0] });
   const perTap: TensorInfo[] = [];
