@@ -2,8 +2,10 @@
  * Before/after timings of our wasm kernels (src/train/kernels) on the shapes
  * one DARTS_V2 training step (C=16, 8 cells, batch 64, 32×32) gives them,
  * in one process: the kernels of git revision `--before` (extracted with
- * `git archive` under .cache/) against the working tree's, called directly
- * on the same heap tensors, alternating, `--repeats` times; medians of the
+ * `git archive` under .cache/; the stock wasm kernel where it has none)
+ * against the working tree's, called directly on fresh heap tensors of the
+ * same values (a composed kernel of either runs the kernels registered now
+ * inside), alternating, `--repeats` times; medians of the
  * process's CPU time per call (on a shared machine wall time also counts
  * other processes' turns) per shape, and the sum weighted by the calls per step (from
  * `CELLSCOPE_PROFILE_SHAPES=1 npx tsx bench/wasm-kernel-profile.ts`).
@@ -142,6 +144,8 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await tf.setBackend('wasm');
+  // The stock kernels, for what the `before` revision does not override.
+  const stock = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, k.kernelFunc]));
   registerWasmKernels();
   const backend = tf.backend() as tf.KernelBackend & { disposeData(id: object): boolean };
   const before = await kernelsAt(args.before);
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
   console.log(`load ${readFileSync('/proc/loadavg', 'utf8').trim()}; before = ${args.before}, after = working tree, ${args.repeats} repeats`);
   const totals = { before: 0, after: 0 };
   for (const c of CASES.filter((c) => args.kernel === undefined || c.kernel === args.kernel)) {
-    const variants = { before: find(before, c.kernel), after: find(WASM_KERNELS, c.kernel) };
+    const variants = { before: find(before, c.kernel) ?? stock.get(c.kernel), after: find(WASM_KERNELS, c.kernel) };
     if (variants.before === undefined || variants.after === undefined) throw new Error(`no ${c.kernel} in both`);
     const data = Object.entries(c.inputs).map(([name, shape], k) => [name, shape, seededUniform(shape.reduce((a, b) => a * b, 1), k + 1)] as const);
     const ms: Record<'before' | 'after', number[]> = { before: [], after: [] };
