@@ -25,7 +25,7 @@
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './compose.js';
-import { transposedConvInput } from './convBackpropInput.js';
+import { flipFilter, transposedConvInput } from './convBackpropInput.js';
 import { simdKernels } from './simd.js';
 import { validRange } from './tapWindow.js';
 
@@ -154,7 +154,7 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
   const [kh, kw, c, mult] = filterShape;
   const n = inputShape[0];
   const up = transposedConvInput(scope, dy, info);
-  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const flipped = scope.track(flipFilter(scope.backend, filter, false));
   const correlate = (input: TensorInfo, f: TensorInfo): TensorInfo =>
     scope.run('DepthwiseConv2dNative', { x: input, filter: f }, {
       strides: [1, 1], pad: up.pad, dilations: [info.dilationHeight, info.dilationWidth], dataFormat: 'NHWC',
