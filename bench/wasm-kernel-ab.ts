@@ -129,7 +129,7 @@ async function kernelsAt(rev: string): Promise<readonly tf.KernelConfig[]> {
   const dir = resolve('.cache', `kernels-${sha}`);
   if (!existsSync(join(dir, 'src/train/kernels/index.ts'))) {
     mkdirSync(dir, { recursive: true });
-    const tar = execFileSync('git', ['archive', sha, 'src/train/kernels']);
+    const tar = execFileSync('git', ['archive', sha, 'src/train/kernels'], { maxBuffer: 1 << 28 });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   }
   const mod = (await import(pathToFileURL(join(dir, 'src/train/kernels/index.ts')).href)) as { WASM_KERNELS: readonly tf.KernelConfig[] };
