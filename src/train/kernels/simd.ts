@@ -52,7 +52,7 @@ function sleb(n: number): number[] {
   }
 }
 
-const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
+const str = (s: string): number[] => [...uleb(s.length), ...new TextEncoder().encode(s)];
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 
@@ -296,7 +296,8 @@ export function simdKernels(backend: object): SimdKernels | null {
   if (cached !== undefined) return cached;
   let kernels: SimdKernels | null = null;
   const memory = (backend as { wasm?: EmscriptenLike }).wasm?.asm?.memory;
-  if (process.env.CELLSCOPE_WASM_SIMD !== '0' && memory instanceof WebAssembly.Memory) {
+  const off = typeof process !== 'undefined' && process.env.CELLSCOPE_WASM_SIMD === '0';
+  if (!off && memory instanceof WebAssembly.Memory) {
     try {
       compiled ??= new WebAssembly.Module(moduleBytes());
       kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
