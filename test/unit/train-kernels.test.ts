@@ -403,6 +403,28 @@ test('Cast on wasm to the same dtype shares the data; other casts equal cpu', as
   await compare('relu gradient', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.range(0, 6))))(tf.tensor(values)), 0);
 });
 
+test('ReLU gradient on wasm (one fused kernel) equals cpu value for value, special values and remainders included', async () => {
+  const specials = [Number.NaN, -1, -0, 0, 2, Infinity, -Infinity, 1e-30, -1e-30];
+  for (const n of [1, 3, 4, 9, 37, 64 * 5 * 5 * 16 + 3]) {
+    const xv = seeded(n, n, -1, 1);
+    const dyv = seeded(n, n + 1, -2, 2);
+    for (let i = 0; i < Math.min(n, specials.length); i++) {
+      xv[i] = specials[i]!;
+      dyv[(i + 3) % n] = specials[i]!;
+    }
+    const make = () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv))))(tf.tensor(xv));
+    const [cpu] = await onBackend('cpu', make);
+    const [wasm] = await onBackend('wasm', make);
+    // Exactly the same values: NaN where cpu has NaN, the same signed zeros.
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [cpu!.values[i]!, wasm!.values[i]!];
+      assert.ok(Object.is(a, b), `n=${n} [${i}]: x=${xv[i]} dy=${dyv[i]}: cpu ${a}, wasm ${b}`);
+    }
+  }
+  await tf.setBackend('wasm');
+  assert.ok(tf.getKernel('CellscopeReluGrad', 'wasm') !== undefined);
+});
+
 test('composed kernels release every intermediate', async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number };

@@ -21,6 +21,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { identityConfig, setStockIdentity } from './identity.js';
 import { meanConfig, setStockMean, setStockSum, sumConfig } from './leadingReduce.js';
 import { maxPoolGradConfig } from './maxPoolGrad.js';
+import { registerReluGradient, reluGradConfig } from './reluGrad.js';
 import { setStockSlice, sliceConfig } from './slice.js';
 import { setStockSplitV, splitVConfig } from './splitV.js';
 
@@ -41,11 +42,13 @@ export const WASM_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
+  reluGradConfig,
   ...KEEPS_STOCK.keys(),
 ];
 
 /**
- * Registers WASM_KERNELS for the wasm backend, replacing what is there.
+ * Registers WASM_KERNELS for the wasm backend, replacing what is there, and
+ * the Relu gradient that uses one of them on wasm (reluGrad.ts).
  * Idempotent; call it after importing @tensorflow/tfjs-backend-wasm (whose
  * import registers its own kernels, which these must override).
  */
@@ -57,4 +60,5 @@ export function registerWasmKernels(): void {
     if (existing !== undefined) unregisterKernel(config.kernelName, config.backendName);
     registerKernel(existing?.setupFunc === undefined ? config : { ...config, setupFunc: existing.setupFunc });
   }
+  registerReluGradient();
 }

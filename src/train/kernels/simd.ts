@@ -18,6 +18,7 @@
  * - `maxPoolGrad`: one output pixel of MaxPoolGrad, four channels per vector,
  *   the argmax by compare-and-select instead of a branch per value.
  * - `copyRuns`: strided runs of bytes (Slice, SplitV, Concat).
+ * - `reluGrad`: ReLU's gradient in one pass (reluGrad.ts).
  *
  * Accumulation is float32 within a call; callers keep calls short (a chunk
  * of rows, one image) and add their results in float64.
@@ -78,6 +79,9 @@ const op = {
   fadd: [0xfd, 0xe4, 0x01],
   fmul: [0xfd, 0xe6, 0x01],
   fgt: [0xfd, 0x44],
+  fne: [0xfd, 0x42],
+  vand: [0xfd, 0x4e],
+  vor: [0xfd, 0x50],
   bitselect: [0xfd, 0x52],
   splatI32: [0xfd, 0x11],
   lane: (i: number) => [0xfd, 0x1b, i],
@@ -255,16 +259,39 @@ function copyRuns(): number[] {
   ];
 }
 
+/**
+ * reluGrad(dy, x, out, n): n vectors of ReLU's gradient, dy · step(x) with
+ * step(x) = 1 where x > 0, NaN where x is NaN, else 0: TensorFlow.js's
+ * mul(dy, cast(step(x))) value for value (−0, NaN and ∞ included), one pass
+ * instead of two kernels and an intermediate. n ≥ 1.
+ */
+function reluGrad(): number[] {
+  const [dy, x, out, n] = [0, 1, 2, 3];
+  const v = 4;
+  return [
+    ...vec([[...uleb(1), V128]]),
+    ...op.loop,
+    ...op.get(x), ...op.load(0), ...op.set(v),
+    ...op.get(out),
+    ...op.get(dy), ...op.load(0),
+    ...op.const4(0x3f800000), ...op.get(v), ...op.zero, ...op.fgt, ...op.vand, // 1 where x > 0
+    ...op.get(v), ...op.get(v), ...op.fne, ...op.vor, // all ones (a NaN) where x is NaN
+    ...op.fmul, ...op.store(0),
+    ...bump(dy, op.i32(16)), ...bump(x, op.i32(16)), ...bump(out, op.i32(16)), ...countDown(n), ...op.end,
+    ...op.end,
+  ];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const fnType = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
-  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns(), reluGrad()].map((b) => [...uleb(b.length), ...b]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6)])),
+    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6), fnType(4)])),
     // (import "env" "memory" (memory 0)): any size, grown by the backend.
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03]])),
-    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03]])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04]])),
+    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03], [...str('reluGrad'), 0x00, 0x04]])),
     ...section(10, vec(bodies)),
   ]);
 }
@@ -276,6 +303,7 @@ export interface SimdKernels {
   depthwise(x: number, xStep: number, xRow: number, g: number, gStep: number, gRow: number, count: number, rows: number, nb: number, out: number): void;
   maxPoolGrad(x: number, rowStep: number, colStep: number, rows: number, cols: number, g: number, delta: number, nv: number): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, run: number, count: number): void;
+  reluGrad(dy: number, x: number, out: number, n: number): void;
 }
 
 /** The wasm backend's Emscripten module, where its memory is. */
