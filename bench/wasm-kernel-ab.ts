@@ -67,6 +67,13 @@ const maxPoolGrad = (x: number[], stride: number, calls: number): Case => {
   return { kernel: 'MaxPoolGrad', calls, inputs: { input: x, dy: [n, out(h), out(w), c], output: [n, out(h), out(w), c] }, attrs: { filterSize: 3, strides: stride, pad: 1 } };
 };
 
+/** avg_pool_3x3: a 'valid' pool of the input padded by 1 (ops.ts). */
+const avgPoolGrad = (x: number[], stride: number, calls: number): Case => {
+  const [n, h, w, c] = x as [number, number, number, number];
+  const out = (s: number) => Math.floor((s + 2 - 3) / stride) + 1;
+  return { kernel: 'AvgPoolGrad', calls, inputs: { dy: [n, out(h), out(w), c], input: [n, h + 2, w + 2, c] }, attrs: { filterSize: 3, strides: stride, pad: 'valid' } };
+};
+
 const splitV = (x: number[], parts: number, calls: number): Case =>
   ({ kernel: 'SplitV', calls, inputs: { x }, attrs: { numOrSizeSplits: parts, axis: 3 } });
 
@@ -103,6 +110,10 @@ const CASES: Case[] = [
   depthwiseInput([64, 8, 8, 64], 3, 1, 2, 2),
   maxPoolGrad([64, 32, 32, 32], 2, 5),
   maxPoolGrad([64, 16, 16, 64], 2, 5),
+  // AmoebaNet's avg_pool_3x3 (not in DARTS_V2: calls per AmoebaNet step).
+  avgPoolGrad([64, 32, 32, 16], 1, 6),
+  avgPoolGrad([64, 16, 16, 32], 1, 6),
+  avgPoolGrad([64, 32, 32, 32], 2, 2),
   splitV([64, 32, 32, 64], 4, 2),
   splitV([64, 16, 16, 128], 4, 3),
   splitV([64, 8, 8, 256], 4, 3),

@@ -301,6 +301,30 @@ test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤
   }
 });
 
+test('AvgPoolGrad on wasm (a depthwise input gradient) equals cpu (windows 1–5, strides 1–3, paddings, 3 and 16 channels)', async () => {
+  let seed = 9000;
+  let n = 0;
+  for (const c of [3, 16])
+    for (const f of [1, 2, 3, 5])
+      for (const s of [1, 2, 3])
+        for (const pad of ['valid', 'same', 1] as const) {
+          if (typeof pad === 'number' && pad >= f) continue;
+          const xShape = [2, 9, 8, c];
+          const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], f, s, 1, pad);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const dyShape = [2, info.outHeight, info.outWidth, c];
+          const dyv = seeded(dyShape.reduce((a, b) => a * b), ++seed);
+          n++;
+          await compare(`avgPoolGrad c=${c} f=${f} s=${s} pad=${pad}`, () =>
+            tf.engine().runKernel('AvgPoolGrad', { dy: tf.tensor(dyv, dyShape), input: tf.zeros(xShape) }, { filterSize: f, strides: s, pad } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          );
+        }
+  assert.ok(n > 50);
+  // The network's avg_pool_3x3 (count_include_pad=False), through tf.grad.
+  const xv = seeded(2 * 8 * 8 * 16, 77);
+  await compare('avg_pool_3x3 gradient', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(tf.pad(x as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 2, 'valid'), tf.reshape(tf.range(1, 1 + 2 * 4 * 4 * 16), [2, 4, 4, 16]))))(tf.tensor4d(xv, [2, 8, 8, 16])));
+});
+
 test('Slice on wasm equals cpu (ranks 1–5, partial and whole axes, int32)', async () => {
   const shapes = [[7], [3, 5], [2, 4, 6], [2, 3, 4, 5], [2, 2, 3, 2, 3]];
   let seed = 1300;

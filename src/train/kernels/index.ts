@@ -13,6 +13,7 @@
  * backend runs setups of the kernels registered when it initialises.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { avgPoolGradConfig } from './avgPoolGrad.js';
 import { castConfig, setStockCast } from './cast.js';
 import { concatConfig, setStockConcat } from './concat.js';
 import { conv2DBackpropFilterConfig } from './convBackpropFilter.js';
@@ -42,6 +43,7 @@ export const WASM_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
+  avgPoolGradConfig,
   reluGradConfig,
   ...KEEPS_STOCK.keys(),
 ];
