@@ -11,6 +11,7 @@
  * `CELLSCOPE_PROFILE_SHAPES=1 npx tsx bench/wasm-kernel-profile.ts`).
  *
  *   npx tsx bench/wasm-kernel-ab.ts [--before HEAD] [--repeats 7] [--kernel Conv2DBackpropFilter]
+ *     [--filter '[5,5,']   (cases whose input shapes contain the text)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -58,6 +59,16 @@ const depthwiseInput = (x: number[], k: number, stride: number, dilation: number
     kernel: 'DepthwiseConv2dNativeBackpropInput', calls,
     inputs: { dy: f.inputs.dy!, filter: [k, k, x[3]!, 1] },
     attrs: { strides: stride, dilations: dilation, pad: f.attrs.pad, inputShape: x },
+  };
+};
+
+/** The forward depthwise convolution (sep_conv_k×k, dil_conv_k×k). */
+const depthwiseForward = (x: number[], k: number, stride: number, dilation: number, calls: number): Case => {
+  const f = depthwise(x, k, stride, dilation, calls);
+  return {
+    kernel: 'DepthwiseConv2dNative', calls,
+    inputs: { x, filter: [k, k, x[3]!, 1] },
+    attrs: { strides: stride, dilations: dilation, pad: f.attrs.pad, dataFormat: 'NHWC' },
   };
 };
 
@@ -110,6 +121,14 @@ const CASES: Case[] = [
   depthwiseInput([64, 8, 8, 64], 3, 1, 2, 2),
   maxPoolGrad([64, 32, 32, 32], 2, 5),
   maxPoolGrad([64, 16, 16, 64], 2, 5),
+  // AmoebaNet's 5×5 and 7×7 depthwise convolutions (not in DARTS_V2: calls per AmoebaNet step), and a 3×3 for scale.
+  depthwiseForward([64, 32, 32, 16], 3, 1, 1, 24),
+  depthwiseForward([64, 32, 32, 16], 5, 1, 1, 8),
+  depthwiseForward([64, 16, 16, 32], 5, 1, 1, 8),
+  depthwiseForward([64, 16, 16, 32], 7, 1, 1, 6),
+  depthwiseForward([64, 8, 8, 64], 7, 1, 1, 6),
+  depthwiseForward([64, 32, 32, 32], 7, 2, 1, 2),
+  depthwiseForward([64, 16, 16, 64], 7, 2, 1, 2),
   // AmoebaNet's avg_pool_3x3 (not in DARTS_V2: calls per AmoebaNet step).
   avgPoolGrad([64, 32, 32, 16], 1, 6),
   avgPoolGrad([64, 16, 16, 32], 1, 6),
@@ -122,13 +141,14 @@ const CASES: Case[] = [
   concat4([64, 8, 8, 64], 3),
 ];
 
-function parseArgs(argv: string[]): { before: string; repeats: number; kernel?: string } {
-  const args: { before: string; repeats: number; kernel?: string } = { before: 'HEAD', repeats: 7 };
+function parseArgs(argv: string[]): { before: string; repeats: number; kernel?: string; filter?: string } {
+  const args: { before: string; repeats: number; kernel?: string; filter?: string } = { before: 'HEAD', repeats: 7 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--before' && value) args.before = value;
     else if (flag === '--repeats' && value) args.repeats = Number(value);
     else if (flag === '--kernel' && value) args.kernel = value;
+    else if (flag === '--filter' && value) args.filter = value;
     else throw new Error(`unknown flag or missing value: ${flag}`);
   }
   return args;
@@ -163,7 +183,8 @@ async function main(): Promise<void> {
   const find = (list: readonly tf.KernelConfig[], name: string) => list.find((k) => k.kernelName === name)?.kernelFunc;
   console.log(`load ${readFileSync('/proc/loadavg', 'utf8').trim()}; before = ${args.before}, after = working tree, ${args.repeats} repeats`);
   const totals = { before: 0, after: 0 };
-  for (const c of CASES.filter((c) => args.kernel === undefined || c.kernel === args.kernel)) {
+  const shapeOf = (c: Case) => Object.values(c.inputs).map((s) => JSON.stringify(s)).join(' ');
+  for (const c of CASES.filter((c) => (args.kernel === undefined || c.kernel === args.kernel) && (args.filter === undefined || shapeOf(c).includes(args.filter)))) {
     const variants = { before: find(before, c.kernel) ?? stock.get(c.kernel), after: find(WASM_KERNELS, c.kernel) };
     if (variants.before === undefined || variants.after === undefined) throw new Error(`no ${c.kernel} in both`);
     const data = Object.entries(c.inputs).map(([name, shape], k) => [name, shape, seededUniform(shape.reduce((a, b) => a * b, 1), k + 1)] as const);

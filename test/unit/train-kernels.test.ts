@@ -274,6 +274,43 @@ test('depthwise gradients on wasm equal the defining sums at dilation 2 and 3 (s
   }
 });
 
+test('DepthwiseConv2dNative on wasm equals cpu (5×5 and 7×7 at 16–32 channels by simd.ts; 3×3 and 20 channels by XNNPACK; strides, dilations, paddings, tiny images)', async () => {
+  const cases: Array<{ c: number; k: number; s: number; d: number; pad: Pad; h: number; w: number }> = [];
+  for (const c of [16, 32, 20])
+    for (const k of [3, 5, 7])
+      for (const [s, d] of [[1, 1], [2, 1], [1, 2], [2, 2], [1, 3]] as const)
+        for (const pad of ['same', 'valid', (d * (k - 1)) / 2, [[0, 0], [2, 0], [1, 2], [0, 0]]] as Pad[]) cases.push({ c, k, s, d, pad, h: 11, w: 10 });
+  // A filter wider than the image (no column with every tap inside) and a one-pixel image.
+  cases.push({ c: 16, k: 7, s: 1, d: 1, pad: 3, h: 2, w: 3 }, { c: 16, k: 5, s: 1, d: 1, pad: 2, h: 1, w: 1 }, { c: 32, k: 5, s: 2, d: 2, pad: 4, h: 11, w: 10 });
+  let seed = 7000;
+  let n = 0;
+  for (const c of cases) {
+    const xShape = [2, c.h, c.w, c.c];
+    const fShape = [c.k, c.k, c.c, 1];
+    const info = outInfo(xShape, fShape, c.s, c.d, c.pad, true);
+    if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+    // cpu refuses stride and dilation both > 1: there it is the stride-1 result at every other pixel
+    // (the same sums, for a padding that does not depend on the stride).
+    const both = c.s > 1 && c.d > 1;
+    if (both && typeof c.pad === 'string') continue;
+    const xv = seeded(xShape.reduce((a, b) => a * b), ++seed);
+    const wv = seeded(fShape.reduce((a, b) => a * b), ++seed);
+    n++;
+    const run = (s: number) =>
+      tf.engine().runKernel(
+        'DepthwiseConv2dNative',
+        { x: tf.tensor(xv, xShape), filter: tf.tensor(wv, fShape) },
+        { strides: s, pad: c.pad, dilations: c.d, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor4D;
+    await compare(`depthwise ${JSON.stringify(c)}`, () => {
+      if (!both || tf.getBackend() === 'wasm') return run(c.s);
+      const full = run(1);
+      return tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [1, c.s, c.s, 1]);
+    });
+  }
+  assert.ok(n > 150);
+});
+
 test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤ 0', async () => {
   const ranges: Array<[number, number]> = [[-2, -0.01], [-1, 1], [-1, 0]];
   const configs: Array<{ f: number; s: number; pad: Pad }> = [

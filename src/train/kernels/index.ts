@@ -19,6 +19,7 @@ import { concatConfig, setStockConcat } from './concat.js';
 import { conv2DBackpropFilterConfig } from './convBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './convBackpropInput.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwiseBackprop.js';
+import { depthwiseConv2dNativeConfig, setStockDepthwise } from './depthwiseForward.js';
 import { identityConfig, setStockIdentity } from './identity.js';
 import { meanConfig, setStockMean, setStockSum, sumConfig } from './leadingReduce.js';
 import { maxPoolGradConfig } from './maxPoolGrad.js';
@@ -35,6 +36,7 @@ const KEEPS_STOCK = new Map<KernelConfig, (stock: KernelFunc | undefined) => voi
   [sumConfig, setStockSum],
   [meanConfig, setStockMean],
   [castConfig, setStockCast],
+  [depthwiseConv2dNativeConfig, setStockDepthwise],
 ]);
 
 export const WASM_KERNELS: readonly KernelConfig[] = [

@@ -19,6 +19,8 @@
  *   the argmax by compare-and-select instead of a branch per value.
  * - `copyRuns`: strided runs of bytes (Slice, SplitV, Concat).
  * - `reluGrad`: ReLU's gradient in one pass (reluGrad.ts).
+ * - `dwConv`: a run of output pixels of a depthwise convolution, 16 channels
+ *   per block in four vector accumulators (depthwiseForward.ts).
  *
  * Accumulation is float32 within a call; callers keep calls short (a chunk
  * of rows, one image) and add their results in float64.
@@ -282,16 +284,57 @@ function reluGrad(): number[] {
   ];
 }
 
+/**
+ * dwConv(x, xPix, xRow, xCol, rows, cols, w, wRow, wCol, nPix, out, outPix, nb):
+ * nPix output pixels of a depthwise convolution, 16·nb channels:
+ *   out[p·outPix + ch] = Σ_{r < rows, c < cols} x[p·xPix + r·xRow + c·xCol + ch] · w[r·wRow + c·wCol + ch]
+ * (x at the pixels' first valid tap, w at that tap; strides in bytes). Per
+ * 16 channels four vector accumulators, as `depthwise`. All counts ≥ 1.
+ */
+function dwConv(): number[] {
+  const [x, xPix, xRow, xCol, rows, cols, w, wRow, wCol, nPix, out, outPix, nb] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const [blk, p, pxp, po, pxr, pwr, px, pw, r, c] = [13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
+  const acc = (k: number) => 23 + k;
+  const body: number[] = [...op.i32(0), ...op.set(blk), ...op.loop]; // over blocks of 16 channels
+  body.push(
+    ...op.get(x), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(pxp),
+    ...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(po),
+    ...op.get(nPix), ...op.set(p),
+    ...op.loop, // over output pixels
+  );
+  for (let k = 0; k < 4; k++) body.push(...op.zero, ...op.set(acc(k)));
+  body.push(
+    ...op.get(pxp), ...op.set(pxr),
+    ...op.get(w), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(pwr),
+    ...op.get(rows), ...op.set(r),
+    ...op.loop, // over tap rows
+    ...op.get(pxr), ...op.set(px), ...op.get(pwr), ...op.set(pw), ...op.get(cols), ...op.set(c),
+    ...op.loop, // over tap columns
+  );
+  for (let k = 0; k < 4; k++) body.push(...mac(acc(k), [...op.get(px), ...op.load(16 * k)], [...op.get(pw), ...op.load(16 * k)]));
+  body.push(
+    ...bump(px, op.get(xCol)), ...bump(pw, op.get(wCol)), ...countDown(c), ...op.end,
+    ...bump(pxr, op.get(xRow)), ...bump(pwr, op.get(wRow)), ...countDown(r), ...op.end,
+  );
+  for (let k = 0; k < 4; k++) body.push(...op.get(po), ...op.get(acc(k)), ...op.store(16 * k));
+  body.push(
+    ...bump(pxp, op.get(xPix)), ...bump(po, op.get(outPix)), ...countDown(p), ...op.end,
+    ...bump(blk, op.i32(1)), ...op.get(blk), ...op.get(nb), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.end,
+  );
+  return [...vec([[...uleb(10), I32], [...uleb(4), V128]]), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const fnType = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
-  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns(), reluGrad()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns(), reluGrad(), dwConv()].map((b) => [...uleb(b.length), ...b]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6), fnType(4)])),
+    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6), fnType(4), fnType(13)])),
     // (import "env" "memory" (memory 0)): any size, grown by the backend.
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04]])),
-    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03], [...str('reluGrad'), 0x00, 0x04]])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], [0x05]])),
+    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03], [...str('reluGrad'), 0x00, 0x04], [...str('dwConv'), 0x00, 0x05]])),
     ...section(10, vec(bodies)),
   ]);
 }
@@ -304,6 +347,8 @@ export interface SimdKernels {
   maxPoolGrad(x: number, rowStep: number, colStep: number, rows: number, cols: number, g: number, delta: number, nv: number): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, run: number, count: number): void;
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  dwConv(x: number, xPix: number, xRow: number, xCol: number, rows: number, cols: number, w: number, wRow: number, wCol: number,
+    nPix: number, out: number, outPix: number, nb: number): void;
 }
 
 /** The wasm backend's Emscripten module, where its memory is. */
