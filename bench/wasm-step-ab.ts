@@ -1,13 +1,13 @@
 /**
- * Wall and CPU time of one wasm training step (DARTS_V2, C=16, 8 cells,
- * batch 64, 32×32: the step of bench/train-throughput.ts) at two git
+ * Wall and CPU time of one wasm training step (DARTS_V2 or `--genotype`,
+ * C=16, 8 cells, batch 64, 32×32: the step of bench/train-throughput.ts) at two git
  * revisions, alternating: each revision's src/ and bench/ are extracted with
  * `git archive` under .cache/tree-<sha>/ and each run is a fresh process
  * (one warm-up step, then `--steps` timed). On a shared machine compare the
  * CPU times (wall time also counts other processes' turns) and the runs of
  * one round with each other.
  *
- *   npx tsx bench/wasm-step-ab.ts --before d157bc7 [--after HEAD] [--rounds 3] [--steps 3]
+ *   npx tsx bench/wasm-step-ab.ts --before d157bc7 [--after HEAD] [--rounds 3] [--steps 3] [--genotype DARTS_V2]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { selectBackend } from '../src/train/backend.js';
 import { syncTrainingStep } from './syncStep.js';
 void (async () => {
   await selectBackend('wasm');
-  const { step, dispose } = syncTrainingStep(builtin('DARTS_V2')!.genotype, { channels: 16, layers: 8, batch: 64, size: 32 });
+  const { step, dispose } = syncTrainingStep(builtin(process.argv[3]!)!.genotype, { channels: 16, layers: 8, batch: 64, size: 32 });
   step();
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -38,12 +38,12 @@ void (async () => {
 })();
 `;
 
-function parseArgs(argv: string[]): { before: string; after: string; rounds: number; steps: number } {
-  const args = { before: '', after: 'HEAD', rounds: 3, steps: 3 };
+function parseArgs(argv: string[]): { before: string; after: string; rounds: number; steps: number; genotype: string } {
+  const args = { before: '', after: 'HEAD', rounds: 3, steps: 3, genotype: 'DARTS_V2' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!.replace(/^--/, ''), argv[i + 1]];
     if (!(flag in args) || value === undefined) throw new Error(`unknown flag or missing value: ${argv[i]}`);
-    (args as Record<string, string | number>)[flag] = flag === 'before' || flag === 'after' ? value : Number(value);
+    (args as Record<string, string | number>)[flag] = flag === 'rounds' || flag === 'steps' ? Number(value) : value;
   }
   if (args.before === '') throw new Error('--before <revision> is required');
   return args;
@@ -71,7 +71,7 @@ function main(): void {
   for (let round = 0; round < args.rounds; round++) {
     for (const r of round % 2 === 0 ? revs : [...revs].reverse()) {
       const before = load();
-      const out = execFileSync('npx', ['tsx', r.script, String(args.steps)], { encoding: 'utf8' }).trim().split('\n').pop()!;
+      const out = execFileSync('npx', ['tsx', r.script, String(args.steps), args.genotype], { encoding: 'utf8' }).trim().split('\n').pop()!;
       const { wall, cpu } = JSON.parse(out) as { wall: number[]; cpu: number[] };
       all.get(r.sha)!.wall.push(...wall);
       all.get(r.sha)!.cpu.push(...cpu);
