@@ -1,13 +1,15 @@
 /**
- * SIMD loops for the filter gradients and MaxPoolGrad, as a small WebAssembly module
- * assembled here byte by byte (no toolchain dependency) that imports the tfjs
- * wasm backend's own memory, so it reads and writes tensors in place.
+ * SIMD loops for the kernels of this directory, as a small WebAssembly
+ * module assembled here byte by byte (no toolchain dependency for a few
+ * short loops) that imports the tfjs wasm backend's own memory, so it reads
+ * and writes tensors in place.
  *
- * Both filter gradients are sums over positions of products of an input
- * value and a dy value; in JavaScript they are scalar, and the wasm backend
- * has no kernel that sums over the position axis without first transposing
- * or packing both operands (BatchMatMul's packing of a [N·H·W, C] operand
- * costs as much as the product). Here each float32x4 lane is a channel:
+ * The filter gradients, for one, are sums over positions of products of an
+ * input value and a dy value; in JavaScript they are scalar, and the wasm
+ * backend has no kernel that sums over the position axis without first
+ * transposing or packing both operands (BatchMatMul's packing of a
+ * [N·H·W, C] operand costs as much as the product). Here each float32x4
+ * lane is a channel:
  *
  * - `gemmTN`: out[ci, co] = Σ_r x[r, ci] · g[r, co] (a 1×1 convolution's
  *   filter gradient xᵀ·dy), four input channels × eight output channels per
