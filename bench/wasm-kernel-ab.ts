@@ -155,7 +155,7 @@ function parseArgs(argv: string[]): { before: string; repeats: number; kernel?: 
 }
 
 /** The kernel functions of src/train/kernels at `rev`, extracted under .cache/. */
-async function kernelsAt(rev: string): Promise<readonly tf.KernelConfig[]> {
+async function kernelsAt(rev: string): Promise<{ WASM_KERNELS: readonly tf.KernelConfig[]; registerWasmKernels(): void }> {
   const sha = execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
   const dir = resolve('.cache', `kernels-${sha}`);
   if (!existsSync(join(dir, 'src/train/kernels/index.ts'))) {
@@ -163,8 +163,7 @@ async function kernelsAt(rev: string): Promise<readonly tf.KernelConfig[]> {
     const tar = execFileSync('git', ['archive', sha, 'src/train/kernels'], { maxBuffer: 1 << 28 });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   }
-  const mod = (await import(pathToFileURL(join(dir, 'src/train/kernels/index.ts')).href)) as { WASM_KERNELS: readonly tf.KernelConfig[] };
-  return mod.WASM_KERNELS;
+  return (await import(pathToFileURL(join(dir, 'src/train/kernels/index.ts')).href)) as { WASM_KERNELS: readonly tf.KernelConfig[]; registerWasmKernels(): void };
 }
 
 const median = (xs: number[]): number => {
@@ -176,10 +175,20 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await tf.setBackend('wasm');
   // The stock kernels, for what the `before` revision does not override.
-  const stock = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, k.kernelFunc]));
+  const stockConfigs = tf.getKernelsForBackend('wasm');
+  const stock = new Map(stockConfigs.map((k) => [k.kernelName, k.kernelFunc]));
+  // Each revision's registration keeps the stock kernels its replacements fall back on: the old one's
+  // first, then the stock kernels back in place for the working tree's.
+  const old = await kernelsAt(args.before);
+  old.registerWasmKernels();
+  for (const k of old.WASM_KERNELS) {
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    const original = stockConfigs.find((c) => c.kernelName === k.kernelName);
+    if (original !== undefined) tf.registerKernel(original);
+  }
   registerWasmKernels();
   const backend = tf.backend() as tf.KernelBackend & { disposeData(id: object): boolean };
-  const before = await kernelsAt(args.before);
+  const before = old.WASM_KERNELS;
   const find = (list: readonly tf.KernelConfig[], name: string) => list.find((k) => k.kernelName === name)?.kernelFunc;
   console.log(`load ${readFileSync('/proc/loadavg', 'utf8').trim()}; before = ${args.before}, after = working tree, ${args.repeats} repeats`);
   const totals = { before: 0, after: 0 };
