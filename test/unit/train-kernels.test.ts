@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { simdKernels } from '../../src/train/kernels/simd.js';
 import { onBackend, relativeMaxError, seeded, tf } from './train-helpers.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -64,6 +65,42 @@ test('Conv2DBackpropFilter on wasm equals cpu (kernels 1–7, rectangular, strid
     }
   }
   assert.ok(n > 100);
+});
+
+test('Conv2DBackpropFilter SIMD path on wasm equals cpu (channels 3–68 × 8–64, 1×1 and 3×3, strides 1/2, paddings, >512 positions)', async () => {
+  // simd.ts's loop takes blocks of 4 input and 8 output channels; other counts (3, 12, 68) are zero-padded copies.
+  const cases: Array<{ n: number; h: number; w: number; cIn: number; cOut: number; k: number; s: number; pad: Pad }> = [
+    { n: 2, h: 9, w: 8, cIn: 4, cOut: 8, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 16, cOut: 16, k: 1, s: 1, pad: 'valid' },
+    { n: 3, h: 17, w: 13, cIn: 48, cOut: 16, k: 1, s: 1, pad: 'valid' },
+    { n: 3, h: 17, w: 13, cIn: 64, cOut: 64, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 9, cIn: 8, cOut: 24, k: 1, s: 2, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 12, cOut: 8, k: 3, s: 1, pad: 1 },
+    { n: 2, h: 9, w: 8, cIn: 8, cOut: 16, k: 3, s: 2, pad: 'same' },
+    { n: 2, h: 7, w: 9, cIn: 68, cOut: 8, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 7, w: 9, cIn: 8, cOut: 12, k: 1, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 8, cIn: 3, cOut: 48, k: 3, s: 1, pad: 1 },
+    { n: 3, h: 17, w: 13, cIn: 128, cOut: 32, k: 1, s: 1, pad: 'valid' },
+  ];
+  await onBackend('wasm', () => tf.scalar(0));
+  // CELLSCOPE_WASM_SIMD=0 runs this file on the fallback paths (BatchMatMul, JavaScript loops) instead.
+  if (process.env.CELLSCOPE_WASM_SIMD !== '0') assert.ok(simdKernels(tf.backend()) !== null, 'the SIMD module instantiates over the wasm backend\'s memory');
+  let seed = 3000;
+  for (const c of cases) {
+    const xShape = [c.n, c.h, c.w, c.cIn];
+    const fShape = [c.k, c.k, c.cIn, c.cOut];
+    const info = outInfo(xShape, fShape, c.s, 1, c.pad, false);
+    const xv = seeded(xShape.reduce((a, b) => a * b), ++seed);
+    const dyShape = [c.n, info.outHeight, info.outWidth, c.cOut];
+    const dyv = seeded(dyShape.reduce((a, b) => a * b), ++seed);
+    await compare(JSON.stringify(c), () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) },
+        { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor,
+    );
+  }
 });
 
 test('Conv2DBackpropInput on wasm equals cpu (kernels 1–7, rectangular, strides 1/2, all paddings)', async () => {
@@ -164,6 +201,10 @@ function depthwiseCases(): DepthwiseCase[] {
   // Channel counts around the eight-channel blocks of the filter gradient.
   for (const c of [8, 13, 16]) for (const s of [1, 2]) cases.push({ c, k: 3, s, pad: 1, d: 1, mult: 1, h: 9, w: 8 });
   cases.push({ c: 16, k: 3, s: 1, pad: 2, d: 2, mult: 1, h: 11, w: 10 }, { c: 13, k: 5, s: 2, pad: 4, d: 2, mult: 1, h: 11, w: 10 });
+  // The SIMD loop's sixteen-channel blocks (simd.ts), with JavaScript for the rest (20, 36) and a
+  // kernel wider than the image (taps with no valid column or row).
+  for (const c of [20, 32, 36]) for (const s of [1, 2]) for (const pad of [1, 'same', 'valid'] as const) cases.push({ c, k: 3, s, pad, d: 1, mult: 1, h: 9, w: 7 });
+  cases.push({ c: 32, k: 5, s: 2, pad: 4, d: 2, mult: 1, h: 11, w: 10 }, { c: 16, k: 7, s: 1, pad: 3, d: 1, mult: 1, h: 2, w: 3 });
   // Dilated, as dil_conv uses it (dilation 2, padding 2 or 4) and more.
   for (const [k, pad] of [[3, 2], [5, 4], [3, 'same'], [3, 'valid'], [3, 1]] as const)
     for (const d of [2, 3]) for (const mult of [1, 2]) cases.push({ k, s: 1, pad, d, mult, h: 11, w: 10 });
@@ -233,6 +274,43 @@ test('depthwise gradients on wasm equal the defining sums at dilation 2 and 3 (s
   }
 });
 
+test('DepthwiseConv2dNative on wasm equals cpu (5×5 and 7×7 at 16–32 channels by simd.ts; 3×3 and 20 channels by XNNPACK; strides, dilations, paddings, tiny images)', async () => {
+  const cases: Array<{ c: number; k: number; s: number; d: number; pad: Pad; h: number; w: number }> = [];
+  for (const c of [16, 32, 20])
+    for (const k of [3, 5, 7])
+      for (const [s, d] of [[1, 1], [2, 1], [1, 2], [2, 2], [1, 3]] as const)
+        for (const pad of ['same', 'valid', (d * (k - 1)) / 2, [[0, 0], [2, 0], [1, 2], [0, 0]]] as Pad[]) cases.push({ c, k, s, d, pad, h: 11, w: 10 });
+  // A filter wider than the image (no column with every tap inside) and a one-pixel image.
+  cases.push({ c: 16, k: 7, s: 1, d: 1, pad: 3, h: 2, w: 3 }, { c: 16, k: 5, s: 1, d: 1, pad: 2, h: 1, w: 1 }, { c: 32, k: 5, s: 2, d: 2, pad: 4, h: 11, w: 10 });
+  let seed = 7000;
+  let n = 0;
+  for (const c of cases) {
+    const xShape = [2, c.h, c.w, c.c];
+    const fShape = [c.k, c.k, c.c, 1];
+    const info = outInfo(xShape, fShape, c.s, c.d, c.pad, true);
+    if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+    // cpu refuses stride and dilation both > 1: there it is the stride-1 result at every other pixel
+    // (the same sums, for a padding that does not depend on the stride).
+    const both = c.s > 1 && c.d > 1;
+    if (both && typeof c.pad === 'string') continue;
+    const xv = seeded(xShape.reduce((a, b) => a * b), ++seed);
+    const wv = seeded(fShape.reduce((a, b) => a * b), ++seed);
+    n++;
+    const run = (s: number) =>
+      tf.engine().runKernel(
+        'DepthwiseConv2dNative',
+        { x: tf.tensor(xv, xShape), filter: tf.tensor(wv, fShape) },
+        { strides: s, pad: c.pad, dilations: c.d, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor4D;
+    await compare(`depthwise ${JSON.stringify(c)}`, () => {
+      if (!both || tf.getBackend() === 'wasm') return run(c.s);
+      const full = run(1);
+      return tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [1, c.s, c.s, 1]);
+    });
+  }
+  assert.ok(n > 150);
+});
+
 test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤ 0', async () => {
   const ranges: Array<[number, number]> = [[-2, -0.01], [-1, 1], [-1, 0]];
   const configs: Array<{ f: number; s: number; pad: Pad }> = [
@@ -240,19 +318,48 @@ test('MaxPoolGrad on wasm equals cpu, including windows whose values are all ≤
     { f: 3, s: 2, pad: 'valid' }, { f: 5, s: 3, pad: 'same' },
   ];
   let seed = 900;
-  for (const [lo, hi] of ranges) {
-    for (const { f, s, pad } of configs) {
-      const xv = seeded(2 * 9 * 8 * 3, ++seed, lo, hi);
-      if (hi === 0) for (let i = 0; i < xv.length; i += 3) xv[i] = 0; // ties at 0 and exact zeros
-      // Distinct upstream gradients, so a gradient routed to the wrong cell shows.
-      const make = () =>
-        tf.grad((x: tf.Tensor) => {
-          const pooled = tf.maxPool(x as tf.Tensor4D, f, s, pad);
-          return tf.sum(tf.mul(pooled, tf.reshape(tf.range(1, 1 + pooled.size), pooled.shape)));
-        })(tf.tensor4d(xv, [2, 9, 8, 3]));
-      await compare(`maxPool f=${f} s=${s} pad=${JSON.stringify(pad)} values in [${lo}, ${hi})`, make, 0);
+  // 3 channels: the JavaScript loop; 8 and 20: simd.ts's (vectors of 4 channels).
+  for (const c of [3, 8, 20]) {
+    for (const [lo, hi] of ranges) {
+      for (const { f, s, pad } of configs) {
+        const xv = seeded(2 * 9 * 8 * c, ++seed, lo, hi);
+        if (hi === 0) for (let i = 0; i < xv.length; i += 3) xv[i] = 0; // ties at 0 and exact zeros
+        // Few distinct values: ties inside windows, where the first maximum in row-major order must win.
+        if (lo === -1 && hi === 1 && c === 8) for (let i = 0; i < xv.length; i++) xv[i] = Math.round(xv[i]! * 2) / 2;
+        // Distinct upstream gradients, so a gradient routed to the wrong cell shows.
+        const make = () =>
+          tf.grad((x: tf.Tensor) => {
+            const pooled = tf.maxPool(x as tf.Tensor4D, f, s, pad);
+            return tf.sum(tf.mul(pooled, tf.reshape(tf.range(1, 1 + pooled.size), pooled.shape)));
+          })(tf.tensor4d(xv, [2, 9, 8, c]));
+        await compare(`maxPool c=${c} f=${f} s=${s} pad=${JSON.stringify(pad)} values in [${lo}, ${hi})`, make, 0);
+      }
     }
   }
+});
+
+test('AvgPoolGrad on wasm (a depthwise input gradient) equals cpu (windows 1–5, strides 1–3, paddings, 3 and 16 channels)', async () => {
+  let seed = 9000;
+  let n = 0;
+  for (const c of [3, 16])
+    for (const f of [1, 2, 3, 5])
+      for (const s of [1, 2, 3])
+        for (const pad of ['valid', 'same', 1] as const) {
+          if (typeof pad === 'number' && pad >= f) continue;
+          const xShape = [2, 9, 8, c];
+          const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], f, s, 1, pad);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const dyShape = [2, info.outHeight, info.outWidth, c];
+          const dyv = seeded(dyShape.reduce((a, b) => a * b), ++seed);
+          n++;
+          await compare(`avgPoolGrad c=${c} f=${f} s=${s} pad=${pad}`, () =>
+            tf.engine().runKernel('AvgPoolGrad', { dy: tf.tensor(dyv, dyShape), input: tf.zeros(xShape) }, { filterSize: f, strides: s, pad } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          );
+        }
+  assert.ok(n > 50);
+  // The network's avg_pool_3x3 (count_include_pad=False), through tf.grad.
+  const xv = seeded(2 * 8 * 8 * 16, 77);
+  await compare('avg_pool_3x3 gradient', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(tf.pad(x as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 2, 'valid'), tf.reshape(tf.range(1, 1 + 2 * 4 * 4 * 16), [2, 4, 4, 16]))))(tf.tensor4d(xv, [2, 8, 8, 16])));
 });
 
 test('Slice on wasm equals cpu (ranks 1–5, partial and whole axes, int32)', async () => {
@@ -335,6 +442,48 @@ test('Identity on wasm shares the data: a clone reads the same values and outliv
   v.assign(tf.tensor([7, 8]));
   assert.deepEqual(Array.from(snapshot.dataSync()), [5, 6]);
   tf.dispose([v, snapshot]);
+});
+
+test('Cast on wasm to the same dtype shares the data; other casts equal cpu', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const before = backend.numDataIds();
+  const a = tf.tensor([1.5, -2.5, 0, 4]);
+  const b = tf.cast(a, 'float32');
+  assert.equal(backend.numDataIds(), before + 1, 'no copy made');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1.5, -2.5, 0, 4]);
+  b.dispose();
+  assert.equal(backend.numDataIds(), before, 'freed with the last reference');
+  const values = [1.5, -2.5, 0, 4, -0.7, 2.9];
+  // (float32 → bool is left out: the stock wasm Cast truncates into a Uint8Array, -2.5 → 254, where cpu gives true.)
+  for (const [from, to] of [['float32', 'int32'], ['int32', 'float32'], ['int32', 'int32'], ['bool', 'float32']] as const) {
+    await compare(`${from} → ${to}`, () => tf.cast(tf.tensor(values, [6], from), to), 0);
+  }
+  // ReLU's gradient runs dy · cast(step(x), 'float32').
+  await compare('relu gradient', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.range(0, 6))))(tf.tensor(values)), 0);
+});
+
+test('ReLU gradient on wasm (one fused kernel) equals cpu value for value, special values and remainders included', async () => {
+  const specials = [Number.NaN, -1, -0, 0, 2, Infinity, -Infinity, 1e-30, -1e-30];
+  for (const n of [1, 3, 4, 9, 37, 64 * 5 * 5 * 16 + 3]) {
+    const xv = seeded(n, n, -1, 1);
+    const dyv = seeded(n, n + 1, -2, 2);
+    for (let i = 0; i < Math.min(n, specials.length); i++) {
+      xv[i] = specials[i]!;
+      dyv[(i + 3) % n] = specials[i]!;
+    }
+    const make = () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv))))(tf.tensor(xv));
+    const [cpu] = await onBackend('cpu', make);
+    const [wasm] = await onBackend('wasm', make);
+    // Exactly the same values: NaN where cpu has NaN, the same signed zeros.
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [cpu!.values[i]!, wasm!.values[i]!];
+      assert.ok(Object.is(a, b), `n=${n} [${i}]: x=${xv[i]} dy=${dyv[i]}: cpu ${a}, wasm ${b}`);
+    }
+  }
+  await tf.setBackend('wasm');
+  assert.ok(tf.getKernel('CellscopeReluGrad', 'wasm') !== undefined);
 });
 
 test('composed kernels release every intermediate', async () => {

@@ -11,9 +11,19 @@
  * left operand; BatchMatMul's transposeA path is ~8× slower), and the small
  * [taps, Cout, Cin] result is transposed to the filter layout at the end. A
  * 1×1 stride-1 unpadded filter (most of a DARTS cell) reads x itself.
+ *
+ * Where the SIMD module loads (simd.ts), the products are instead its
+ * gemmTN loop, reading each window and dy in place, in their NHWC layout:
+ * no transpose of dy and no packing of the window, which were most of
+ * BatchMatMul's time, as XNNPACK packs the window afresh on every call (2–4×
+ * faster on the network's shapes, bench/RESULTS.md). Channel counts that are
+ * not multiples of 4 (input) and 8 (output), such as the stem's 3, are
+ * zero-padded copies. It sums FOLD_ROWS positions at a time in float32,
+ * those sums in float64.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './compose.js';
+import { simdKernels, type SimdKernels } from './simd.js';
 import { tapWindow } from './tapWindow.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -32,6 +42,62 @@ function readsInputAsIs(info: backend_util.Conv2DInfo): boolean {
     top === 0 && bottom === 0 && left === 0 && right === 0;
 }
 
+/** Positions summed in float32 before a float64 total. */
+const FOLD_ROWS = 512;
+
+/**
+ * `rows` rows of c values as rows of cPad (zeros after the c), for the SIMD
+ * loop's blocks of 4 input and 8 output channels (the 3-channel stem).
+ */
+function padChannels(simd: SimdKernels, wasm: WasmBackendLike, t: TensorInfo, rows: number, c: number, cPad: number): TensorInfo {
+  if (cPad === c) return t;
+  const out = wasm.makeOutput([rows, cPad], 'float32');
+  const dst = wasm.typedArrayFromHeap(out);
+  dst.fill(0);
+  if (rows > 0) simd.copyRuns(wasm.typedArrayFromHeap(t).byteOffset, 4 * c, dst.byteOffset, 4 * cPad, 4 * c, rows);
+  return out;
+}
+
+/** The SIMD path: dW[tap, ci, co] = Σ_r win_tap[r, ci] · dy[r, co], in place on the heap. */
+function filterBySimd(simd: SimdKernels, scope: KernelScope, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
+  const wasm = scope.backend;
+  const [kh, kw, cIn, cOut] = filterShape as [number, number, number, number];
+  const [cInP, cOutP] = [Math.ceil(cIn / 4) * 4, Math.ceil(cOut / 8) * 8];
+  const m = info.batchSize * info.outHeight * info.outWidth;
+  const out = wasm.makeOutput(filterShape, 'float32');
+  const acc = new Float64Array(kh * kw * cIn * cOut);
+  if (m === 0) {
+    wasm.typedArrayFromHeap(out).fill(0);
+    return scope.finish(out);
+  }
+  const partial = scope.track(wasm.makeOutput([cInP * cOutP], 'float32'));
+  const g = padChannels(simd, wasm, dy, m, cOut, cOutP);
+  if (g !== dy) scope.track(g);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // Each window is released once summed (not all kept to the end).
+      const win = readsInputAsIs(info) ? x : tapWindow(wasm, x, info, i, j);
+      const winP = padChannels(simd, wasm, win, m, cIn, cInP);
+      // Views after the allocations: growing the heap detaches older ones.
+      const xOff = wasm.typedArrayFromHeap(winP).byteOffset;
+      const gOff = wasm.typedArrayFromHeap(g).byteOffset;
+      const p = wasm.typedArrayFromHeap(partial);
+      const tap = (i * kw + j) * cIn * cOut;
+      for (let f0 = 0; f0 < m; f0 += FOLD_ROWS) {
+        p.fill(0);
+        simd.gemmTN(xOff + f0 * cInP * 4, cInP * 4, gOff + f0 * cOutP * 4, cOutP * 4, p.byteOffset, cOutP * 4, Math.min(FOLD_ROWS, m - f0), cInP / 4, cOutP / 8);
+        for (let ci = 0; ci < cIn; ci++) {
+          for (let co = 0; co < cOut; co++) acc[tap + ci * cOut + co] += p[ci * cOutP + co]!;
+        }
+      }
+      if (winP !== win) wasm.disposeData(winP.dataId);
+      if (win !== x) wasm.disposeData(win.dataId);
+    }
+  }
+  wasm.typedArrayFromHeap(out).set(acc);
+  return scope.finish(out);
+}
+
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } = attrs as unknown as Conv2DBackpropFilterAttrs;
@@ -41,6 +107,8 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   );
   const scope = new KernelScope(backend as WasmBackendLike);
   const [kh, kw, cIn, cOut] = filterShape;
+  const simd = simdKernels(backend);
+  if (simd !== null && cIn > 0 && cOut > 0) return filterBySimd(simd, scope, x, dy, info, filterShape);
   const m = info.batchSize * info.outHeight * info.outWidth;
   const dyT = scope.run('Transpose', { x: scope.reshape(dy, [m, cOut]) }, { perm: [1, 0] });
   const perTap: TensorInfo[] = [];

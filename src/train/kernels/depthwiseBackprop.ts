@@ -12,16 +12,21 @@
  * partial sums go to float64 totals. Composed from wasm kernels instead
  * (a window copy, Multiply and a column sum per tap) it took 2–5× as long:
  * the wasm backend's reductions over a leading axis transpose first.
+ * Sixteen channels at a time the loop is simd.ts's `depthwise` instead (four
+ * float32x4 accumulators, one call per tap and image, whose float32 sums go
+ * to the float64 totals): 5–10× faster than the JavaScript loop on the
+ * network's shapes (bench/RESULTS.md).
  *
  * Input gradient: the transposed convolution. Spread dy onto the stride grid
- * (zeros between samples), pad it by (k−1)·d − pad on the leading side, and
- * correlate it at stride 1 with the spatially flipped filter, dilation kept:
+ * (zeros between samples) and correlate it at stride 1, padded by (k−1)·d −
+ * pad on the leading side, with the spatially flipped filter, dilation kept:
  *   dx[i] = Σ_k dy_up[i + pad − k·d] · w[k] = Σ_k' dy_pad[i + k'·d] · w[K−1−k'].
  * With mult > 1 each multiplier slice is one depthwise correlation, summed.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './compose.js';
-import { transposedConvInput } from './convBackpropInput.js';
+import { flipFilter, transposedConvInput } from './convBackpropInput.js';
+import { simdKernels } from './simd.js';
 import { validRange } from './tapWindow.js';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -90,8 +95,12 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
   const { top, left } = info.padInfo;
   // Allocate first: growing the heap detaches views taken before.
   const out = wasm.makeOutput(filterShape, 'float32');
+  const simd = mult === 1 ? simdKernels(backend) : null;
+  const blocks = simd === null ? 0 : Math.floor(c / 16);
+  const partial = blocks > 0 ? wasm.makeOutput([blocks * 16], 'float32') : undefined;
   const xv = wasm.typedArrayFromHeap(x) as Float32Array;
   const g = wasm.typedArrayFromHeap(dy) as Float32Array;
+  const p = partial === undefined ? undefined : wasm.typedArrayFromHeap(partial);
   const cm = c * mult;
   const acc = new Float64Array(kh * kw * cm);
   for (let i = 0; i < kh; i++) {
@@ -103,11 +112,21 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
       if (xHi <= xLo) continue;
       const tapBase = (i * kw + j) * cm;
       for (let b = 0; b < n; b++) {
+        if (p !== undefined && yHi > yLo) {
+          // This image's rows at once, 16 channels per block, summed in float32 (≤ OH·OW terms).
+          const xFirst = ((b * h + yLo * sh + offY) * w + xLo * sw + offX) * c;
+          const gFirst = ((b * oh + yLo) * ow + xLo) * cm;
+          simd!.depthwise(xv.byteOffset + 4 * xFirst, 4 * sw * c, 4 * sh * w * c, g.byteOffset + 4 * gFirst, 4 * cm, 4 * ow * cm,
+            xHi - xLo, yHi - yLo, blocks, p.byteOffset);
+          for (let ch = 0; ch < 16 * blocks; ch++) acc[tapBase + ch] += p[ch]!;
+        }
         for (let y = yLo; y < yHi; y++) {
           const xBase = ((b * h + y * sh + offY) * w + xLo * sw + offX) * c;
           const gBase = ((b * oh + y) * ow + xLo) * cm;
           if (mult === 1) {
-            accumulateRow(xv, xBase, sw * c, g, gBase, cm, xHi - xLo, c, acc, tapBase);
+            // The channels the SIMD blocks left (all of them without SIMD).
+            const done = 16 * blocks;
+            if (done < c) accumulateRow(xv, xBase + done, sw * c, g, gBase + done, cm, xHi - xLo, c - done, acc, tapBase + done);
           } else {
             // Channel multipliers (unused by DARTS): x channel ch pairs with dy channels ch·mult + m.
             for (let p = 0; p < xHi - xLo; p++) {
@@ -122,6 +141,7 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
     }
   }
   wasm.typedArrayFromHeap(out).set(acc);
+  if (partial !== undefined) wasm.disposeData(partial.dataId);
   return out;
 };
 
@@ -133,16 +153,16 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
   const scope = new KernelScope(backend as WasmBackendLike);
   const [kh, kw, c, mult] = filterShape;
   const n = inputShape[0];
-  const dyPad = transposedConvInput(scope, dy, info);
-  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const up = transposedConvInput(scope, dy, info);
+  const flipped = scope.track(flipFilter(scope.backend, filter, false));
   const correlate = (input: TensorInfo, f: TensorInfo): TensorInfo =>
     scope.run('DepthwiseConv2dNative', { x: input, filter: f }, {
-      strides: [1, 1], pad: 'valid', dilations: [info.dilationHeight, info.dilationWidth], dataFormat: 'NHWC',
+      strides: [1, 1], pad: up.pad, dilations: [info.dilationHeight, info.dilationWidth], dataFormat: 'NHWC',
     });
-  if (mult === 1) return scope.finish(correlate(dyPad, flipped));
+  if (mult === 1) return scope.finish(correlate(up.x, flipped));
 
-  const [, hp, wp] = dyPad.shape as [number, number, number, number];
-  const dy5 = scope.reshape(dyPad, [n, hp, wp, c, mult]);
+  const [, hp, wp] = up.x.shape as [number, number, number, number];
+  const dy5 = scope.reshape(up.x, [n, hp, wp, c, mult]);
   let sum: TensorInfo | undefined;
   for (let k = 0; k < mult; k++) {
     const part = scope.reshape(scope.stridedSlice(dy5, [0, 0, 0, 0, k], [n, hp, wp, c, 1], [1, 1, 1, 1, 1]), [n, hp, wp, c]);

@@ -3,11 +3,13 @@
  * whole input out of the wasm heap (readSync) and then copies the slice row
  * by row. Slices are the gradients of padding and concatenation, so a DARTS
  * step runs many. This one copies the contiguous runs of the slice straight
- * from heap to heap. float32 and int32 (the same 4-byte copy); other dtypes
- * go to the stock kernel.
+ * from heap to heap (simd.ts's copyRuns, one call per run of runs, or else
+ * copyRun). float32 and int32 (the same 4-byte copy); other dtypes go to the
+ * stock kernel.
  */
 import { slice_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './compose.js';
+import { simdKernels } from './simd.js';
 import { copyRun } from './heapCopy.js';
 
 let stockSlice: KernelFunc | undefined;
@@ -53,6 +55,24 @@ export function copySlice(wasm: WasmBackendLike, x: TensorInfo, b: number[], s: 
   const index = new Array<number>(inner).fill(0);
   const count = util.sizeFromShape(outer);
   let o = 0;
+  const simd = simdKernels(wasm);
+  if (simd !== null) {
+    // One call per index of the outer axes but the last, copying that axis's runs.
+    const last = inner - 1;
+    const runs = last >= 0 ? outer[last]! : 1;
+    const step = last >= 0 ? strides[last]! : 0;
+    for (let n = 0; n < count / runs; n++) {
+      let offset = b[inner]! * (inner < rank - 1 ? strides[inner]! : 1);
+      for (let d = 0; d < inner; d++) offset += (b[d]! + index[d]!) * strides[d]!;
+      simd.copyRuns(src.byteOffset + 4 * offset, 4 * step, dst.byteOffset + 4 * o, 4 * run, 4 * run, runs);
+      o += run * runs;
+      for (let d = last - 1; d >= 0; d--) {
+        if (++index[d]! < outer[d]!) break;
+        index[d] = 0;
+      }
+    }
+    return out;
+  }
   for (let n = 0; n < count; n++) {
     let offset = b[inner]! * (inner < rank - 1 ? strides[inner]! : 1);
     for (let d = 0; d < inner; d++) offset += (b[d]! + index[d]!) * strides[d]!;
