@@ -1,0 +1,427 @@
+/**
+ * The plan's WGSL kernels: one shader per kernel kind, all with the same
+ * bindings (so one bind group layout serves every pipeline):
+ *
+ *   0 params, 1 grads, 2 momentum (flat, in layout.ts order), 3 state
+ *   (running statistics, batch statistics, masks, input, labels, logits,
+ *   metrics), 4… arenas (planned activations and their gradients), then the
+ *   dispatch's entry table (read-only u32, 64 per entry, bound at the
+ *   dispatch's offset), then the step's uniforms.
+ *
+ * Workgroup z is the entry: one dispatch runs several same-kind entries,
+ * each with its own views and weights. Views are 10 u32 (slot, offset,
+ * strides n/c/y/x, sizes n/c/h/w) so any kernel reads NCHW slices or the
+ * NHWC input alike. Record layouts (u32 indices) are listed per kernel and
+ * mirror the field order of build.ts.
+ *
+ * Reducing kernels run one workgroup of 256 per channel or weight element
+ * and never return early (workgroupBarrier must stay in uniform control flow).
+ */
+import type { KernelKind } from './ir.js';
+
+export const ENTRY_WORDS = 64;
+
+function prelude(arenas: number): string {
+  const arenaDecls = Array.from({ length: arenas }, (_, k) => `@group(0) @binding(${4 + k}) var<storage, read_write> A${k}: array<f32>;`).join('\n');
+  const slots = ['P', 'G', 'M', 'S', ...Array.from({ length: arenas }, (_, k) => `A${k}`)];
+  const ldCases = slots.map((b, i) => `    case ${i}u: { return ${b}[i]; }`).join('\n');
+  const stCases = slots.map((b, i) => `    case ${i}u: { ${b}[i] = v; }`).join('\n');
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> M: array<f32>;
+@group(0) @binding(3) var<storage, read_write> S: array<f32>;
+${arenaDecls}
+@group(0) @binding(${4 + arenas}) var<storage, read> T: array<u32>;
+struct Uniforms { lr: f32, momentum: f32, weightDecay: f32, maxNorm: f32 }
+@group(0) @binding(${5 + arenas}) var<uniform> U: Uniforms;
+
+const NONE = 0xffffffffu;
+const EPS = 1e-5;
+
+fn ld(s: u32, i: u32) -> f32 {
+  switch s {
+${ldCases}
+    default: { return 0.0; }
+  }
+}
+fn st(s: u32, i: u32, v: f32) {
+  switch s {
+${stCases}
+    default: { }
+  }
+}
+
+struct V { s: u32, off: u32, sn: u32, sc: u32, sy: u32, sx: u32, n: u32, c: u32, h: u32, w: u32 }
+fn vw(b: u32) -> V {
+  return V(T[b], T[b + 1u], T[b + 2u], T[b + 3u], T[b + 4u], T[b + 5u], T[b + 6u], T[b + 7u], T[b + 8u], T[b + 9u]);
+}
+fn at(v: V, n: u32, c: u32, y: u32, x: u32) -> u32 { return v.off + n * v.sn + c * v.sc + y * v.sy + x * v.sx; }
+fn size(v: V) -> u32 { return v.n * v.c * v.h * v.w; }
+fn mask(m: u32, n: u32) -> f32 { if (m == NONE) { return 1.0; } return S[m + n]; }
+
+var<workgroup> red: array<f32, 256>;
+fn wsum(li: u32, v: f32) -> f32 {
+  red[li] = v;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (li < s) { red[li] = red[li] + red[li + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+`;
+}
+
+const ELEMENTWISE_HEADER = /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let e = wid.z * ${ENTRY_WORDS}u;
+  let idx = (wid.x + wid.y * nwg.x) * 64u + li;
+`;
+
+const REDUCING_HEADER = /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let e = wid.z * ${ENTRY_WORDS}u;
+  let g = wid.x + wid.y * nwg.x;
+`;
+
+/** Convolution parameters at e+20…e+29: wOff, kh, kw, sy, sx, py, px, dil, depthwise, relu. */
+const CONV_PARAMS = /* wgsl */ `
+  let xin = vw(e); let out = vw(e + 10u);
+  let wOff = T[e + 20u]; let kh = T[e + 21u]; let kw = T[e + 22u];
+  let sy = T[e + 23u]; let sx = T[e + 24u]; let py = i32(T[e + 25u]); let px = i32(T[e + 26u]);
+  let dil = T[e + 27u]; let dw = T[e + 28u] == 1u; let relu = T[e + 29u] == 1u;
+  let cin = xin.c; let cout = out.c;
+`;
+
+/** A term (20 u32 at tb): kind, src view, mask, stats, -, gamma, beta, k, stride, pad, relu. Its value at output (n, c, y, x). */
+const TERM_FN = /* wgsl */ `
+fn termValue(tb: u32, n: u32, c: u32, y: u32, x: u32, oh: u32, ow: u32) -> f32 {
+  let kind = T[tb];
+  let src = vw(tb + 1u);
+  var v = 0.0;
+  if (kind == 1u) {
+    let stats = T[tb + 12u];
+    let xv = ld(src.s, at(src, n, c, y, x));
+    v = (xv - S[stats + c]) * S[stats + src.c + c] * P[T[tb + 14u] + c] + P[T[tb + 15u] + c];
+  } else if (kind == 2u) {
+    v = ld(src.s, at(src, n, c, y, x));
+  } else if (kind == 3u || kind == 4u) {
+    let k = T[tb + 16u]; let stride = T[tb + 17u]; let pad = i32(T[tb + 18u]); let relu = T[tb + 19u] == 1u;
+    var best = -3.4e38; var sum = 0.0; var count = 0.0;
+    for (var ky = 0u; ky < k; ky++) {
+      let iy = i32(y * stride + ky) - pad;
+      if (iy < 0 || iy >= i32(src.h)) { continue; }
+      for (var kx = 0u; kx < k; kx++) {
+        let ix = i32(x * stride + kx) - pad;
+        if (ix < 0 || ix >= i32(src.w)) { continue; }
+        var xv = ld(src.s, at(src, n, c, u32(iy), u32(ix)));
+        if (relu) { xv = max(xv, 0.0); }
+        best = max(best, xv); sum += xv; count += 1.0;
+      }
+    }
+    v = select(sum / count, best, kind == 3u);
+  }
+  return v * mask(T[tb + 11u], n);
+}
+`;
+
+const BODIES: Record<KernelKind, string> = {
+  // in 0-9, out 10-19, conv params 20-29
+  conv: /* wgsl */ `${ELEMENTWISE_HEADER}${CONV_PARAMS}
+  if (idx >= size(out)) { return; }
+  let ox = idx % out.w; let oy = (idx / out.w) % out.h; let co = (idx / (out.w * out.h)) % cout; let n = idx / (out.w * out.h * cout);
+  var acc = 0.0;
+  for (var ky = 0u; ky < kh; ky++) {
+    let iy = i32(oy * sy + ky * dil) - py;
+    if (iy < 0 || iy >= i32(xin.h)) { continue; }
+    for (var kx = 0u; kx < kw; kx++) {
+      let ix = i32(ox * sx + kx * dil) - px;
+      if (ix < 0 || ix >= i32(xin.w)) { continue; }
+      let tap = ky * kw + kx;
+      if (dw) {
+        var v = ld(xin.s, at(xin, n, co, u32(iy), u32(ix)));
+        if (relu) { v = max(v, 0.0); }
+        acc += v * P[wOff + tap * cin + co];
+      } else {
+        let base = at(xin, n, 0u, u32(iy), u32(ix));
+        for (var ci = 0u; ci < cin; ci++) {
+          var v = ld(xin.s, base + ci * xin.sc);
+          if (relu) { v = max(v, 0.0); }
+          acc += v * P[wOff + (tap * cin + ci) * cout + co];
+        }
+      }
+    }
+  }
+  st(out.s, at(out, n, co, oy, ox), acc);
+}`,
+  // conv 0-29, dOut 30-39, dIn 40-49, accumulate 50
+  convBackData: /* wgsl */ `${ELEMENTWISE_HEADER}${CONV_PARAMS}
+  let dOut = vw(e + 30u); let dIn = vw(e + 40u); let accumulate = T[e + 50u] == 1u;
+  if (idx >= size(dIn)) { return; }
+  let ix = idx % dIn.w; let iy = (idx / dIn.w) % dIn.h; let ci = (idx / (dIn.w * dIn.h)) % cin; let n = idx / (dIn.w * dIn.h * cin);
+  var acc = 0.0;
+  for (var ky = 0u; ky < kh; ky++) {
+    let ty = i32(iy) + py - i32(ky * dil);
+    if (ty < 0 || ty % i32(sy) != 0) { continue; }
+    let oy = u32(ty) / sy;
+    if (oy >= out.h) { continue; }
+    for (var kx = 0u; kx < kw; kx++) {
+      let tx = i32(ix) + px - i32(kx * dil);
+      if (tx < 0 || tx % i32(sx) != 0) { continue; }
+      let ox = u32(tx) / sx;
+      if (ox >= out.w) { continue; }
+      let tap = ky * kw + kx;
+      if (dw) {
+        acc += P[wOff + tap * cin + ci] * ld(dOut.s, at(dOut, n, ci, oy, ox));
+      } else {
+        let base = at(dOut, n, 0u, oy, ox);
+        let wb = wOff + (tap * cin + ci) * cout;
+        for (var co = 0u; co < cout; co++) { acc += P[wb + co] * ld(dOut.s, base + co * dOut.sc); }
+      }
+    }
+  }
+  if (relu && ld(xin.s, at(xin, n, ci, iy, ix)) <= 0.0) { acc = 0.0; }
+  let o = at(dIn, n, ci, iy, ix);
+  if (accumulate) { acc += ld(dIn.s, o); }
+  st(dIn.s, o, acc);
+}`,
+  // conv 0-29, dOut 30-39: one workgroup per weight element, written to G.
+  convBackFilter: /* wgsl */ `${REDUCING_HEADER}${CONV_PARAMS}
+  let dOut = vw(e + 30u);
+  let count = kh * kw * cin * select(cout, 1u, dw);
+  let valid = g < count;
+  var co = 0u; var ci = 0u; var kx = 0u; var ky = 0u;
+  if (dw) { ci = g % cin; co = ci; kx = (g / cin) % kw; ky = g / (cin * kw); }
+  else { co = g % cout; ci = (g / cout) % cin; kx = (g / (cout * cin)) % kw; ky = g / (cout * cin * kw); }
+  var acc = 0.0;
+  let m = select(0u, out.n * out.h * out.w, valid);
+  for (var i = li; i < m; i += 256u) {
+    let ox = i % out.w; let oy = (i / out.w) % out.h; let n = i / (out.w * out.h);
+    let iy = i32(oy * sy + ky * dil) - py; let ix = i32(ox * sx + kx * dil) - px;
+    if (iy < 0 || iy >= i32(xin.h) || ix < 0 || ix >= i32(xin.w)) { continue; }
+    var v = ld(xin.s, at(xin, n, ci, u32(iy), u32(ix)));
+    if (relu) { v = max(v, 0.0); }
+    acc += v * ld(dOut.s, at(dOut, n, co, oy, ox));
+  }
+  let total = wsum(li, acc);
+  if (valid && li == 0u) { G[wOff + g] = total; }
+}`,
+  // x 0-9, stats 10, runningMean 11, runningVar 12, training 13, update 14
+  bnStats: /* wgsl */ `${REDUCING_HEADER}
+  let x = vw(e); let stats = T[e + 10u]; let rm = T[e + 11u]; let rv = T[e + 12u];
+  let training = T[e + 13u] == 1u; let update = T[e + 14u] == 1u;
+  let valid = g < x.c;
+  let c = select(0u, g, valid);
+  let hw = x.h * x.w;
+  let m = select(0u, x.n * hw, valid && training);
+  var acc = 0.0;
+  for (var i = li; i < m; i += 256u) { acc += ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)); }
+  let mean = wsum(li, acc) / f32(max(m, 1u));
+  acc = 0.0;
+  for (var i = li; i < m; i += 256u) { let d = ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)) - mean; acc += d * d; }
+  let variance = wsum(li, acc) / f32(max(m, 1u));
+  if (valid && li == 0u) {
+    if (training) {
+      S[stats + c] = mean;
+      S[stats + x.c + c] = inverseSqrt(variance + EPS);
+      if (update) {
+        let unbiased = variance * f32(m) / f32(max(m - 1u, 1u));
+        S[rm + c] = S[rm + c] * 0.9 + mean * 0.1;
+        S[rv + c] = S[rv + c] * 0.9 + unbiased * 0.1;
+      }
+    } else {
+      S[stats + c] = S[rm + c];
+      S[stats + x.c + c] = inverseSqrt(S[rv + c] + EPS);
+    }
+  }
+}`,
+  // x 0-9, dy 10-19, stats 20, - 21, gamma 22, beta 23, mask 24, dsum 25
+  bnBackStats: /* wgsl */ `${REDUCING_HEADER}
+  let x = vw(e); let dy = vw(e + 10u); let stats = T[e + 20u]; let gamma = T[e + 22u]; let beta = T[e + 23u];
+  let mk = T[e + 24u]; let dsum = T[e + 25u];
+  let valid = g < x.c;
+  let c = select(0u, g, valid);
+  let hw = x.h * x.w;
+  let m = select(0u, x.n * hw, valid);
+  let mean = S[stats + c]; let inv = S[stats + x.c + c];
+  var s1 = 0.0; var s2 = 0.0;
+  for (var i = li; i < m; i += 256u) {
+    let n = i / hw; let y = (i % hw) / x.w; let xx = i % x.w;
+    let d = ld(dy.s, at(dy, n, c, y, xx)) * mask(mk, n);
+    s1 += d;
+    s2 += d * (ld(x.s, at(x, n, c, y, xx)) - mean) * inv;
+  }
+  let dBeta = wsum(li, s1);
+  let dGamma = wsum(li, s2);
+  if (valid && li == 0u) {
+    G[gamma + c] = dGamma; G[beta + c] = dBeta;
+    S[dsum + c] = dBeta / f32(m); S[dsum + x.c + c] = dGamma / f32(m);
+  }
+}`,
+  // dst 0-9, term 10-29, term 30-49
+  combine: /* wgsl */ `${TERM_FN}${ELEMENTWISE_HEADER}
+  let dst = vw(e);
+  if (idx >= size(dst)) { return; }
+  let x = idx % dst.w; let y = (idx / dst.w) % dst.h; let c = (idx / (dst.w * dst.h)) % dst.c; let n = idx / (dst.w * dst.h * dst.c);
+  var v = 0.0;
+  if (T[e + 10u] != 0u) { v = termValue(e + 10u, n, c, y, x, dst.h, dst.w); }
+  if (T[e + 30u] != 0u) { v = v + termValue(e + 30u, n, c, y, x, dst.h, dst.w); }
+  st(dst.s, at(dst, n, c, y, x), v);
+}`,
+  // dNode 0-9, term 10-29, dSrc 30-39, accumulate 40, dsum 41
+  termBack: /* wgsl */ `${ELEMENTWISE_HEADER}
+  let dn = vw(e); let tb = e + 10u; let src = vw(tb + 1u); let dSrc = vw(e + 30u);
+  let accumulate = T[e + 40u] == 1u; let dsum = T[e + 41u];
+  if (idx >= size(dSrc)) { return; }
+  let x = idx % dSrc.w; let y = (idx / dSrc.w) % dSrc.h; let c = (idx / (dSrc.w * dSrc.h)) % dSrc.c; let n = idx / (dSrc.w * dSrc.h * dSrc.c);
+  let kind = T[tb]; let mk = mask(T[tb + 11u], n);
+  var v = 0.0;
+  if (kind == 1u) {
+    let stats = T[tb + 12u]; let inv = S[stats + src.c + c];
+    let xh = (ld(src.s, at(src, n, c, y, x)) - S[stats + c]) * inv;
+    let d = ld(dn.s, at(dn, n, c, y, x)) * mk;
+    v = P[T[tb + 14u] + c] * inv * (d - S[dsum + c] - xh * S[dsum + src.c + c]);
+  } else if (kind == 2u) {
+    v = ld(dn.s, at(dn, n, c, y, x)) * mk;
+  } else {
+    let k = T[tb + 16u]; let stride = T[tb + 17u]; let pad = i32(T[tb + 18u]); let relu = T[tb + 19u] == 1u;
+    let xv = ld(src.s, at(src, n, c, y, x));
+    for (var ky = 0u; ky < k; ky++) {
+      let ty = i32(y) + pad - i32(ky);
+      if (ty < 0 || ty % i32(stride) != 0) { continue; }
+      let oy = u32(ty) / stride;
+      if (oy >= dn.h) { continue; }
+      for (var kx = 0u; kx < k; kx++) {
+        let tx = i32(x) + pad - i32(kx);
+        if (tx < 0 || tx % i32(stride) != 0) { continue; }
+        let ox = u32(tx) / stride;
+        if (ox >= dn.w) { continue; }
+        // The window of output (oy, ox): its count (avg) or its first maximum (max).
+        var best = -3.4e38; var by = 0u; var bx = 0u; var count = 0.0;
+        for (var wy = 0u; wy < k; wy++) {
+          let iy = i32(oy * stride + wy) - pad;
+          if (iy < 0 || iy >= i32(src.h)) { continue; }
+          for (var wx = 0u; wx < k; wx++) {
+            let ix = i32(ox * stride + wx) - pad;
+            if (ix < 0 || ix >= i32(src.w)) { continue; }
+            count += 1.0;
+            if (kind == 3u) {
+              let w = ld(src.s, at(src, n, c, u32(iy), u32(ix)));
+              if (w > best) { best = w; by = u32(iy); bx = u32(ix); }
+            }
+          }
+        }
+        let d = ld(dn.s, at(dn, n, c, oy, ox)) * mk;
+        if (kind == 4u) { v += d / count; } else if (by == y && bx == x) { v += d; }
+      }
+    }
+    if (relu && xv <= 0.0) { v = 0.0; }
+  }
+  let o = at(dSrc, n, c, y, x);
+  if (accumulate) { v += ld(dSrc.s, o); }
+  st(dSrc.s, o, v);
+}`,
+  // feat 0-9, relu 10, w 11, b 12, K 13, labels 14, logits 15, dlogits 16, pooled 17, weight 18 (f32), metricLoss 19, metricCorrect 20
+  head: /* wgsl */ `${REDUCING_HEADER}
+  let f = vw(e); let relu = T[e + 10u] == 1u; let w = T[e + 11u]; let b = T[e + 12u]; let K = T[e + 13u];
+  let labels = T[e + 14u]; let logits = T[e + 15u]; let dl = T[e + 16u]; let pooled = T[e + 17u];
+  let weight = bitcast<f32>(T[e + 18u]); let mLoss = T[e + 19u]; let mCorrect = T[e + 20u];
+  let hw = f.h * f.w; let C = f.c; let N = f.n;
+  var lossSum = 0.0; var correct = 0.0;
+  for (var n = li; n < N; n += 256u) {
+    for (var c = 0u; c < C; c++) {
+      var s = 0.0;
+      for (var i = 0u; i < hw; i++) { var v = ld(f.s, at(f, n, c, i / f.w, i % f.w)); if (relu) { v = max(v, 0.0); } s += v; }
+      S[pooled + n * C + c] = s / f32(hw);
+    }
+    var mx = -3.4e38; var arg = 0u;
+    for (var k = 0u; k < K; k++) {
+      var l = 0.0;
+      for (var c = 0u; c < C; c++) { l += S[pooled + n * C + c] * P[w + c * K + k]; }
+      l += P[b + k];
+      S[logits + n * K + k] = l;
+      if (l > mx) { mx = l; arg = k; }
+    }
+    var se = 0.0;
+    for (var k = 0u; k < K; k++) { se += exp(S[logits + n * K + k] - mx); }
+    let lse = mx + log(se);
+    let label = u32(S[labels + n]);
+    lossSum += lse - S[logits + n * K + label];
+    if (arg == label) { correct += 1.0; }
+    for (var k = 0u; k < K; k++) {
+      let p = exp(S[logits + n * K + k] - lse);
+      S[dl + n * K + k] = weight * (p - select(0.0, 1.0, k == label)) / f32(N);
+    }
+  }
+  let loss = wsum(li, lossSum) / f32(N);
+  let right = wsum(li, correct);
+  if (li == 0u && g == 0u) {
+    if (mLoss != NONE) { S[mLoss] += loss; }
+    if (mCorrect != NONE) { S[mCorrect] += right; S[mCorrect + 4u] += f32(N); }
+  }
+}`,
+  // head 0-20, dFeat 21-30, accumulate 31
+  headBack: /* wgsl */ `${ELEMENTWISE_HEADER}
+  let f = vw(e); let relu = T[e + 10u] == 1u; let w = T[e + 11u]; let b = T[e + 12u]; let K = T[e + 13u];
+  let dl = T[e + 16u]; let pooled = T[e + 17u]; let dF = vw(e + 21u); let accumulate = T[e + 31u] == 1u;
+  let C = f.c; let N = f.n; let hw = f.h * f.w;
+  if (idx < C * K) {
+    let c = idx / K; let k = idx % K;
+    var s = 0.0;
+    for (var n = 0u; n < N; n++) { s += S[pooled + n * C + c] * S[dl + n * K + k]; }
+    G[w + idx] = s;
+    return;
+  }
+  if (idx < C * K + K) {
+    let k = idx - C * K;
+    var s = 0.0;
+    for (var n = 0u; n < N; n++) { s += S[dl + n * K + k]; }
+    G[b + k] = s;
+    return;
+  }
+  let j = idx - C * K - K;
+  if (j >= size(dF)) { return; }
+  let x = j % f.w; let y = (j / f.w) % f.h; let c = (j / hw) % C; let n = j / (hw * C);
+  var s = 0.0;
+  for (var k = 0u; k < K; k++) { s += P[w + c * K + k] * S[dl + n * K + k]; }
+  s = s / f32(hw);
+  if (relu && ld(f.s, at(f, n, c, y, x)) <= 0.0) { s = 0.0; }
+  let o = at(dF, n, c, y, x);
+  if (accumulate) { s += ld(dF.s, o); }
+  st(dF.s, o, s);
+}`,
+  // count 0, partials 1, parts 2
+  sumSquares: /* wgsl */ `${REDUCING_HEADER}
+  let count = T[e]; let partials = T[e + 1u]; let parts = T[e + 2u];
+  var acc = 0.0;
+  for (var i = g * 256u + li; i < count; i += parts * 256u) { let v = G[i]; acc += v * v; }
+  let total = wsum(li, acc);
+  if (li == 0u && g < parts) { S[partials + g] = total; }
+}`,
+  // count 0, partials 1, parts 2, metricNorm 3 (then steps at +1)
+  sgd: /* wgsl */ `${REDUCING_HEADER}
+  let count = T[e]; let partials = T[e + 1u]; let parts = T[e + 2u]; let mNorm = T[e + 3u];
+  var acc = 0.0;
+  for (var i = li; i < parts; i += 256u) { acc += S[partials + i]; }
+  let norm = sqrt(wsum(li, acc));
+  // clip_grad_norm_: scale by max/(‖g‖ + 1e-6) only when that is below 1.
+  let coefficient = min(1.0, U.maxNorm / (norm + 1e-6));
+  for (var i = g * 256u + li; i < count; i += parts * 256u) {
+    let p = P[i];
+    let d = G[i] * coefficient + U.weightDecay * p;
+    let buf = U.momentum * M[i] + d;
+    M[i] = buf;
+    P[i] = p - U.lr * buf;
+  }
+  if (li == 0u && g == 0u) { S[mNorm] += norm; S[mNorm + 1u] += 1.0; }
+}`,
+};
+
+export function shaderFor(kind: KernelKind, arenas: number): string {
+  return prelude(arenas) + BODIES[kind];
+}
