@@ -5,7 +5,7 @@
  *   npx tsx bench/gpu/plan-bench.ts [--genotype DARTS_V2] [--channels 36] [--layers 20]
  *       [--batch 96] [--size 32] [--steps 5] [--warmup 2] [--encodes 20]
  *       [--adapter NAME] [--allow-software] [--no-run] [--encode-batch B]
- *       [--tfjs-count] [--tfjs-batch B]
+ *       [--tfjs-count] [--tfjs-batch B] [--profile]
  *
  * Reports the plan's figures (dispatches per step, planned bytes against
  * the bytes without reuse, primitive kernel entries), the CPU milliseconds
@@ -17,6 +17,8 @@
  * B when the real batch does not fit the adapter's bindings (lavapipe binds
  * 128 MiB). The dispatch list does not depend on the batch (the schedule
  * follows the graph; only workgroup counts change), which the bench checks.
+ * --profile: after the timed steps, wall ms of each kernel kind over one
+ * step, each dispatch submitted and waited for alone.
  * --tfjs-count: TensorFlow.js's WebGPU backend's kernel launches for one
  * training step of the same network (tf.profile), at --tfjs-batch (default
  * the batch; launches do not depend on it).
@@ -48,10 +50,11 @@ interface Args {
   encodeBatch?: number;
   tfjsCount: boolean;
   tfjsBatch?: number;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, encodes: 20, allowSoftware: false, run: true, tfjsCount: false };
+  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, encodes: 20, allowSoftware: false, run: true, tfjsCount: false, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -76,6 +79,7 @@ function parseArgs(argv: string[]): Args {
       case '--encode-batch': a.encodeBatch = int(1); break;
       case '--tfjs-count': a.tfjsCount = true; break;
       case '--tfjs-batch': a.tfjsBatch = int(1); break;
+      case '--profile': a.profile = true; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -198,6 +202,11 @@ async function main(): Promise<void> {
     result.imagesPerSecond = (n * args.steps) / seconds;
     result.meanLoss = m.loss / m.steps;
     console.error(`run: ${(n * args.steps / seconds).toFixed(2)} images/s (${(seconds / args.steps).toFixed(3)} s per step), mean loss ${(m.loss / m.steps).toFixed(4)}`);
+    if (args.profile) {
+      const profile = await engine.profileStep();
+      result.profile = profile;
+      for (const p of profile) console.error(`  ${p.kind.padEnd(15)} ${String(p.dispatches).padStart(4)} dispatches ${String(p.entries).padStart(5)} entries ${p.ms.toFixed(1).padStart(9)} ms`);
+    }
   }
   engine.destroy();
 

@@ -6,7 +6,8 @@
  * masks, drawn in the network's order), training-mode BatchNorm with its
  * running statistics, the auxiliary head. Forward logits, loss and every
  * parameter's gradient after one step; eval-mode logits; the losses of a
- * few SGD steps. Skipped (saying why) without an adapter, failed under CI=true.
+ * few SGD steps. Bad input: out of memory at plan time, no adapter, a lost device.
+ * Skipped (saying why) without an adapter, failed under CI=true.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +15,8 @@ import { builtin } from '../../src/genotype/library.js';
 import type { Genotype } from '../../src/genotype/model.js';
 import { mulberry32 } from '../../src/shared/mulberry32.js';
 import { openPlanDevice, type PlanDevice } from '../../src/train/gpuplan/device.js';
-import { drawMasks, GpuPlanEngine } from '../../src/train/gpuplan/engine.js';
-import { layoutOf } from '../../src/train/gpuplan/layout.js';
+import { drawMasks, GpuPlanEngine, GpuPlanError } from '../../src/train/gpuplan/engine.js';
+import { initialState, layoutOf } from '../../src/train/gpuplan/layout.js';
 import { buildNetwork, type Network } from '../../src/train/network/network.js';
 import { crossEntropy, SgdMomentum } from '../../src/train/optim.js';
 import { ALL_OPS, namedGrads, relativeL2, relativeMaxError, seeded, tf } from './train-helpers.js';
@@ -202,4 +203,31 @@ test('a few SGD steps (clip 5, weight decay, momentum, drop path): losses within
     engine.destroy();
     net.dispose();
   }
+});
+
+test('bad input: out of memory at plan time names the bytes and a batch that fits; no adapter; a lost device', async (t) => {
+  if (!need(t)) return;
+  const genotype = builtin('DARTS_V2')!.genotype;
+  const big = { channels: 36, layers: 20, classes: 10, inputSize: 32, auxiliary: false };
+  const init = await initialState(genotype, big, 0);
+  const limit = opened!.device.limits.maxStorageBufferBindingSize * opened!.device.limits.maxStorageBuffersPerShaderStage;
+  if (limit < 5.2 * 2 ** 30) {
+    await assert.rejects(GpuPlanEngine.create(opened!.device, genotype, { ...big, batch: 96, mode: 'train', dropPath: false }, init), (error: unknown) => {
+      assert.ok(error instanceof GpuPlanError && error.kind === 'out-of-memory', String(error));
+      assert.match(error.message, /need \d.*GiB.*batch 96 does not fit, try batch \d+/);
+      t.diagnostic(error.message);
+      return true;
+    });
+  }
+  await assert.rejects(openPlanDevice({ name: 'no-such-adapter-anywhere' }), (error: unknown) => error instanceof GpuPlanError && error.kind === 'no-adapter' && /no WebGPU adapter/.test(error.message));
+
+  const other = await openPlanDevice({ allowSoftware: true });
+  const c = { ...EVERY_OP, genotype, side: 8 };
+  const net = network(c);
+  const engine = await GpuPlanEngine.create(other.device, genotype, settings(c, 'train'), layoutOf(net));
+  net.dispose();
+  (other.device as unknown as { destroy(): void }).destroy();
+  await other.device.lost;
+  const { x, labels } = inputs(c, 0);
+  assert.throws(() => engine.step({ images: x, labels, lr: 0 }), (error: unknown) => error instanceof GpuPlanError && error.kind === 'lost' && /was lost/.test(error.message));
 });

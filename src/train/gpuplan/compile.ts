@@ -42,19 +42,25 @@ export function compilePlan(genotype: Genotype, settings: PlanSettings, layout: 
   const maxArenas = budget.maxStorageBuffers - SLOT.firstArena - 1;
   if (maxArenas < 1) throw new Error(`the adapter binds only ${budget.maxStorageBuffers} storage buffers per shader; the plan needs at least ${SLOT.firstArena + 2}`);
   let memory: MemoryPlan;
+  const arenaLimit = Math.floor(budget.maxBindingBytes / 4 / 64) * 64;
+  const placement = { arenaLimit, firstArenaSlot: SLOT.firstArena, stateSlot: SLOT.state, stateBase: layout.bufferCount };
   try {
-    memory = planMemory(built.tensors, {
-      arenaLimit: Math.floor(budget.maxBindingBytes / 4 / 64) * 64,
-      maxArenas,
-      firstArenaSlot: SLOT.firstArena,
-      stateSlot: SLOT.state,
-      stateBase: layout.bufferCount,
-    });
+    memory = planMemory(built.tensors, { ...placement, maxArenas });
   } catch (error) {
-    if (error instanceof PlanMemoryError) {
-      throw new PlanMemoryError(`${error.message}; batch ${settings.batch} does not fit: activations grow with the batch, try batch ${fittingBatch(settings.batch, error.neededBytes, maxArenas * budget.maxBindingBytes)} or fewer channels`, error.neededBytes);
+    if (!(error instanceof PlanMemoryError)) throw error;
+    // What the whole plan would need with as many arenas as it likes (a single tensor too large keeps its own figure).
+    let needed = error.neededBytes;
+    try {
+      needed = planMemory(built.tensors, { ...placement, maxArenas: Number.MAX_SAFE_INTEGER }).arenaBytes;
+    } catch {
+      // A tensor larger than a binding: its own size is the figure.
     }
-    throw error;
+    const available = maxArenas * arenaLimit * 4;
+    const fits = largestFittingBatch(genotype, settings, layout, budget, fittingBatch(settings.batch, needed, available));
+    throw new PlanMemoryError(
+      `the plan's activations need ${fmtBytes(needed)} and the device binds at most ${fmtBytes(available)} (${maxArenas} buffers of ${fmtBytes(arenaLimit * 4)}); batch ${settings.batch} does not fit, ${fits === undefined ? 'nor does batch 1: use fewer channels' : `try batch ${fits} or fewer channels`} (${error.message})`,
+      needed,
+    );
   }
   const paramBytes = layout.paramCount * 4 * (settings.mode === 'train' ? 3 : 1);
   return {
@@ -67,6 +73,22 @@ export function compilePlan(genotype: Genotype, settings: PlanSettings, layout: 
     planBytes: memory.arenaBytes + memory.stateElements * 4 + paramBytes,
     primitiveOps: built.ops.length,
   };
+}
+
+/**
+ * The largest batch from `guess` down whose plan places (first fit is not
+ * exactly linear in the batch, so the linear estimate is checked by compiling).
+ */
+function largestFittingBatch(genotype: Genotype, settings: PlanSettings, layout: ParamLayout, budget: DeviceBudget, guess: number): number | undefined {
+  for (let b = Math.min(guess, settings.batch - 1); b >= 1; b = b > 8 ? Math.floor(b * 0.9) : b - 1) {
+    try {
+      compilePlan(genotype, { ...settings, batch: b }, layout, budget);
+      return b;
+    } catch (error) {
+      if (!(error instanceof PlanMemoryError)) throw error;
+    }
+  }
+  return undefined;
 }
 
 /** The batch that would fit `available` bytes if activations scale linearly with the batch (a lower bound of at least 1). */

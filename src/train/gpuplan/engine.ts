@@ -232,6 +232,35 @@ export class GpuPlanEngine {
     return encoder.finish();
   }
 
+  /**
+   * Wall milliseconds of each kernel kind over one step, each dispatch
+   * submitted alone and waited for (so slower than a real step: for finding
+   * the expensive kernels, on adapters without timestamp queries too).
+   * Runs the step on the last uploaded batch.
+   */
+  async profileStep(): Promise<Array<{ kind: KernelKind; dispatches: number; entries: number; ms: number }>> {
+    const byKind = new Map<KernelKind, { dispatches: number; entries: number; ms: number }>();
+    await this.device.queue.onSubmittedWorkDone();
+    for (const [i, d] of this.encoded.entries()) {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipelines.get(d.dispatch.kind));
+      pass.setBindGroup(0, this.bindGroups[i]);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      pass.end();
+      const t0 = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      const e = byKind.get(d.dispatch.kind) ?? { dispatches: 0, entries: 0, ms: 0 };
+      e.dispatches++;
+      e.entries += d.dispatch.entries.length;
+      e.ms += performance.now() - t0;
+      byKind.set(d.dispatch.kind, e);
+    }
+    this.check();
+    return [...byKind].map(([kind, e]) => ({ kind, ...e })).sort((a, b) => b.ms - a.ms);
+  }
+
   /** Uploads the batch (and masks, learning rate) and submits one step; does not wait. */
   step(input: StepInput): void {
     this.check();
