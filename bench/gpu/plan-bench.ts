@@ -129,8 +129,9 @@ async function tfjsLaunches(args: Args, batch: number): Promise<{ launches: numb
   return { launches: info.kernels.length, adapter: record.adapter?.name ?? '' };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** The bench with `argv` (flags as above); the JSON line's object. Also `webgpu-bench.cjs plan` in the bundle run.sh carries. */
+export async function runPlanBench(argv: string[]): Promise<Record<string, unknown>> {
+  const args = parseArgs(argv);
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`unknown genotype ${args.genotype}`);
   const network = { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size, auxiliary: false };
@@ -218,11 +219,19 @@ async function main(): Promise<void> {
     result.dispatchRatio = plan.dispatches.length / launches;
     console.error(`tfjs-webgpu: ${launches} kernel launches per step (batch ${batch}); plan/tfjs = ${(plan.dispatches.length / launches).toFixed(4)}`);
   }
-  console.log(JSON.stringify(result));
-  process.exit(0);
+  return result;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
-});
+// Run directly (npx tsx bench/gpu/plan-bench.ts …), not when bundled into webgpu-bench.cjs.
+if (/plan-bench\.[cm]?[tj]s$/.test(process.argv[1] ?? '')) {
+  runPlanBench(process.argv.slice(2)).then(
+    (result) => {
+      console.log(JSON.stringify(result));
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
+}

@@ -15,7 +15,11 @@ export interface PlanDevice {
 
 export async function openPlanDevice(options: { allowSoftware?: boolean; name?: string } = {}): Promise<PlanDevice> {
   const report = await probeAdapters();
-  const candidates = report.adapters.filter((a) => (options.name === undefined ? options.allowSoftware === true || a.kind === 'hardware' : a.name.includes(options.name)));
+  const want = options.name?.toLowerCase();
+  // Software adapters (lavapipe) only when asked: by allowSoftware, or by naming one.
+  const candidates = report.adapters.filter((a) =>
+    want === undefined ? options.allowSoftware === true || a.kind === 'hardware' : `${a.name} ${a.vendor} ${a.description}`.toLowerCase().includes(want) && (a.kind === 'hardware' || options.allowSoftware === true || a.name.toLowerCase().includes(want)),
+  );
   const chosen = candidates[0];
   if (chosen === undefined) {
     const found = report.adapters.map((a) => `${a.name} (${a.kind})`).join(', ') || 'none';
