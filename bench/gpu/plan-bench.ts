@@ -24,7 +24,6 @@
  * the batch; launches do not depend on it).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../../src/genotype/library.js';
 import { selectBackend } from '../../src/train/backend.js';

@@ -6,7 +6,6 @@
  * [in,out]), which is how the WGSL kernels index weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import type { Genotype } from '../../genotype/model.js';
 import { buildNetwork, type Network } from '../network/network.js';
 import type { ParamLayout, ParamSlot, PlanNetwork } from './build.js';
@@ -47,7 +46,9 @@ export function layoutOf(net: Network): InitialState {
  * read its parameter order and initial values, then disposes it.
  */
 export async function initialState(genotype: Genotype, network: PlanNetwork, seed: number): Promise<InitialState> {
-  const previous = tf.getBackend();
+  // A dynamic import: bundlers drop a bare one (the package declares no side effects).
+  await import('@tensorflow/tfjs-backend-cpu');
+  const previous = tf.findBackend(tf.getBackend()) === null ? undefined : tf.getBackend();
   if (previous !== 'cpu') await tf.setBackend('cpu');
   try {
     const net = buildNetwork(genotype, { ...network, seed });
