@@ -107,6 +107,8 @@ class Builder {
   readonly ops: PrimOp[] = [];
   readonly tensors: Tensor[] = [];
   private readonly backward: Backward[] = [];
+  /** Sums of filter-gradient partials, emitted together after the backward pass. */
+  private readonly reductions: PrimOp[] = [];
   private readonly grads = new Map<Tensor, { t: Tensor; init: Uint8Array }>();
   private readonly training: boolean;
   private readonly n: number;
@@ -189,10 +191,34 @@ class Builder {
     this.backward.push(() => {
       const dOut = this.gradIn(out);
       if (dOut === undefined) return;
-      this.emit('convBackFilter', `${label} dW`, weights, [accessOf(x), accessOf(dOut)], [], [...conv, dOut]);
+      if (o.depthwise === true) {
+        this.emit('convBackFilter', `${label} dW`, weights, [accessOf(x), accessOf(dOut)], [], [...conv, dOut]);
+      } else {
+        this.denseFilterGrad(label, x, out, dOut, conv, wOff, o.kh * o.kw);
+      }
       const { view: dIn, accumulate } = this.gradOut(x, partial);
       this.emit('convBackData', `${label} dX`, this.n * x.c * x.h * x.w, [accessOf(dOut), accessOf(x), ...(accumulate ? [accessOf(dIn)] : [])], [accessOf(dIn)], [...conv, dOut, dIn, accumulate]);
     });
+  }
+
+  /**
+   * A dense filter gradient dW[tap, ci, co] = Σ_positions relu?(x)·dOut as a
+   * tiled product: workgroups of 16×16 (ci, co) per tap and per chunk of the
+   * batch·positions write partial sums, and one `gradReduce` entry (all of
+   * them batched into one dispatch before the optimiser) sums the chunks.
+   */
+  private denseFilterGrad(label: string, x: View, out: View, dOut: View, conv: Field[], wOff: number, taps: number): void {
+    const tiles = taps * Math.ceil(x.c / 16) * Math.ceil(out.c / 16);
+    const positions = this.n * out.h * out.w;
+    // Enough workgroups to fill a GPU (~1,024), chunks of at least 256 positions.
+    const wanted = Math.max(1, Math.min(Math.ceil(1024 / tiles), Math.ceil(positions / 256)));
+    const chunk = Math.ceil(positions / wanted / 16) * 16;
+    const chunks = Math.ceil(positions / chunk);
+    const weights = taps * x.c * out.c;
+    const partials = this.tensor(`${label}.dW partials`, 'arena', [1, chunks * weights, 1, 1]);
+    const pv = fullView(partials);
+    this.emit('convBackFilterTile', `${label} dW partials`, tiles * chunks, [accessOf(x), accessOf(dOut)], [accessOf(pv)], [...conv, dOut, pv, chunks, chunk]);
+    this.reductions.push({ kind: 'gradReduce', label: `${label} dW`, size: weights, reads: [accessOf(pv)], writes: [], fields: [pv, weights, chunks, wOff] });
   }
 
   /** BatchNorm statistics of `x` (training: batch statistics and the running update; eval: the running statistics). */
@@ -475,6 +501,7 @@ class Builder {
 
     if (this.training) {
       for (const back of this.backward.reverse()) back();
+      this.ops.push(...this.reductions);
       this.optimiser(metrics);
     }
     return {

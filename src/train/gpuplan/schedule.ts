@@ -7,8 +7,9 @@
  * level are independent, so those of the same kernel become one dispatch,
  * one entry each (the dispatch's z). This is what turns a cell's five
  * sep_conv first halves, or all its BN statistics, into single dispatches.
- * The optimiser's two dispatches come last (parameter gradients are not
- * tracked as accesses: each parameter's gradient has exactly one writer).
+ * The sums of filter-gradient partials (one dispatch for all), then the
+ * optimiser's two dispatches come last (parameter gradients are not tracked
+ * as accesses: each parameter's gradient has exactly one writer).
  *
  * Memory. Arena tensors live from the first to the last dispatch that
  * touches them; each is placed at the lowest offset that does not overlap a
@@ -25,7 +26,12 @@ export interface Dispatch {
   readonly entries: PrimOp[];
 }
 
-const LAST: ReadonlySet<KernelKind> = new Set(['sumSquares', 'sgd']);
+/** Kernels that run after every other dispatch, in this order (each kind one level). */
+const LAST: ReadonlyMap<KernelKind, number> = new Map([
+  ['gradReduce', 1],
+  ['sumSquares', 2],
+  ['sgd', 3],
+]);
 
 interface Touch {
   readonly level: number;
@@ -40,7 +46,8 @@ export function schedule(ops: readonly PrimOp[]): Dispatch[] {
   let maxLevel = -1;
   for (const op of ops) {
     let level = 0;
-    if (LAST.has(op.kind)) level = maxLevel + 1;
+    const rank = LAST.get(op.kind);
+    if (rank !== undefined) level = maxLevel + rank;
     const visit = (t: Tensor, c0: number, c: number, write: boolean) => {
       for (const h of history.get(t) ?? []) {
         if ((write || h.write) && h.c0 < c0 + c && c0 < h.c0 + h.c) level = Math.max(level, h.level + 1);
@@ -51,7 +58,7 @@ export function schedule(ops: readonly PrimOp[]): Dispatch[] {
     for (const a of op.reads) push(history, a.t, { level, c0: a.c0, c: a.c, write: false });
     for (const a of op.writes) push(history, a.t, { level, c0: a.c0, c: a.c, write: true });
     levels.push(level);
-    maxLevel = Math.max(maxLevel, level);
+    if (rank === undefined) maxLevel = Math.max(maxLevel, level);
   }
   const groups = new Map<string, Dispatch>();
   ops.forEach((op, i) => {

@@ -130,6 +130,12 @@ fn termValue(tb: u32, n: u32, c: u32, y: u32, x: u32, oh: u32, ow: u32) -> f32 {
 }
 `;
 
+const TILE_DECLS = /* wgsl */ `
+var<workgroup> xs: array<f32, 256>;
+var<workgroup> ds: array<f32, 256>;
+var<workgroup> tileEnd: u32;
+`;
+
 const BODIES: Record<KernelKind, string> = {
   // in 0-9, out 10-19, conv params 20-29
   conv: /* wgsl */ `${ELEMENTWISE_HEADER}${CONV_PARAMS}
@@ -210,6 +216,50 @@ const BODIES: Record<KernelKind, string> = {
   }
   let total = wsum(li, acc);
   if (valid && li == 0u) { G[wOff + g] = total; }
+}`,
+  // conv 0-29, dOut 30-39, partials 40-49, chunks 50, chunk length 51 (a multiple of 16).
+  // Workgroup g = ((chunk·taps + tap)·ciTiles + ciTile)·coTiles + coTile: a 16×16 (ci, co) tile of one
+  // tap over one chunk of the batch·positions, staged through workgroup memory 16 positions at a time.
+  convBackFilterTile: /* wgsl */ `${TILE_DECLS}${REDUCING_HEADER}${CONV_PARAMS}
+  let dOut = vw(e + 30u); let part = vw(e + 40u); let chunks = T[e + 50u]; let chunkLen = T[e + 51u];
+  let ciTiles = (cin + 15u) / 16u; let coTiles = (cout + 15u) / 16u; let taps = kh * kw;
+  let coT = g % coTiles; let ciT = (g / coTiles) % ciTiles; let tap = (g / (coTiles * ciTiles)) % taps; let k = g / (coTiles * ciTiles * taps);
+  let valid = k < chunks;
+  let ky = tap / kw; let kx = tap % kw;
+  let hw = out.h * out.w; let M = out.n * hw;
+  if (li == 0u) { tileEnd = select(0u, min((k + 1u) * chunkLen, M), valid); }
+  let end = workgroupUniformLoad(&tileEnd);
+  let r = li / 16u; let col = li % 16u;
+  let ci = ciT * 16u + col; let co = coT * 16u + col;
+  var acc = 0.0;
+  for (var p0 = k * chunkLen; p0 < end; p0 += 16u) {
+    let p = p0 + r;
+    var xv = 0.0; var dv = 0.0;
+    if (p < end) {
+      let n = p / hw; let oy = (p % hw) / out.w; let ox = p % out.w;
+      let iy = i32(oy * sy + ky * dil) - py; let ix = i32(ox * sx + kx * dil) - px;
+      if (ci < cin && iy >= 0 && iy < i32(xin.h) && ix >= 0 && ix < i32(xin.w)) {
+        xv = ld(xin.s, at(xin, n, ci, u32(iy), u32(ix)));
+        if (relu) { xv = max(xv, 0.0); }
+      }
+      if (co < cout) { dv = ld(dOut.s, at(dOut, n, co, oy, ox)); }
+    }
+    xs[li] = xv; ds[li] = dv;
+    workgroupBarrier();
+    let a = li / 16u; let b = li % 16u;
+    for (var q = 0u; q < 16u; q++) { acc += xs[q * 16u + a] * ds[q * 16u + b]; }
+    workgroupBarrier();
+  }
+  let wci = ciT * 16u + li / 16u; let wco = coT * 16u + li % 16u;
+  if (valid && wci < cin && wco < cout) { st(part.s, part.off + k * (taps * cin * cout) + (tap * cin + wci) * cout + wco, acc); }
+}`,
+  // partials 0-9, weights 10, chunks 11, gradient offset 12: G[off + w] = Σ_k partials[k·weights + w].
+  gradReduce: /* wgsl */ `${ELEMENTWISE_HEADER}
+  let part = vw(e); let count = T[e + 10u]; let chunks = T[e + 11u]; let off = T[e + 12u];
+  if (idx >= count) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < chunks; k++) { s += ld(part.s, part.off + k * count + idx); }
+  G[off + idx] = s;
 }`,
   // x 0-9, stats 10, runningMean 11, runningVar 12, training 13, update 14
   bnStats: /* wgsl */ `${REDUCING_HEADER}
