@@ -185,7 +185,11 @@ class Builder {
     const wOff = this.param(`${w}.weight`);
     const conv: Field[] = [x, out, wOff, o.kh, o.kw, o.sy, o.sx, o.py, o.px, o.dil ?? 1, o.depthwise === true ? 1 : 0, o.relu ? 1 : 0];
     const outSize = this.n * out.c * out.h * out.w;
-    this.emit('conv', label, outSize, [accessOf(x)], [accessOf(out)], conv);
+    const dense = o.depthwise !== true;
+    // Dense convolutions are tiled products (16 output channels × 16 positions per workgroup); depthwise ones one thread per output.
+    if (dense) this.emit('convTile', label, Math.ceil(out.c / 16) * Math.ceil((this.n * out.h * out.w) / 16), [accessOf(x)], [accessOf(out)], conv);
+    else this.emit('conv', label, outSize, [accessOf(x)], [accessOf(out)], conv);
+    const pointwise = dense && o.kh === 1 && o.kw === 1 && o.sy === 1 && o.sx === 1 && o.py === 0 && o.px === 0 && (o.dil ?? 1) === 1;
     const weights = o.kh * o.kw * x.c * (o.depthwise === true ? 1 : out.c);
     const partial = x.y0 !== 0 || x.x0 !== 0 || x.h !== x.t.dims[2] || x.w !== x.t.dims[3];
     this.backward.push(() => {
@@ -197,7 +201,9 @@ class Builder {
         this.denseFilterGrad(label, x, out, dOut, conv, wOff, o.kh * o.kw);
       }
       const { view: dIn, accumulate } = this.gradOut(x, partial);
-      this.emit('convBackData', `${label} dX`, this.n * x.c * x.h * x.w, [accessOf(dOut), accessOf(x), ...(accumulate ? [accessOf(dIn)] : [])], [accessOf(dIn)], [...conv, dOut, dIn, accumulate]);
+      const reads = [accessOf(dOut), accessOf(x), ...(accumulate ? [accessOf(dIn)] : [])];
+      if (pointwise) this.emit('convBackDataTile', `${label} dX`, Math.ceil(x.c / 16) * Math.ceil((this.n * x.h * x.w) / 16), reads, [accessOf(dIn)], [...conv, dOut, dIn, accumulate]);
+      else this.emit('convBackData', `${label} dX`, this.n * x.c * x.h * x.w, reads, [accessOf(dIn)], [...conv, dOut, dIn, accumulate]);
     });
   }
 

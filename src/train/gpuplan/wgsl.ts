@@ -134,6 +134,7 @@ const TILE_DECLS = /* wgsl */ `
 var<workgroup> xs: array<f32, 256>;
 var<workgroup> ds: array<f32, 256>;
 var<workgroup> tileEnd: u32;
+var<workgroup> tileTaps: u32;
 `;
 
 const BODIES: Record<KernelKind, string> = {
@@ -164,6 +165,73 @@ const BODIES: Record<KernelKind, string> = {
     }
   }
   st(out.s, at(out, n, co, oy, ox), acc);
+}`,
+  // conv 0-29 (dense). Workgroup g = posTile·coTiles + coTile: 16 output channels × 16 positions of
+  // the batch·output plane, Cin staged 16 at a time (weights and inputs) through workgroup memory.
+  convTile: /* wgsl */ `${TILE_DECLS}${REDUCING_HEADER}${CONV_PARAMS}
+  let coTiles = (cout + 15u) / 16u;
+  let coT = g % coTiles; let pT = g / coTiles;
+  let hw = out.h * out.w; let M = out.n * hw;
+  if (li == 0u) { tileEnd = cin; tileTaps = kh * kw; }
+  let cinU = workgroupUniformLoad(&tileEnd);
+  let tapsU = workgroupUniformLoad(&tileTaps);
+  let r = li / 16u; let col = li % 16u;
+  // Loading role: row r (a channel of the chunk), column col (a position / an output channel).
+  let lp = pT * 16u + col; let lvalid = lp < M;
+  let ln = lp / hw; let loy = (lp % hw) / out.w; let lox = lp % out.w;
+  // Computing role: output channel a, position b.
+  let a = li / 16u; let b = li % 16u;
+  var acc = 0.0;
+  for (var tap = 0u; tap < tapsU; tap++) {
+    let ky = tap / kw; let kx = tap % kw;
+    let iy = i32(loy * sy + ky * dil) - py; let ix = i32(lox * sx + kx * dil) - px;
+    let inside = lvalid && iy >= 0 && iy < i32(xin.h) && ix >= 0 && ix < i32(xin.w);
+    for (var c0 = 0u; c0 < cinU; c0 += 16u) {
+      let ci = c0 + r;
+      var xv = 0.0;
+      if (inside && ci < cin) { xv = ld(xin.s, at(xin, ln, ci, u32(iy), u32(ix))); if (relu) { xv = max(xv, 0.0); } }
+      xs[li] = xv;
+      let co = coT * 16u + col;
+      ds[li] = select(0.0, P[wOff + (tap * cin + ci) * cout + co], ci < cin && co < cout);
+      workgroupBarrier();
+      for (var q = 0u; q < 16u; q++) { acc += ds[q * 16u + a] * xs[q * 16u + b]; }
+      workgroupBarrier();
+    }
+  }
+  let co = coT * 16u + a; let p = pT * 16u + b;
+  if (co < cout && p < M) { st(out.s, at(out, p / hw, co, (p % hw) / out.w, p % out.w), acc); }
+}`,
+  // conv 0-29 (1×1, stride 1, no padding), dOut 30-39, dIn 40-49, accumulate 50: dX = Wᵀ·dOut as tiles of
+  // 16 input channels × 16 positions, Cout staged 16 at a time; ReLU mask of the forward input.
+  convBackDataTile: /* wgsl */ `${TILE_DECLS}${REDUCING_HEADER}${CONV_PARAMS}
+  let dOut = vw(e + 30u); let dIn = vw(e + 40u); let accumulate = T[e + 50u] == 1u;
+  let ciTiles = (cin + 15u) / 16u;
+  let ciT = g % ciTiles; let pT = g / ciTiles;
+  let hw = dIn.h * dIn.w; let M = dIn.n * hw;
+  if (li == 0u) { tileEnd = cout; }
+  let coutU = workgroupUniformLoad(&tileEnd);
+  let r = li / 16u; let col = li % 16u;
+  let lp = pT * 16u + col; let lvalid = lp < M;
+  let ln = lp / hw; let ly = (lp % hw) / dIn.w; let lx = lp % dIn.w;
+  let a = li / 16u; let b = li % 16u;
+  var acc = 0.0;
+  for (var c0 = 0u; c0 < coutU; c0 += 16u) {
+    let co = c0 + r;
+    xs[li] = select(0.0, ld(dOut.s, at(dOut, ln, min(co, cout - 1u), ly, lx)), lvalid && co < cout);
+    let ci = ciT * 16u + col;
+    ds[li] = select(0.0, P[wOff + min(ci, cin - 1u) * cout + min(co, cout - 1u)], ci < cin && co < cout);
+    workgroupBarrier();
+    for (var q = 0u; q < 16u; q++) { acc += ds[q * 16u + a] * xs[q * 16u + b]; }
+    workgroupBarrier();
+  }
+  let ci = ciT * 16u + a; let p = pT * 16u + b;
+  if (ci < cin && p < M) {
+    let n = p / hw; let y = (p % hw) / dIn.w; let x = p % dIn.w;
+    if (relu && ld(xin.s, at(xin, n, ci, y, x)) <= 0.0) { acc = 0.0; }
+    let o = at(dIn, n, ci, y, x);
+    if (accumulate) { acc += ld(dIn.s, o); }
+    st(dIn.s, o, acc);
+  }
 }`,
   // conv 0-29, dOut 30-39, dIn 40-49, accumulate 50
   convBackData: /* wgsl */ `${ELEMENTWISE_HEADER}${CONV_PARAMS}
