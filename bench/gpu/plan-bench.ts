@@ -5,7 +5,7 @@
  *   npx tsx bench/gpu/plan-bench.ts [--genotype DARTS_V2] [--channels 36] [--layers 20]
  *       [--batch 96] [--size 32] [--steps 5] [--warmup 2] [--encodes 20]
  *       [--adapter NAME] [--allow-software] [--no-run] [--encode-batch B]
- *       [--tfjs-count] [--tfjs-batch B] [--profile]
+ *       [--tfjs-count] [--tfjs-batch B] [--profile] [--direct]
  *
  * Reports the plan's figures (dispatches per step, planned bytes against
  * the bytes without reuse, primitive kernel entries), the CPU milliseconds
@@ -17,6 +17,8 @@
  * B when the real batch does not fit the adapter's bindings (lavapipe binds
  * 128 MiB). The dispatch list does not depend on the batch (the schedule
  * follows the graph; only workgroup counts change), which the bench checks.
+ * --direct: dense convolutions one thread per output (PlanSettings.denseKernels)
+ * instead of tiled products.
  * --profile: after the timed steps, wall ms of each kernel kind over one
  * step, each dispatch submitted and waited for alone.
  * --tfjs-count: TensorFlow.js's WebGPU backend's kernel launches for one
@@ -50,10 +52,11 @@ interface Args {
   tfjsCount: boolean;
   tfjsBatch?: number;
   profile: boolean;
+  direct: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, encodes: 20, allowSoftware: false, run: true, tfjsCount: false, profile: false };
+  const a: Args = { genotype: 'DARTS_V2', channels: 36, layers: 20, batch: 96, size: 32, steps: 5, warmup: 2, encodes: 20, allowSoftware: false, run: true, tfjsCount: false, profile: false, direct: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Args {
       case '--tfjs-count': a.tfjsCount = true; break;
       case '--tfjs-batch': a.tfjsBatch = int(1); break;
       case '--profile': a.profile = true; break;
+      case '--direct': a.direct = true; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -134,7 +138,7 @@ export async function runPlanBench(argv: string[]): Promise<Record<string, unkno
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`unknown genotype ${args.genotype}`);
   const network = { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size, auxiliary: false };
-  const settings = { ...network, batch: args.batch, mode: 'train' as const, dropPath: true };
+  const settings = { ...network, batch: args.batch, mode: 'train' as const, dropPath: true, denseKernels: args.direct ? ('direct' as const) : ('tiled' as const) };
   const init = await initialState(genotype, network, 0);
 
   // The plan at the real batch, without a device: what it dispatches and needs.
@@ -143,6 +147,7 @@ export async function runPlanBench(argv: string[]): Promise<Record<string, unkno
   const compileMs = performance.now() - t;
   const result: Record<string, unknown> = {
     engine: 'gpuplan',
+    denseKernels: settings.denseKernels,
     genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
     parameters: init.layout.paramCount,
     dispatchesPerStep: plan.dispatches.length,

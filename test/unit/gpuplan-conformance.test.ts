@@ -49,6 +49,7 @@ interface Case {
   readonly classes: number;
   readonly auxiliary: boolean;
   readonly dropPath: number;
+  readonly denseKernels?: 'tiled' | 'direct';
 }
 
 const SEED = 3;
@@ -65,7 +66,7 @@ function network(c: Case): Network {
 }
 
 function settings(c: Case, mode: 'train' | 'eval') {
-  return { channels: c.channels, layers: c.layers, classes: c.classes, inputSize: c.side, auxiliary: c.auxiliary, batch: c.batch, mode, dropPath: c.dropPath > 0 };
+  return { channels: c.channels, layers: c.layers, classes: c.classes, inputSize: c.side, auxiliary: c.auxiliary, batch: c.batch, mode, dropPath: c.dropPath > 0, denseKernels: c.denseKernels ?? 'tiled' };
 }
 
 /** One training forward/backward on cpu: logits, loss (main + 0.4 aux), gradients by name, running statistics after. */
@@ -138,6 +139,11 @@ test('every operation, reduction cells: training logits, loss, all gradients and
 test('every operation with drop path (the same masks): logits, loss and gradients equal the cpu network', async (t) => {
   if (!need(t)) return;
   await conformOneStep({ ...EVERY_OP, dropPath: 0.3, batch: 4, side: 8 }, t);
+});
+
+test('every operation with the direct dense kernels (one thread per output) instead of the tiled ones: the same', async (t) => {
+  if (!need(t)) return;
+  await conformOneStep({ ...EVERY_OP, dropPath: 0.3, batch: 4, side: 8, denseKernels: 'direct' }, t);
 });
 
 test('auxiliary head (32×32 inputs) on DARTS_V2: loss 1·main + 0.4·aux and all gradients equal the cpu network', async (t) => {

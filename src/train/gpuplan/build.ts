@@ -32,6 +32,13 @@ export interface PlanSettings extends PlanNetwork {
   readonly mode: 'train' | 'eval';
   /** Reserve drop-path masks (one per sample per non-identity operation); their values are uploaded each step. */
   readonly dropPath: boolean;
+  /**
+   * Dense convolutions (forward, and pointwise input gradients) as tiled
+   * products through workgroup memory (default), or one thread per output
+   * element: on lavapipe the direct kernels are faster (its workgroup
+   * barriers are costly); a GPU should prefer the tiles (bench/gpu measures both).
+   */
+  readonly denseKernels?: 'tiled' | 'direct';
 }
 
 /** A parameter's place in the flat parameter (and gradient, momentum) buffer. */
@@ -186,10 +193,11 @@ class Builder {
     const conv: Field[] = [x, out, wOff, o.kh, o.kw, o.sy, o.sx, o.py, o.px, o.dil ?? 1, o.depthwise === true ? 1 : 0, o.relu ? 1 : 0];
     const outSize = this.n * out.c * out.h * out.w;
     const dense = o.depthwise !== true;
+    const tiled = dense && this.s.denseKernels !== 'direct';
     // Dense convolutions are tiled products (16 output channels × 16 positions per workgroup); depthwise ones one thread per output.
-    if (dense) this.emit('convTile', label, Math.ceil(out.c / 16) * Math.ceil((this.n * out.h * out.w) / 16), [accessOf(x)], [accessOf(out)], conv);
+    if (tiled) this.emit('convTile', label, Math.ceil(out.c / 16) * Math.ceil((this.n * out.h * out.w) / 16), [accessOf(x)], [accessOf(out)], conv);
     else this.emit('conv', label, outSize, [accessOf(x)], [accessOf(out)], conv);
-    const pointwise = dense && o.kh === 1 && o.kw === 1 && o.sy === 1 && o.sx === 1 && o.py === 0 && o.px === 0 && (o.dil ?? 1) === 1;
+    const pointwise = tiled && o.kh === 1 && o.kw === 1 && o.sy === 1 && o.sx === 1 && o.py === 0 && o.px === 0 && (o.dil ?? 1) === 1;
     const weights = o.kh * o.kw * x.c * (o.depthwise === true ? 1 : out.c);
     const partial = x.y0 !== 0 || x.x0 !== 0 || x.h !== x.t.dims[2] || x.w !== x.t.dims[3];
     this.backward.push(() => {
