@@ -122,6 +122,9 @@ log "plan engine: $SMALL_ARGS --tfjs-count"
 timeout 60 "$NODE" "$W/webgpu-bench.cjs" plan $SMALL_ARGS --adapter "$ADAPTER" --steps "$((STEPS * 4))" --warmup "$WARMUP" --tfjs-count $soft_flag \
   >"$OUT/plan-small.json" 2>"$W/plan-small.stderr" || log "plan engine (small) failed (exit $?): $(grep -v 'artificially reduced' "$W/plan-small.stderr" | tail -5)"
 grep -v 'artificially reduced' "$W/plan-small.stderr" | tail -c 8000 >"$OUT/plan-small.stderr"
+log "plan engine, direct dense kernels: $SMALL_ARGS --direct"
+timeout 45 "$NODE" "$W/webgpu-bench.cjs" plan $SMALL_ARGS --direct --adapter "$ADAPTER" --steps "$((STEPS * 4))" --warmup "$WARMUP" $soft_flag \
+  >"$OUT/plan-small-direct.json" 2>"$W/plan-small-direct.stderr" || log "plan engine (small, direct) failed (exit $?): $(grep -v 'artificially reduced' "$W/plan-small-direct.stderr" | tail -5)"
 
 # The filter-gradient overrides of tfjs-webgpu, shape by shape: only with KERNELS=1
 # now (the plan engine replaces them; the call's 10 minutes no longer fit both).
@@ -133,5 +136,6 @@ if [ "${KERNELS:-0}" = 1 ]; then
 fi
 
 "$PYTHON" bench/gpu/summarize.py "$OUT/webgpu.json" "$OUT/torch.json" "$OUT/nvidia-smi.txt" "$OUT/kernels.json" \
-  --plan "$OUT/plan.json" --plan-small "$OUT/plan-small.json" --torch-small "$OUT/torch-small.json" >"$OUT/summary.md" 2>>"$OUT/run.log"
+  --plan "$OUT/plan.json" --plan-small "$OUT/plan-small.json" --torch-small "$OUT/torch-small.json" \
+  --plan-small-direct "$OUT/plan-small-direct.json" >"$OUT/summary.md" 2>>"$OUT/run.log"
 cat "$OUT/summary.md"

@@ -7,6 +7,7 @@ sides are said so, not hidden.
 
   summarize.py webgpu.json torch.json nvidia-smi.txt [kernels.json]
       [--plan plan.json] [--plan-small plan-small.json] [--torch-small torch-small.json]
+      [--plan-small-direct plan-small-direct.json]
 
 The plan engine (src/train/gpuplan, bench/gpu/plan-bench.ts) gets its own
 table: images/s, ratio to PyTorch on the same network, dispatches per step
@@ -74,7 +75,7 @@ def plan_table(rows):
         ips = p.get("imagesPerSecond")
         ratio = f"{ips / t['imagesPerSecond']:.3f}×" if ips and t else "-"
         tf = p.get("tfjsWebgpuLaunchesPerStep", "-")
-        print(f"| {label} | {p['adapter']['name']} | {ips if ips is None else f'{ips:.1f}'} | {ratio} | {p['dispatchesPerStep']} | {tf} | "
+        print(f"| {label} | {p['adapter']['name']} | {'-' if ips is None else f'{ips:.1f}'} | {ratio} | {p['dispatchesPerStep']} | {tf} | "
               f"{p['encodeMsPerStep']:.2f} | {p['planBytes'] / 2**30:.2f} GiB |")
     for label, p, _ in rows:
         if p and p.get("profile"):
@@ -85,7 +86,7 @@ def plan_table(rows):
                 print(f"| {k['kind']} | {k['dispatches']} | {k['entries']} | {k['ms']:.2f} |")
 
 
-def main(webgpu_path, torch_path, smi_path, kernels_path=None, plan=None, plan_small=None, torch_small=None):
+def main(webgpu_path, torch_path, smi_path, kernels_path=None, plan=None, plan_small=None, torch_small=None, plan_small_direct=None):
     w, t = load(webgpu_path), load(torch_path)
     try:
         gpu = open(smi_path).read().strip().splitlines()[0]
@@ -126,6 +127,8 @@ def main(webgpu_path, torch_path, smi_path, kernels_path=None, plan=None, plan_s
             rows.append(("C=36, 20 cells (BENCH_ARGS)", load(plan), t))
         if plan_small is not None:
             rows.append(("C=16, 8 cells (SMALL_ARGS)", load(plan_small), load(torch_small) if torch_small else None))
+        if plan_small_direct is not None:
+            rows.append(("C=16, 8 cells, direct dense kernels", load(plan_small_direct), load(torch_small) if torch_small else None))
         plan_table(rows)
     if kernels_path is not None:
         k = load(kernels_path)
@@ -140,7 +143,7 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     i = 0
     while i < len(argv):
-        if argv[i] in ("--plan", "--plan-small", "--torch-small") and i + 1 < len(argv):
+        if argv[i] in ("--plan", "--plan-small", "--torch-small", "--plan-small-direct") and i + 1 < len(argv):
             opts[argv[i][2:].replace("-", "_")] = argv[i + 1]
             i += 2
         else:
