@@ -237,3 +237,35 @@ test('bad input: out of memory at plan time names the bytes and a batch that fit
   const { x, labels } = inputs(c, 0);
   assert.throws(() => engine.step({ images: x, labels, lr: 0 }), (error: unknown) => error instanceof GpuPlanError && error.kind === 'lost' && /was lost/.test(error.message));
 });
+
+test('checkpoint primitives: parameters, momentum and running statistics read back and written into a new engine continue the run bit for bit', async (t) => {
+  if (!need(t)) return;
+  const c: Case = { ...EVERY_OP, genotype: builtin('DARTS_V2')!.genotype, dropPath: 0.2, batch: 2, side: 8 };
+  const net = network(c);
+  const init = layoutOf(net);
+  net.dispose();
+  const run = (engine: GpuPlanEngine, s: number) => {
+    const { x, labels } = inputs(c, s);
+    engine.step({ images: x, labels, lr: 0.05, masks: drawMasks(engine.maskCount, c.batch, c.dropPath, mulberry32(1000 + s)) });
+  };
+  const a = await GpuPlanEngine.create(opened!.device, c.genotype, settings(c, 'train'), init);
+  const b = await GpuPlanEngine.create(opened!.device, c.genotype, settings(c, 'train'), init);
+  try {
+    run(a, 0);
+    run(a, 1);
+    await a.readMetrics();
+    // The checkpoint: what a trainer would write and read back.
+    const [params, momentum, buffers] = await Promise.all([a.readParams(), a.readMomentum(), a.readBuffers()]);
+    b.writeParams(params, momentum, buffers);
+    run(a, 2);
+    run(b, 2);
+    const [ma, mb] = await Promise.all([a.readMetrics(), b.readMetrics()]);
+    assert.equal(mb.loss, ma.loss);
+    assert.deepEqual(await b.readParams(), await a.readParams());
+    assert.deepEqual(await b.readMomentum(), await a.readMomentum());
+    assert.deepEqual(await b.readBuffers(), await a.readBuffers());
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
+});
