@@ -151,7 +151,7 @@ test('auxiliary head (32×32 inputs) on DARTS_V2: loss 1·main + 0.4·aux and al
   await conformOneStep({ genotype: builtin('DARTS_V2')!.genotype, channels: 2, layers: 3, batch: 2, side: 32, classes: 4, auxiliary: true, dropPath: 0.2 }, t);
 });
 
-test('eval mode: logits with the running statistics equal the cpu network’s', async (t) => {
+test('eval mode: logits with the running statistics, loss and accuracy (accumulated on the GPU) equal the cpu network’s', async (t) => {
   if (!need(t)) return;
   const c = EVERY_OP;
   const net = network(c);
@@ -163,10 +163,24 @@ test('eval mode: logits with the running statistics equal the cpu network’s', 
     const { x, labels } = inputs(c, 1);
     engine.step({ images: x, labels });
     const logits = await engine.readLogits();
-    const ref = tf.tidy(() => net.forward(tf.tensor4d(x, [c.batch, c.side, c.side, 3]), { training: false }).logits.dataSync().slice());
-    const err = relativeMaxError(ref as Float32Array, logits);
-    t.diagnostic(`eval logits relative error ${err.toExponential(2)}`);
+    const metrics = await engine.readMetrics();
+    const { ref, loss, correct } = tf.tidy(() => {
+      const l = net.forward(tf.tensor4d(x, [c.batch, c.side, c.side, 3]), { training: false }).logits;
+      const predicted = tf.argMax(l, -1).dataSync();
+      return {
+        ref: l.dataSync().slice() as Float32Array,
+        loss: crossEntropy(l, tf.tensor1d(labels, 'int32')).dataSync()[0]!,
+        correct: Array.from(predicted).filter((p, i) => p === labels[i]).length,
+      };
+    });
+    const err = relativeMaxError(ref, logits);
+    t.diagnostic(`eval logits relative error ${err.toExponential(2)}; loss ${metrics.loss} vs ${loss}`);
     assert.ok(err < 1e-4, `eval logits: ${err}`);
+    // Evaluation accumulates on the GPU too: loss, accuracy, samples and batches.
+    assert.ok(Math.abs(metrics.loss - loss) < 1e-5 * Math.max(1, loss), `eval loss ${metrics.loss} vs ${loss}`);
+    assert.equal(metrics.correct, correct);
+    assert.equal(metrics.samples, c.batch);
+    assert.equal(metrics.batches, 1);
   } finally {
     engine.destroy();
     net.dispose();

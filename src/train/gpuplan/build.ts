@@ -76,7 +76,7 @@ export interface BuiltStep {
 }
 
 /** Metrics accumulated on the GPU (state buffer elements). */
-export const METRIC = { loss: 0, correct: 1, gradNorm: 2, steps: 3, auxLoss: 4, samples: 5 } as const;
+export const METRIC = { loss: 0, correct: 1, gradNorm: 2, steps: 3, auxLoss: 4, samples: 5, batches: 6 } as const;
 export const METRIC_COUNT = 8;
 /** Partial sums of the gradient norm (workgroups of sumSquares). */
 export const NORM_PARTS = 256;
@@ -456,8 +456,9 @@ class Builder {
       { at: dlogits },
       { at: pooled },
       { f32: weight },
-      this.training ? metricAt(metrics, lossMetric) : NONE,
-      this.training && correctMetric !== undefined ? metricAt(metrics, correctMetric) : NONE,
+      // Eval plans accumulate loss and accuracy too (an evaluation pass reads them once at its end).
+      metricAt(metrics, lossMetric),
+      correctMetric !== undefined ? metricAt(metrics, correctMetric) : NONE,
     ];
     const all = (t: Tensor): Access => ({ t, c0: 0, c: t.dims[1] });
     this.emit('head', label, 1, [accessOf(feat), all(labels)], [all(logits), all(dlogits), all(pooled), all(metrics)], fields);

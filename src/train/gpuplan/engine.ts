@@ -25,6 +25,7 @@ export interface GpuDevice {
   readonly limits: { readonly maxStorageBufferBindingSize: number; readonly maxStorageBuffersPerShaderStage: number; readonly maxBufferSize: number; readonly minStorageBufferOffsetAlignment: number };
   readonly queue: GpuQueue;
   readonly lost: Promise<{ reason: string; message: string }>;
+  addEventListener?(type: 'uncapturederror', listener: (event: { readonly error: { readonly message: string; readonly constructor: { readonly name: string } } }) => void): void;
   createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBuffer;
   createShaderModule(d: { code: string }): any;
   createBindGroupLayout(d: any): any;
@@ -71,13 +72,17 @@ export interface SgdSettings {
 }
 
 export interface Metrics {
-  /** Σ over steps of the batch's mean cross-entropy (main head). */
+  /** Σ over batches of the batch's mean cross-entropy (main head). */
   readonly loss: number;
   readonly auxLoss: number;
   readonly correct: number;
   readonly samples: number;
+  /** Σ over steps of the gradient norm before clipping. */
   readonly gradNorm: number;
+  /** Optimiser steps (training plans). */
   readonly steps: number;
+  /** Batches through the classifier head (training and eval plans). */
+  readonly batches: number;
 }
 
 export interface PlanFigures {
@@ -106,6 +111,7 @@ export class GpuPlanEngine {
   private readonly encoded: EncodedDispatch[];
   private readonly uniform: GpuBuffer;
   private lostReason: string | undefined;
+  private deviceError: GpuPlanError | undefined;
   private readonly slots: GpuBuffer[];
 
   private constructor(
@@ -117,6 +123,11 @@ export class GpuPlanEngine {
     const s = plan.settings;
     void device.lost.then((info) => {
       this.lostReason ??= `the WebGPU device was lost (${info.reason}): ${info.message}`;
+    });
+    // Dawn reports failures of submitted work asynchronously; the next call surfaces the first one.
+    device.addEventListener?.('uncapturederror', (event) => {
+      const oom = event.error.constructor.name === 'GPUOutOfMemoryError' || /out of memory/i.test(event.error.message);
+      this.deviceError ??= new GpuPlanError(`WebGPU ${oom ? 'ran out of memory' : 'error'}: ${event.error.message.split('\n')[0]}`, oom ? 'out-of-memory' : 'validation');
     });
     const create = (elementsOrBytes: number, usage: number, bytes = false): GpuBuffer => {
       const b = device.createBuffer({ size: Math.max(16, Math.ceil((bytes ? elementsOrBytes : elementsOrBytes * 4) / 16) * 16), usage });
@@ -208,6 +219,7 @@ export class GpuPlanEngine {
 
   private check(): void {
     if (this.lostReason !== undefined) throw new GpuPlanError(this.lostReason, 'lost');
+    if (this.deviceError !== undefined) throw this.deviceError;
   }
 
   private stateOffset(t: Tensor): number {
@@ -311,7 +323,7 @@ export class GpuPlanEngine {
     const m = this.plan.state.metrics;
     const v = await this.read(SLOT.state, m.offset!, METRIC_COUNT);
     this.device.queue.writeBuffer(this.slots[SLOT.state]!, m.offset! * 4, new Float32Array(METRIC_COUNT));
-    return { loss: v[METRIC.loss]!, auxLoss: v[METRIC.auxLoss]!, correct: v[METRIC.correct]!, samples: v[METRIC.samples]!, gradNorm: v[METRIC.gradNorm]!, steps: v[METRIC.steps]! };
+    return { loss: v[METRIC.loss]!, auxLoss: v[METRIC.auxLoss]!, correct: v[METRIC.correct]!, samples: v[METRIC.samples]!, gradNorm: v[METRIC.gradNorm]!, steps: v[METRIC.steps]!, batches: v[METRIC.batches]! };
   }
 
   readParams(): Promise<Float32Array> {

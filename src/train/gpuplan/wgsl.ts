@@ -480,7 +480,8 @@ const BODIES: Record<KernelKind, string> = {
   let right = wsum(li, correct);
   if (li == 0u && g == 0u) {
     if (mLoss != NONE) { S[mLoss] += loss; }
-    if (mCorrect != NONE) { S[mCorrect] += right; S[mCorrect + 4u] += f32(N); }
+    // correct, then samples (+4) and batches (+5): METRIC in build.ts.
+    if (mCorrect != NONE) { S[mCorrect] += right; S[mCorrect + 4u] += f32(N); S[mCorrect + 5u] += 1.0; }
   }
 }`,
   // head 0-20, dFeat 21-30, accumulate 31
