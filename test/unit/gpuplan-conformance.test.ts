@@ -12,6 +12,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtin } from '../../src/genotype/library.js';
+import { normalisationTable, writeAugmented, type AugmentParams } from '../../src/train/data/augment.js';
 import type { Genotype } from '../../src/genotype/model.js';
 import { mulberry32 } from '../../src/shared/mulberry32.js';
 import { openPlanDevice, type PlanDevice } from '../../src/train/gpuplan/device.js';
@@ -281,5 +282,38 @@ test('checkpoint primitives: parameters, momentum and running statistics read ba
   } finally {
     a.destroy();
     b.destroy();
+  }
+});
+
+test('augmentation on the GPU (crop with padding 4, flip, normalise, cutout 16) writes exactly what data/augment.ts writes', async (t) => {
+  if (!need(t)) return;
+  const side = 32;
+  const batch = 4;
+  const c: Case = { ...EVERY_OP, genotype: builtin('DARTS_V2')!.genotype, batch, side, channels: 2 };
+  const net = network(c);
+  const init = layoutOf(net);
+  net.dispose();
+  const mean = [0.4914, 0.4822, 0.4465];
+  const std = [0.247, 0.2435, 0.2616];
+  const engine = await GpuPlanEngine.create(opened!.device, c.genotype, { ...settings(c, 'eval'), augmentation: { mean, std, cutout: 16 } }, init);
+  try {
+    const random = mulberry32(9);
+    const bytes = Uint8Array.from({ length: batch * side * side * 3 }, () => Math.floor(random() * 256));
+    // Corners of the parameter space: both crop extremes, flip, cutout centres at and beyond the borders.
+    const params: AugmentParams[] = [
+      { top: 0, left: 8, flip: true, cutoutY: 0, cutoutX: 31 },
+      { top: 8, left: 0, flip: false, cutoutY: 31, cutoutX: 0 },
+      { top: 4, left: 4, flip: true, cutoutY: 16, cutoutX: 16 },
+      { top: 3, left: 6, flip: false, cutoutY: 5, cutoutX: 27 },
+    ];
+    engine.step({ raw: { bytes, params }, labels: Int32Array.from([0, 1, 2, 3]) });
+    const gpu = await engine.readInput();
+    const cpu = new Float32Array(batch * side * side * 3);
+    const table = normalisationTable(mean, std, 3);
+    const pixels = side * side * 3;
+    params.forEach((p, k) => writeAugmented(bytes, k * pixels, side, side, 3, table, p, 16, cpu, k * pixels));
+    assert.deepEqual(gpu, cpu);
+  } finally {
+    engine.destroy();
   }
 });

@@ -39,6 +39,13 @@ export interface PlanSettings extends PlanNetwork {
    * barriers are costly); a GPU should prefer the tiles (bench/gpu measures both).
    */
   readonly denseKernels?: 'tiled' | 'direct';
+  /**
+   * Augment on the GPU: each step uploads the batch's raw bytes (HWC, three
+   * bytes per float) and each image's crop/flip/cutout parameters (drawn on
+   * the CPU by data/augment.ts's drawAugmentation, so batches equal the other
+   * backends'), and the first dispatch writes the normalised, augmented input.
+   */
+  readonly augmentation?: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly cutout: number };
 }
 
 /** A parameter's place in the flat parameter (and gradient, momentum) buffer. */
@@ -67,6 +74,10 @@ export interface StateMap {
   /** Drop-path masks in draw order (cell by cell, edge by edge, sample by sample), one N-vector per non-identity op. */
   readonly masks?: Tensor;
   readonly maskCount: number;
+  /** With augmentation: the raw bytes (3 per float), 5 parameters per image, the normalisation table. */
+  readonly raw?: Tensor;
+  readonly augmentParams?: Tensor;
+  readonly normTable?: Tensor;
 }
 
 export interface BuiltStep {
@@ -481,6 +492,21 @@ class Builder {
     // Masks are reserved for the largest count a step can draw; the count is known once the cells are built.
     this.masks = this.tensor('masks', 'state', [1, 0, 1, 1]);
 
+    let augment: { raw: Tensor; augmentParams: Tensor; normTable: Tensor } | undefined;
+    if (this.s.augmentation !== undefined) {
+      const raw = this.tensor('raw bytes', 'state', [1, Math.ceil((n * inputSize * inputSize * 3) / 3), 1, 1]);
+      const augmentParams = this.tensor('augment params', 'state', [n, 5, 1, 1]);
+      const normTable = this.tensor('normalisation table', 'state', [1, 3 * 256, 1, 1]);
+      const all = (t: Tensor): Access => ({ t, c0: 0, c: t.dims[1] });
+      this.emit('augment', 'augment (crop, flip, normalise, cutout)', n * 3 * inputSize * inputSize, [all(raw), all(augmentParams), all(normTable)], [all(input)], [
+        fullView(input),
+        { at: raw },
+        { at: augmentParams },
+        { at: normTable },
+        this.s.augmentation.cutout,
+      ]);
+      augment = { raw, augmentParams, normTable };
+    }
     const stemStride = stemStrideFor(inputSize);
     const stemC = STEM_MULTIPLIER * channels;
     let side = Math.floor((inputSize + 2 - 3) / stemStride) + 1;
@@ -522,7 +548,7 @@ class Builder {
     return {
       ops: this.ops,
       tensors: this.tensors,
-      state: { input, labels, logits, metrics, maskCount, ...(auxLogits === undefined ? {} : { auxLogits }), ...(maskCount > 0 ? { masks: this.masks } : {}) },
+      state: { input, labels, logits, metrics, maskCount, ...(augment ?? {}), ...(auxLogits === undefined ? {} : { auxLogits }), ...(maskCount > 0 ? { masks: this.masks } : {}) },
     };
   }
 

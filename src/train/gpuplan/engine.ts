@@ -12,11 +12,12 @@ import { compilePlan, fmtBytes, fittingBatch, PlanMemoryError, SLOT, type Plan }
 import { encodeTable, type EncodedDispatch } from './encode.js';
 import { KERNELS, type KernelKind, type Tensor } from './ir.js';
 import type { InitialState } from './layout.js';
+import type { AugmentParams } from '../data/augment.js';
+import { normalisationTable } from '../data/augment.js';
 import { elements } from './schedule.js';
 import { shaderFor } from './wgsl.js';
 
 /* The slice of WebGPU this module uses, declared structurally (see src/train/webgpu/types.ts). */
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { size: number; destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuQueue = { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView): void; submit(cbs: unknown[]): void; onSubmittedWorkDone(): Promise<void> };
 type GpuPass = { setPipeline(p: unknown): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number, y: number, z: number): void; end(): void };
@@ -56,8 +57,10 @@ export class GpuPlanError extends Error {
 }
 
 export interface StepInput {
-  /** NHWC images, batch × size × size × 3. */
-  readonly images: Float32Array;
+  /** NHWC images, batch × size × size × 3, normalised (plans without augmentation). */
+  readonly images?: Float32Array;
+  /** Plans with augmentation: the batch's raw bytes (HWC per image, images one after another) and each image's parameters. */
+  readonly raw?: { readonly bytes: Uint8Array; readonly params: readonly AugmentParams[] };
   readonly labels: Int32Array;
   /** Learning rate of this step (training plans). */
   readonly lr?: number;
@@ -89,6 +92,13 @@ export interface PlanFigures {
   readonly dispatchesPerStep: number;
   readonly planBytes: number;
   readonly primitiveOps: number;
+}
+
+/** Three bytes per float (exact below 2^24): a third more than the bytes to upload, four times less than floats. */
+export function packBytes(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(Math.ceil(bytes.length / 3));
+  for (let i = 0, j = 0; i < bytes.length; i += 3, j++) out[j] = bytes[i]! + (bytes[i + 1] ?? 0) * 256 + (bytes[i + 2] ?? 0) * 65536;
+  return out;
 }
 
 /**
@@ -151,6 +161,10 @@ export class GpuPlanEngine {
     device.queue.writeBuffer(params, 0, initial.params);
     device.queue.writeBuffer(state, 0, initial.buffers);
     device.queue.writeBuffer(tableBuffer, 0, table.words);
+    const aug = s.augmentation;
+    if (aug !== undefined && plan.state.normTable !== undefined) {
+      device.queue.writeBuffer(state, plan.state.normTable.offset! * 4, normalisationTable(aug.mean, aug.std, 3));
+    }
     device.queue.writeBuffer(this.uniform, 0, new Float32Array([0, sgd.momentum, sgd.weightDecay, sgd.maxNorm]));
 
     const nArenas = arenas.length;
@@ -278,11 +292,21 @@ export class GpuPlanEngine {
     this.check();
     const { settings: s, state } = this.plan;
     const n = s.batch;
-    if (input.images.length !== n * s.inputSize * s.inputSize * 3) throw new Error(`expected ${n}×${s.inputSize}×${s.inputSize}×3 images, got ${input.images.length} values`);
     if (input.labels.length !== n) throw new Error(`expected ${n} labels, got ${input.labels.length}`);
     const q = this.device.queue;
     const stateBuf = this.slots[SLOT.state]!;
-    q.writeBuffer(stateBuf, this.stateOffset(state.input), input.images);
+    if (state.raw !== undefined) {
+      if (input.raw === undefined) throw new Error('this plan augments on the GPU: pass raw bytes and augmentation parameters');
+      const { bytes, params } = input.raw;
+      if (bytes.length !== n * s.inputSize * s.inputSize * 3) throw new Error(`expected ${n}×${s.inputSize}×${s.inputSize}×3 bytes, got ${bytes.length}`);
+      if (params.length !== n) throw new Error(`expected ${n} augmentation parameters, got ${params.length}`);
+      q.writeBuffer(stateBuf, this.stateOffset(state.raw), packBytes(bytes));
+      q.writeBuffer(stateBuf, this.stateOffset(state.augmentParams!), Float32Array.from(params.flatMap((a) => [a.top, a.left, a.flip ? 1 : 0, a.cutoutY, a.cutoutX])));
+    } else {
+      if (input.images === undefined) throw new Error('pass the batch as normalised images');
+      if (input.images.length !== n * s.inputSize * s.inputSize * 3) throw new Error(`expected ${n}×${s.inputSize}×${s.inputSize}×3 images, got ${input.images.length} values`);
+      q.writeBuffer(stateBuf, this.stateOffset(state.input), input.images);
+    }
     q.writeBuffer(stateBuf, this.stateOffset(state.labels), Float32Array.from(input.labels));
     if (state.masks !== undefined) {
       const masks = input.masks ?? new Float32Array(state.maskCount * n).fill(1);
@@ -341,6 +365,12 @@ export class GpuPlanEngine {
   /** Running statistics, flat in layout order. */
   readBuffers(): Promise<Float32Array> {
     return this.read(SLOT.state, 0, this.plan.layout.bufferCount);
+  }
+
+  /** The last step's network input (NHWC, normalised and, with augmentation, augmented). */
+  readInput(): Promise<Float32Array> {
+    const t = this.plan.state.input;
+    return this.read(SLOT.state, t.offset!, elements(t));
   }
 
   /** The last step's logits (and auxiliary logits), batch × classes. */

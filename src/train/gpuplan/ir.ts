@@ -62,6 +62,7 @@ export function accessOf(v: View): Access {
 
 /** The kernels; each has one WGSL shader (wgsl.ts) and one record layout (encode.ts). */
 export const KERNELS = [
+  'augment',
   'conv',
   'convTile',
   'convBackData',

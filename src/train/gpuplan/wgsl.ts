@@ -166,6 +166,33 @@ const BODIES: Record<KernelKind, string> = {
   }
   st(out.s, at(out, n, co, oy, ox), acc);
 }`,
+  // out 0-9 (the NHWC input), raw 10 (three bytes per float), params 11 (top, left, flip, cutoutY, cutoutX per
+  // image), table 12 (c·256 + byte → normalised value), cutout 13. data/augment.ts's writeAugmented, exactly.
+  augment: /* wgsl */ `${ELEMENTWISE_HEADER}
+  let out = vw(e); let raw = T[e + 10u]; let prm = T[e + 11u]; let table = T[e + 12u]; let cutout = T[e + 13u];
+  if (idx >= size(out)) { return; }
+  let x = idx % out.w; let y = (idx / out.w) % out.h; let c = (idx / (out.w * out.h)) % out.c; let n = idx / (out.w * out.h * out.c);
+  let p = prm + n * 5u;
+  let H = i32(out.h); let W = i32(out.w);
+  let sy = i32(y) + i32(S[p]) - 4;
+  var sx = i32(x);
+  if (S[p + 2u] != 0.0) { sx = W - 1 - sx; }
+  sx = sx + i32(S[p + 1u]) - 4;
+  var v = S[table + c * 256u];
+  if (sy >= 0 && sy < H && sx >= 0 && sx < W) {
+    let b = ((n * out.h + u32(sy)) * out.w + u32(sx)) * out.c + c;
+    let word = u32(S[raw + b / 3u]);
+    v = S[table + c * 256u + ((word >> (8u * (b % 3u))) & 255u)];
+  }
+  if (cutout > 0u) {
+    let half = i32(cutout / 2u);
+    let cy = i32(S[p + 3u]); let cx = i32(S[p + 4u]);
+    let y0 = clamp(cy - half, 0, H); let y1 = clamp(cy + half, 0, H);
+    let x0 = clamp(cx - half, 0, W); let x1 = clamp(cx + half, 0, W);
+    if (i32(y) >= y0 && i32(y) < y1 && i32(x) >= x0 && i32(x) < x1) { v = 0.0; }
+  }
+  st(out.s, at(out, n, c, y, x), v);
+}`,
   // conv 0-29 (dense). Workgroup g = posTile·coTiles + coTile: 16 output channels × 16 positions of
   // the batch·output plane, Cin staged 16 at a time (weights and inputs) through workgroup memory.
   convTile: /* wgsl */ `${TILE_DECLS}${REDUCING_HEADER}${CONV_PARAMS}
