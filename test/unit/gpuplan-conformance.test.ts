@@ -142,6 +142,11 @@ test('every operation with drop path (the same masks): logits, loss and gradient
   await conformOneStep({ ...EVERY_OP, dropPath: 0.3, batch: 4, side: 8 }, t);
 });
 
+test('every operation, 5 cells (normal cells after reductions: FactorizedReduce preprocessing), batch 2, 8×8: the same', async (t) => {
+  if (!need(t)) return;
+  await conformOneStep({ ...EVERY_OP, channels: 2, layers: 5, side: 8, dropPath: 0.2 }, t);
+});
+
 test('every operation with the direct dense kernels (one thread per output) instead of the tiled ones: the same', async (t) => {
   if (!need(t)) return;
   await conformOneStep({ ...EVERY_OP, dropPath: 0.3, batch: 4, side: 8, denseKernels: 'direct' }, t);
