@@ -322,3 +322,31 @@ test('augmentation on the GPU (crop with padding 4, flip, normalise, cutout 16) 
     engine.destroy();
   }
 });
+
+test('metrics read while steps are queued: no step is lost or counted twice', async (t) => {
+  if (!need(t)) return;
+  const c: Case = { ...EVERY_OP, genotype: builtin('DARTS_V2')!.genotype, batch: 2, side: 8 };
+  const net = network(c);
+  const engine = await GpuPlanEngine.create(opened!.device, c.genotype, settings(c, 'train'), layoutOf(net));
+  net.dispose();
+  try {
+    const { x, labels } = inputs(c, 0);
+    let steps = 0;
+    let samples = 0;
+    for (let round = 0; round < 3; round++) {
+      engine.step({ images: x, labels, lr: 0 });
+      // Read without waiting, then queue more steps before the read resolves.
+      const pending = engine.readMetrics();
+      engine.step({ images: x, labels, lr: 0 });
+      engine.step({ images: x, labels, lr: 0 });
+      const m = await pending;
+      steps += m.steps;
+      samples += m.samples;
+    }
+    const rest = await engine.readMetrics();
+    assert.equal(steps + rest.steps, 9);
+    assert.equal(samples + rest.samples, 9 * c.batch);
+  } finally {
+    engine.destroy();
+  }
+});

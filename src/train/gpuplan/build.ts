@@ -488,7 +488,8 @@ class Builder {
     const input = this.tensor('input', 'state', [n, 3, inputSize, inputSize], 'nhwc');
     const labels = this.tensor('labels', 'state', [n, 1, 1, 1]);
     const logits = this.tensor('logits', 'state', [n, classes, 1, 1]);
-    const metrics = this.tensor('metrics', 'state', [1, 8, 1, 1]);
+    // Two blocks of METRIC_COUNT: steps add to one while the other is read (engine.readMetrics).
+    const metrics = this.tensor('metrics', 'state', [1, 2 * METRIC_COUNT, 1, 1]);
     // Masks are reserved for the largest count a step can draw; the count is known once the cells are built.
     this.masks = this.tensor('masks', 'state', [1, 0, 1, 1]);
 

@@ -22,11 +22,13 @@ type GpuBuffer = { size: number; destroy(): void; mapAsync(mode: number): Promis
 type GpuQueue = { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView): void; submit(cbs: unknown[]): void; onSubmittedWorkDone(): Promise<void> };
 type GpuPass = { setPipeline(p: unknown): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number, y: number, z: number): void; end(): void };
 type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(a: GpuBuffer, ao: number, b: GpuBuffer, bo: number, size: number): void; finish(): unknown };
+type UncapturedError = { readonly error: { readonly message: string; readonly constructor: { readonly name: string } } };
 export interface GpuDevice {
   readonly limits: { readonly maxStorageBufferBindingSize: number; readonly maxStorageBuffersPerShaderStage: number; readonly maxBufferSize: number; readonly minStorageBufferOffsetAlignment: number };
   readonly queue: GpuQueue;
   readonly lost: Promise<{ reason: string; message: string }>;
-  addEventListener?(type: 'uncapturederror', listener: (event: { readonly error: { readonly message: string; readonly constructor: { readonly name: string } } }) => void): void;
+  addEventListener?(type: 'uncapturederror', listener: (event: UncapturedError) => void): void;
+  removeEventListener?(type: 'uncapturederror', listener: (event: UncapturedError) => void): void;
   createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBuffer;
   createShaderModule(d: { code: string }): any;
   createBindGroupLayout(d: any): any;
@@ -122,6 +124,9 @@ export class GpuPlanEngine {
   private readonly uniform: GpuBuffer;
   private lostReason: string | undefined;
   private deviceError: GpuPlanError | undefined;
+  private readonly onError: (event: UncapturedError) => void;
+  /** The metric block (0 or 1) steps accumulate into now. */
+  private metricBlock = 0;
   private readonly slots: GpuBuffer[];
 
   private constructor(
@@ -135,10 +140,11 @@ export class GpuPlanEngine {
       this.lostReason ??= `the WebGPU device was lost (${info.reason}): ${info.message}`;
     });
     // Dawn reports failures of submitted work asynchronously; the next call surfaces the first one.
-    device.addEventListener?.('uncapturederror', (event) => {
+    this.onError = (event) => {
       const oom = event.error.constructor.name === 'GPUOutOfMemoryError' || /out of memory/i.test(event.error.message);
       this.deviceError ??= new GpuPlanError(`WebGPU ${oom ? 'ran out of memory' : 'error'}: ${event.error.message.split('\n')[0]}`, oom ? 'out-of-memory' : 'validation');
-    });
+    };
+    device.addEventListener?.('uncapturederror', this.onError);
     const create = (elementsOrBytes: number, usage: number, bytes = false): GpuBuffer => {
       const b = device.createBuffer({ size: Math.max(16, Math.ceil((bytes ? elementsOrBytes : elementsOrBytes * 4) / 16) * 16), usage });
       this.buffers.push(b);
@@ -156,7 +162,7 @@ export class GpuPlanEngine {
     const table = encodeTable(plan.dispatches, device.limits.minStorageBufferOffsetAlignment);
     this.encoded = table.dispatches;
     const tableBuffer = create(table.words.byteLength, STORAGE | COPY_DST, true);
-    this.uniform = create(4, UNIFORM | COPY_DST);
+    this.uniform = create(8, UNIFORM | COPY_DST);
 
     device.queue.writeBuffer(params, 0, initial.params);
     device.queue.writeBuffer(state, 0, initial.buffers);
@@ -342,11 +348,19 @@ export class GpuPlanEngine {
     return out;
   }
 
-  /** The metrics accumulated since the last call (one small read), then reset to zero. */
+  /**
+   * The metrics accumulated since the last call (one small read). Steps
+   * submitted meanwhile are not lost: the steps' metric block is switched
+   * first (a uniform written in queue order), the old block read, then zeroed.
+   */
   async readMetrics(): Promise<Metrics> {
     const m = this.plan.state.metrics;
-    const v = await this.read(SLOT.state, m.offset!, METRIC_COUNT);
-    this.device.queue.writeBuffer(this.slots[SLOT.state]!, m.offset! * 4, new Float32Array(METRIC_COUNT));
+    const old = this.metricBlock;
+    this.metricBlock ^= 1;
+    this.device.queue.writeBuffer(this.uniform, 16, new Uint32Array([this.metricBlock * METRIC_COUNT]));
+    const offset = m.offset! + old * METRIC_COUNT;
+    const v = await this.read(SLOT.state, offset, METRIC_COUNT);
+    this.device.queue.writeBuffer(this.slots[SLOT.state]!, offset * 4, new Float32Array(METRIC_COUNT));
     return { loss: v[METRIC.loss]!, auxLoss: v[METRIC.auxLoss]!, correct: v[METRIC.correct]!, samples: v[METRIC.samples]!, gradNorm: v[METRIC.gradNorm]!, steps: v[METRIC.steps]!, batches: v[METRIC.batches]! };
   }
 
@@ -388,6 +402,7 @@ export class GpuPlanEngine {
   }
 
   destroy(): void {
+    this.device.removeEventListener?.('uncapturederror', this.onError);
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
   }

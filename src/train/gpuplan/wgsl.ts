@@ -33,7 +33,8 @@ function prelude(arenas: number): string {
 @group(0) @binding(3) var<storage, read_write> S: array<f32>;
 ${arenaDecls}
 @group(0) @binding(${4 + arenas}) var<storage, read> T: array<u32>;
-struct Uniforms { lr: f32, momentum: f32, weightDecay: f32, maxNorm: f32 }
+// metricShift: which of the two metric blocks steps accumulate into (engine.readMetrics flips it).
+struct Uniforms { lr: f32, momentum: f32, weightDecay: f32, maxNorm: f32, metricShift: u32 }
 @group(0) @binding(${5 + arenas}) var<uniform> U: Uniforms;
 
 const NONE = 0xffffffffu;
@@ -506,9 +507,9 @@ const BODIES: Record<KernelKind, string> = {
   let loss = wsum(li, lossSum) / f32(N);
   let right = wsum(li, correct);
   if (li == 0u && g == 0u) {
-    if (mLoss != NONE) { S[mLoss] += loss; }
+    if (mLoss != NONE) { S[mLoss + U.metricShift] += loss; }
     // correct, then samples (+4) and batches (+5): METRIC in build.ts.
-    if (mCorrect != NONE) { S[mCorrect] += right; S[mCorrect + 4u] += f32(N); S[mCorrect + 5u] += 1.0; }
+    if (mCorrect != NONE) { let m = mCorrect + U.metricShift; S[m] += right; S[m + 4u] += f32(N); S[m + 5u] += 1.0; }
   }
 }`,
   // head 0-20, dFeat 21-30, accumulate 31
@@ -564,7 +565,7 @@ const BODIES: Record<KernelKind, string> = {
     M[i] = buf;
     P[i] = p - U.lr * buf;
   }
-  if (li == 0u && g == 0u) { S[mNorm] += norm; S[mNorm + 1u] += 1.0; }
+  if (li == 0u && g == 0u) { let m = mNorm + U.metricShift; S[m] += norm; S[m + 1u] += 1.0; }
 }`,
 };
 
