@@ -215,7 +215,14 @@ class Builder {
       const dOut = this.gradIn(out);
       if (dOut === undefined) return;
       if (o.depthwise === true) {
-        this.emit('convBackFilter', `${label} dW`, weights, [accessOf(x), accessOf(dOut)], [], [...conv, dOut]);
+        // One workgroup per (weight, chunk of the batch·positions), partial sums reduced with the dense ones.
+        const positions = this.n * out.h * out.w;
+        const chunks = Math.max(1, Math.min(Math.ceil(2048 / weights), Math.ceil(positions / 1024)));
+        const chunk = Math.ceil(positions / chunks);
+        const partials = this.tensor(`${label}.dW partials`, 'arena', [1, chunks * weights, 1, 1]);
+        const pv = fullView(partials);
+        this.emit('convBackFilter', `${label} dW partials`, weights * chunks, [accessOf(x), accessOf(dOut)], [accessOf(pv)], [...conv, dOut, pv, chunks, chunk]);
+        this.reductions.push({ kind: 'gradReduce', label: `${label} dW`, size: weights, reads: [accessOf(pv)], writes: [], fields: [pv, weights, chunks, wOff] });
       } else {
         this.denseFilterGrad(label, x, out, dOut, conv, wOff, o.kh * o.kw);
       }

@@ -292,17 +292,20 @@ const BODIES: Record<KernelKind, string> = {
   if (accumulate) { acc += ld(dIn.s, o); }
   st(dIn.s, o, acc);
 }`,
-  // conv 0-29, dOut 30-39: one workgroup per weight element, written to G.
+  // conv 0-29, dOut 30-39, partials 40-49, chunks 50, chunk length 51: one workgroup per (weight element w,
+  // chunk k) of the batch·positions, its sum written to partials[k·count + w] (gradReduce sums the chunks).
   convBackFilter: /* wgsl */ `${REDUCING_HEADER}${CONV_PARAMS}
-  let dOut = vw(e + 30u);
+  let dOut = vw(e + 30u); let part = vw(e + 40u); let chunks = T[e + 50u]; let chunkLen = T[e + 51u];
   let count = kh * kw * cin * select(cout, 1u, dw);
-  let valid = g < count;
+  let k = g / count;
+  let valid = k < chunks;
+  let w = g % count;
   var co = 0u; var ci = 0u; var kx = 0u; var ky = 0u;
-  if (dw) { ci = g % cin; co = ci; kx = (g / cin) % kw; ky = g / (cin * kw); }
-  else { co = g % cout; ci = (g / cout) % cin; kx = (g / (cout * cin)) % kw; ky = g / (cout * cin * kw); }
+  if (dw) { ci = w % cin; co = ci; kx = (w / cin) % kw; ky = w / (cin * kw); }
+  else { co = w % cout; ci = (w / cout) % cin; kx = (w / (cout * cin)) % kw; ky = w / (cout * cin * kw); }
   var acc = 0.0;
-  let m = select(0u, out.n * out.h * out.w, valid);
-  for (var i = li; i < m; i += 256u) {
+  let m = select(0u, min((k + 1u) * chunkLen, out.n * out.h * out.w), valid);
+  for (var i = k * chunkLen + li; i < m; i += 256u) {
     let ox = i % out.w; let oy = (i / out.w) % out.h; let n = i / (out.w * out.h);
     let iy = i32(oy * sy + ky * dil) - py; let ix = i32(ox * sx + kx * dil) - px;
     if (iy < 0 || iy >= i32(xin.h) || ix < 0 || ix >= i32(xin.w)) { continue; }
@@ -311,7 +314,7 @@ const BODIES: Record<KernelKind, string> = {
     acc += v * ld(dOut.s, at(dOut, n, co, oy, ox));
   }
   let total = wsum(li, acc);
-  if (valid && li == 0u) { G[wOff + g] = total; }
+  if (valid && li == 0u) { st(part.s, part.off + k * count + w, total); }
 }`,
   // conv 0-29, dOut 30-39, partials 40-49, chunks 50, chunk length 51 (a multiple of 16).
   // Workgroup g = ((chunk·taps + tap)·ciTiles + ciTile)·coTiles + coTile: a 16×16 (ci, co) tile of one
