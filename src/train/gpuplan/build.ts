@@ -262,15 +262,26 @@ class Builder {
     const rv = this.layout.buffers.get(`${name}.running_var`);
     if (rm === undefined || rv === undefined) throw new Error(`the plan expects BatchNorm ${name} the network does not have`);
     const bn: Bn = { name, stats, dsum, gamma: this.param(`${name}.weight`), beta: this.param(`${name}.bias`) };
-    this.emit('bnStats', `${label} stats`, c, [accessOf(x)], [{ t: stats, c0: 0, c: 2 * c }], [
-      x,
-      { at: stats },
-      rm.offset,
-      rv.offset,
-      this.training ? 1 : 0,
-      this.training ? 1 : 0,
-    ]);
+    const fields: Field[] = [x, { at: stats }, rm.offset, rv.offset, this.training ? 1 : 0, this.training ? 1 : 0];
+    if (!this.training) {
+      this.emit('bnFinalize', `${label} running stats`, c, [], [{ t: stats, c0: 0, c: 2 * c }], [...fields, ...emptyView(), 0, 0]);
+      return bn;
+    }
+    // Workgroups per (channel, chunk of the batch·positions) write each chunk's mean and centred sum of
+    // squares; a thread per channel combines them (Chan et al.) and moves the running statistics.
+    const { chunks, chunk, part } = this.bnChunks(`${label} stats`, x);
+    this.emit('bnPartial', `${label} stats partials`, c * chunks, [accessOf(x)], [accessOf(part)], [...fields, part, chunks, chunk]);
+    this.emit('bnFinalize', `${label} stats`, c, [accessOf(part)], [{ t: stats, c0: 0, c: 2 * c }], [...fields, part, chunks, chunk]);
     return bn;
+  }
+
+  /** Chunks of the batch·positions for per-channel reductions: ~2,048 workgroups, ≥ 1,024 positions each. */
+  private bnChunks(label: string, x: View): { chunks: number; chunk: number; part: View } {
+    const positions = this.n * x.h * x.w;
+    const wanted = Math.max(1, Math.min(Math.ceil(2048 / x.c), Math.ceil(positions / 1024)));
+    const chunk = Math.ceil(positions / wanted);
+    const chunks = Math.ceil(positions / chunk);
+    return { chunks, chunk, part: fullView(this.tensor(`${label} partials`, 'arena', [1, 2 * x.c * chunks, 1, 1])) };
   }
 
   private termFields(term: Term | undefined, mask: number | undefined): Field[] {
@@ -315,16 +326,10 @@ class Builder {
         if (item === undefined || item.term.kind !== 'bn') continue;
         const { x, bn } = item.term;
         const m: Field = item.mask === undefined ? NONE : this.maskAt(item.mask);
-        this.emit('bnBackStats', `${label} ${bn.name} dγ dβ`, x.c, [accessOf(x), accessOf(dDst), { t: bn.stats, c0: 0, c: 2 * x.c }], [{ t: bn.dsum, c0: 0, c: 2 * x.c }], [
-          x,
-          dDst,
-          { at: bn.stats },
-          NONE,
-          bn.gamma,
-          bn.beta,
-          m,
-          { at: bn.dsum },
-        ]);
+        const fields: Field[] = [x, dDst, { at: bn.stats }, NONE, bn.gamma, bn.beta, m, { at: bn.dsum }];
+        const { chunks, chunk, part } = this.bnChunks(`${label} ${bn.name} dγ dβ`, x);
+        this.emit('bnBackPartial', `${label} ${bn.name} dγ dβ partials`, x.c * chunks, [accessOf(x), accessOf(dDst), { t: bn.stats, c0: 0, c: 2 * x.c }], [accessOf(part)], [...fields, part, chunks, chunk]);
+        this.emit('bnBackFinalize', `${label} ${bn.name} dγ dβ`, x.c, [accessOf(part)], [{ t: bn.dsum, c0: 0, c: 2 * x.c }], [...fields, part, chunks, chunk]);
       }
       for (const item of terms) {
         if (item === undefined) continue;

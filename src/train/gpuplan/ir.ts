@@ -70,8 +70,10 @@ export const KERNELS = [
   'convBackFilter',
   'convBackFilterTile',
   'gradReduce',
-  'bnStats',
-  'bnBackStats',
+  'bnPartial',
+  'bnFinalize',
+  'bnBackPartial',
+  'bnBackFinalize',
   'combine',
   'termBack',
   'head',
@@ -82,7 +84,7 @@ export const KERNELS = [
 export type KernelKind = (typeof KERNELS)[number];
 
 /** Kernels whose workgroups each reduce one channel / weight element (256 threads); the rest are one thread per output element (64 per workgroup). */
-export const REDUCING: ReadonlySet<KernelKind> = new Set(['convTile', 'convBackDataTile', 'convBackFilter', 'convBackFilterTile', 'bnStats', 'bnBackStats', 'head', 'sumSquares', 'sgd']);
+export const REDUCING: ReadonlySet<KernelKind> = new Set(['convTile', 'convBackDataTile', 'convBackFilter', 'convBackFilterTile', 'bnPartial', 'bnBackPartial', 'head', 'sumSquares', 'sgd']);
 
 /** A value in an entry record: a number, a view (10 u32), a float (bit-cast), or the element offset of a state tensor. */
 export type Field = number | View | { readonly f32: number } | { readonly at: Tensor; readonly plus?: number };

@@ -360,57 +360,95 @@ const BODIES: Record<KernelKind, string> = {
   for (var k = 0u; k < chunks; k++) { s += ld(part.s, part.off + k * count + idx); }
   G[off + idx] = s;
 }`,
-  // x 0-9, stats 10, runningMean 11, runningVar 12, training 13, update 14
-  bnStats: /* wgsl */ `${REDUCING_HEADER}
+  // x 0-9, stats 10, runningMean 11, runningVar 12, training 13, update 14, partials 15-24, chunks 25,
+  // chunk length 26. Workgroup g = k·C + c: chunk k of channel c, its mean and Σ(x − mean)² (two passes).
+  bnPartial: /* wgsl */ `${REDUCING_HEADER}
+  let x = vw(e); let part = vw(e + 15u); let chunks = T[e + 25u]; let chunkLen = T[e + 26u];
+  let k = g / x.c;
+  let valid = k < chunks;
+  let c = g % x.c;
+  let hw = x.h * x.w;
+  let begin = k * chunkLen;
+  let end = select(0u, min(begin + chunkLen, x.n * hw), valid);
+  var acc = 0.0;
+  for (var i = begin + li; i < end; i += 256u) { acc += ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)); }
+  let count = f32(max(end, begin + 1u) - begin);
+  let mean = wsum(li, acc) / count;
+  acc = 0.0;
+  for (var i = begin + li; i < end; i += 256u) { let d = ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)) - mean; acc += d * d; }
+  let m2 = wsum(li, acc);
+  if (valid && li == 0u) { st(part.s, part.off + (k * x.c + c) * 2u, mean); st(part.s, part.off + (k * x.c + c) * 2u + 1u, m2); }
+}`,
+  // The same record: a thread per channel combines the chunks (Chan et al.'s pairwise update), writes mean
+  // and 1/σ, and moves the running statistics (unbiased variance, momentum 0.1). Eval: from the running ones.
+  bnFinalize: /* wgsl */ `${ELEMENTWISE_HEADER}
   let x = vw(e); let stats = T[e + 10u]; let rm = T[e + 11u]; let rv = T[e + 12u];
   let training = T[e + 13u] == 1u; let update = T[e + 14u] == 1u;
-  let valid = g < x.c;
-  let c = select(0u, g, valid);
-  let hw = x.h * x.w;
-  let m = select(0u, x.n * hw, valid && training);
-  var acc = 0.0;
-  for (var i = li; i < m; i += 256u) { acc += ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)); }
-  let mean = wsum(li, acc) / f32(max(m, 1u));
-  acc = 0.0;
-  for (var i = li; i < m; i += 256u) { let d = ld(x.s, at(x, i / hw, c, (i % hw) / x.w, i % x.w)) - mean; acc += d * d; }
-  let variance = wsum(li, acc) / f32(max(m, 1u));
-  if (valid && li == 0u) {
-    if (training) {
-      S[stats + c] = mean;
-      S[stats + x.c + c] = inverseSqrt(variance + EPS);
-      if (update) {
-        let unbiased = variance * f32(m) / f32(max(m - 1u, 1u));
-        S[rm + c] = S[rm + c] * 0.9 + mean * 0.1;
-        S[rv + c] = S[rv + c] * 0.9 + unbiased * 0.1;
-      }
-    } else {
-      S[stats + c] = S[rm + c];
-      S[stats + x.c + c] = inverseSqrt(S[rv + c] + EPS);
-    }
+  let part = vw(e + 15u); let chunks = T[e + 25u]; let chunkLen = T[e + 26u];
+  let c = idx;
+  if (c >= x.c) { return; }
+  if (!training) {
+    S[stats + c] = S[rm + c];
+    S[stats + x.c + c] = inverseSqrt(S[rv + c] + EPS);
+    return;
+  }
+  let m = x.n * x.h * x.w;
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  for (var k = 0u; k < chunks; k++) {
+    let nk = f32(min(chunkLen, m - k * chunkLen));
+    let mk = ld(part.s, part.off + (k * x.c + c) * 2u);
+    let total = n + nk;
+    let delta = mk - mean;
+    mean += delta * nk / total;
+    m2 += ld(part.s, part.off + (k * x.c + c) * 2u + 1u) + delta * delta * n * nk / total;
+    n = total;
+  }
+  let variance = m2 / f32(m);
+  S[stats + c] = mean;
+  S[stats + x.c + c] = inverseSqrt(variance + EPS);
+  if (update) {
+    let unbiased = variance * f32(m) / f32(max(m - 1u, 1u));
+    S[rm + c] = S[rm + c] * 0.9 + mean * 0.1;
+    S[rv + c] = S[rv + c] * 0.9 + unbiased * 0.1;
   }
 }`,
-  // x 0-9, dy 10-19, stats 20, - 21, gamma 22, beta 23, mask 24, dsum 25
-  bnBackStats: /* wgsl */ `${REDUCING_HEADER}
-  let x = vw(e); let dy = vw(e + 10u); let stats = T[e + 20u]; let gamma = T[e + 22u]; let beta = T[e + 23u];
-  let mk = T[e + 24u]; let dsum = T[e + 25u];
-  let valid = g < x.c;
-  let c = select(0u, g, valid);
+  // x 0-9, dy 10-19, stats 20, - 21, gamma 22, beta 23, mask 24, dsum 25, partials 26-35, chunks 36, chunk
+  // length 37. Workgroup g = k·C + c: Σ dy and Σ dy·x̂ of chunk k of channel c (dy masked by drop path).
+  bnBackPartial: /* wgsl */ `${REDUCING_HEADER}
+  let x = vw(e); let dy = vw(e + 10u); let stats = T[e + 20u]; let mk = T[e + 24u];
+  let part = vw(e + 26u); let chunks = T[e + 36u]; let chunkLen = T[e + 37u];
+  let k = g / x.c;
+  let valid = k < chunks;
+  let c = g % x.c;
   let hw = x.h * x.w;
-  let m = select(0u, x.n * hw, valid);
+  let begin = k * chunkLen;
+  let end = select(0u, min(begin + chunkLen, x.n * hw), valid);
   let mean = S[stats + c]; let inv = S[stats + x.c + c];
   var s1 = 0.0; var s2 = 0.0;
-  for (var i = li; i < m; i += 256u) {
+  for (var i = begin + li; i < end; i += 256u) {
     let n = i / hw; let y = (i % hw) / x.w; let xx = i % x.w;
     let d = ld(dy.s, at(dy, n, c, y, xx)) * mask(mk, n);
     s1 += d;
     s2 += d * (ld(x.s, at(x, n, c, y, xx)) - mean) * inv;
   }
-  let dBeta = wsum(li, s1);
-  let dGamma = wsum(li, s2);
-  if (valid && li == 0u) {
-    G[gamma + c] = dGamma; G[beta + c] = dBeta;
-    S[dsum + c] = dBeta / f32(m); S[dsum + x.c + c] = dGamma / f32(m);
+  let a = wsum(li, s1);
+  let b = wsum(li, s2);
+  if (valid && li == 0u) { st(part.s, part.off + (k * x.c + c) * 2u, a); st(part.s, part.off + (k * x.c + c) * 2u + 1u, b); }
+}`,
+  // The same record: a thread per channel sums the chunks into dβ, dγ (G) and their means (dsum, for termBack).
+  bnBackFinalize: /* wgsl */ `${ELEMENTWISE_HEADER}
+  let x = vw(e); let gamma = T[e + 22u]; let beta = T[e + 23u]; let dsum = T[e + 25u];
+  let part = vw(e + 26u); let chunks = T[e + 36u];
+  let c = idx;
+  if (c >= x.c) { return; }
+  var dBeta = 0.0; var dGamma = 0.0;
+  for (var k = 0u; k < chunks; k++) {
+    dBeta += ld(part.s, part.off + (k * x.c + c) * 2u);
+    dGamma += ld(part.s, part.off + (k * x.c + c) * 2u + 1u);
   }
+  let m = f32(x.n * x.h * x.w);
+  G[gamma + c] = dGamma; G[beta + c] = dBeta;
+  S[dsum + c] = dBeta / m; S[dsum + x.c + c] = dGamma / m;
 }`,
   // dst 0-9, term 10-29, term 30-49
   combine: /* wgsl */ `${TERM_FN}${ELEMENTWISE_HEADER}
