@@ -5,7 +5,7 @@
  *   npx tsx bench/gpu/plan-bench.ts [--genotype DARTS_V2] [--channels 36] [--layers 20]
  *       [--batch 96] [--size 32] [--steps 5] [--warmup 2] [--encodes 20]
  *       [--adapter NAME] [--allow-software] [--no-run] [--encode-batch B]
- *       [--tfjs-count] [--tfjs-batch B] [--profile] [--direct]
+ *       [--tfjs-count] [--tfjs-batch B] [--profile] [--direct] [--reduction-workgroups N]
  *
  * Reports the plan's figures (dispatches per step, planned bytes against
  * the bytes without reuse, primitive kernel entries), the CPU milliseconds
@@ -19,6 +19,7 @@
  * follows the graph; only workgroup counts change), which the bench checks.
  * --direct: dense convolutions one thread per output (PlanSettings.denseKernels)
  * instead of tiled products.
+ * --reduction-workgroups N: PlanSettings.reductionWorkgroups (default 2,048).
  * --profile: after the timed steps, wall ms of each kernel kind over one
  * step, each dispatch submitted and waited for alone.
  * --tfjs-count: TensorFlow.js's WebGPU backend's kernel launches for one
@@ -53,6 +54,7 @@ interface Args {
   tfjsBatch?: number;
   profile: boolean;
   direct: boolean;
+  reductionWorkgroups?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -83,6 +85,7 @@ function parseArgs(argv: string[]): Args {
       case '--tfjs-batch': a.tfjsBatch = int(1); break;
       case '--profile': a.profile = true; break;
       case '--direct': a.direct = true; break;
+      case '--reduction-workgroups': a.reductionWorkgroups = int(1); break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -138,7 +141,7 @@ export async function runPlanBench(argv: string[]): Promise<Record<string, unkno
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`unknown genotype ${args.genotype}`);
   const network = { channels: args.channels, layers: args.layers, classes: 10, inputSize: args.size, auxiliary: false };
-  const settings = { ...network, batch: args.batch, mode: 'train' as const, dropPath: true, denseKernels: args.direct ? ('direct' as const) : ('tiled' as const) };
+  const settings = { ...network, batch: args.batch, mode: 'train' as const, dropPath: true, denseKernels: args.direct ? ('direct' as const) : ('tiled' as const), ...(args.reductionWorkgroups === undefined ? {} : { reductionWorkgroups: args.reductionWorkgroups }) };
   const init = await initialState(genotype, network, 0);
 
   // The plan at the real batch, without a device: what it dispatches and needs.
@@ -148,6 +151,7 @@ export async function runPlanBench(argv: string[]): Promise<Record<string, unkno
   const result: Record<string, unknown> = {
     engine: 'gpuplan',
     denseKernels: settings.denseKernels,
+    reductionWorkgroups: settings.reductionWorkgroups ?? 2048,
     genotype: args.genotype, channels: args.channels, layers: args.layers, batch: args.batch, size: args.size,
     parameters: init.layout.paramCount,
     dispatchesPerStep: plan.dispatches.length,

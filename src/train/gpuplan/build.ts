@@ -46,6 +46,13 @@ export interface PlanSettings extends PlanNetwork {
    * backends'), and the first dispatch writes the normalised, augmented input.
    */
   readonly augmentation?: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly cutout: number };
+  /**
+   * Workgroups a reduction over the batch·positions (BN statistics, depthwise
+   * filter gradients) aims for, by splitting into chunks of ≥ 1,024
+   * positions; default 2,048, enough to fill a GPU. A CPU adapter (lavapipe)
+   * runs fewer, longer workgroups faster (e.g. 64).
+   */
+  readonly reductionWorkgroups?: number;
 }
 
 /** A parameter's place in the flat parameter (and gradient, momentum) buffer. */
@@ -133,11 +140,14 @@ class Builder {
   private masks: Tensor | undefined;
   private maskCount = 0;
 
+  private readonly reductionWorkgroups: number;
+
   constructor(
     private readonly s: PlanSettings,
     private readonly layout: ParamLayout,
   ) {
     this.training = s.mode === 'train';
+    this.reductionWorkgroups = s.reductionWorkgroups ?? 2048;
     this.n = s.batch;
   }
 
@@ -217,7 +227,7 @@ class Builder {
       if (o.depthwise === true) {
         // One workgroup per (weight, chunk of the batch·positions), partial sums reduced with the dense ones.
         const positions = this.n * out.h * out.w;
-        const chunks = Math.max(1, Math.min(Math.ceil(2048 / weights), Math.ceil(positions / 1024)));
+        const chunks = Math.max(1, Math.min(Math.ceil(this.reductionWorkgroups / weights), Math.ceil(positions / 1024)));
         const chunk = Math.ceil(positions / chunks);
         const partials = this.tensor(`${label}.dW partials`, 'arena', [1, chunks * weights, 1, 1]);
         const pv = fullView(partials);
@@ -275,10 +285,10 @@ class Builder {
     return bn;
   }
 
-  /** Chunks of the batch·positions for per-channel reductions: ~2,048 workgroups, ≥ 1,024 positions each. */
+  /** Chunks of the batch·positions for per-channel reductions: ~reductionWorkgroups workgroups, ≥ 1,024 positions each. */
   private bnChunks(label: string, x: View): { chunks: number; chunk: number; part: View } {
     const positions = this.n * x.h * x.w;
-    const wanted = Math.max(1, Math.min(Math.ceil(2048 / x.c), Math.ceil(positions / 1024)));
+    const wanted = Math.max(1, Math.min(Math.ceil(this.reductionWorkgroups / x.c), Math.ceil(positions / 1024)));
     const chunk = Math.ceil(positions / wanted);
     const chunks = Math.ceil(positions / chunk);
     return { chunks, chunk, part: fullView(this.tensor(`${label} partials`, 'arena', [1, 2 * x.c * chunks, 1, 1])) };
