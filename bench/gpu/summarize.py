@@ -68,6 +68,10 @@ def plan_table(rows):
     print("\nCompiled plan engine (src/train/gpuplan):\n")
     print("| network | adapter | images/s | × PyTorch eager | dispatches/step | tfjs-webgpu launches | encode ms/step | planned GPU bytes |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    def named(label, p):
+        return f"C={p['channels']}, {p['layers']} cells, batch {p['batch']}{label}" if p else label or "plan"
+
+    rows = [(named(label, p), p, t) for label, p, t in rows]
     for label, p, t in rows:
         if not p:
             print(f"| {label} | - | failed (see plan*.stderr) | | | | | |")
@@ -124,11 +128,11 @@ def main(webgpu_path, torch_path, smi_path, kernels_path=None, plan=None, plan_s
     if plan is not None or plan_small is not None:
         rows = []
         if plan is not None:
-            rows.append(("C=36, 20 cells (BENCH_ARGS)", load(plan), t))
+            rows.append(("", load(plan), t))
         if plan_small is not None:
-            rows.append(("C=16, 8 cells (SMALL_ARGS)", load(plan_small), load(torch_small) if torch_small else None))
+            rows.append(("", load(plan_small), load(torch_small) if torch_small else None))
         if plan_small_direct is not None:
-            rows.append(("C=16, 8 cells, direct dense kernels", load(plan_small_direct), load(torch_small) if torch_small else None))
+            rows.append((", direct dense kernels", load(plan_small_direct), load(torch_small) if torch_small else None))
         plan_table(rows)
     if kernels_path is not None:
         k = load(kernels_path)
