@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Training throughput of DARTS_V2 (C=36, 20 cells, batch 96, 32×32 random
-# data) on TensorFlow.js's WebGPU backend and on the machine's PyTorch (cuDNN,
-# eager), on the same GPU, with the ratio and a per-kernel profile of the
-# WebGPU step. Runs on the device machine in one call, from the repository
+# data) on TensorFlow.js's WebGPU backend, on the compiled plan engine
+# (src/train/gpuplan) and on the machine's PyTorch (cuDNN, eager), on the same
+# GPU, with the ratios and per-kernel profiles of both WebGPU steps; then the
+# plan engine and PyTorch on a C=16 8-cell network (SMALL_ARGS), with
+# tfjs-webgpu's kernel launches for it. Runs on the device machine in one call, from the repository
 # root, with .gpu-bench carried (bench/gpu/prepare.sh makes it):
 #
 #   bash bench/gpu/run.sh
 #
-# Then the filter-gradient kernels of one training step, each shape timed
-# with TensorFlow.js's kernel and with src/train/webgpu's override.
+# With KERNELS=1, then the filter-gradient kernels of one training step, each
+# shape timed with TensorFlow.js's kernel and with src/train/webgpu's override.
 # Results land in $OUT (the device tool's folder; /tmp/gpu-bench-out
-# elsewhere): summary.md, webgpu.json, kernels.json, torch.json,
+# elsewhere): summary.md, webgpu.json, plan.json, plan-small.json,
+# torch-small.json, kernels.json, torch.json,
 # adapters.json, nvidia-smi.txt and the logs. Knobs, for trying it on lavapipe here:
 #   BENCH_ARGS  network and batch flags (default: the measurement above)
+#   SMALL_ARGS  the second network (default: DARTS_V2 C=16, 8 cells, batch 8)
+#   KERNELS=1   also time the filter-gradient kernels (tfjs-webgpu overrides)
 #   ADAPTER     WebGPU adapter, index or part of its name (default: nvidia)
 #   ALLOW_SOFTWARE=1  measure a software adapter
 #   STEPS, WARMUP     timed and untimed steps (default 5 and 2)
@@ -24,6 +29,7 @@ B=.gpu-bench
 OUT=${OUT:-/tmp/gpu-bench-out}
 W=${GPU_BENCH_WORK:-/tmp/gpu-bench}
 BENCH_ARGS=${BENCH_ARGS:---genotype DARTS_V2 --channels 36 --layers 20 --batch 96 --size 32}
+SMALL_ARGS=${SMALL_ARGS:---genotype DARTS_V2 --channels 16 --layers 8 --batch 8 --size 32}
 ADAPTER=${ADAPTER:-nvidia}
 STEPS=${STEPS:-5}
 WARMUP=${WARMUP:-2}
@@ -94,19 +100,42 @@ log "Dawn adapter: $found"
 "$NODE" "$W/webgpu-bench.cjs" torch-job $BENCH_ARGS --steps "$((STEPS * 4))" --warmup "$WARMUP" >"$W/job.json"
 
 log "PyTorch: $BENCH_ARGS"
-timeout 150 "$PYTHON" bench/gpu/torch_bench.py "$W/job.json" >"$OUT/torch.json" 2>"$W/torch.stderr" || log "PyTorch failed: $(tail -3 "$W/torch.stderr")"
+timeout 120 "$PYTHON" bench/gpu/torch_bench.py "$W/job.json" >"$OUT/torch.json" 2>"$W/torch.stderr" || log "PyTorch failed: $(tail -3 "$W/torch.stderr")"
 
 log "WebGPU: $BENCH_ARGS --steps $STEPS --warmup $WARMUP --profile"
 soft_flag=""
 [ "${ALLOW_SOFTWARE:-0}" = 1 ] && soft_flag=--allow-software
-timeout 270 "$NODE" "$W/webgpu-bench.cjs" train $BENCH_ARGS --adapter "$ADAPTER" --steps "$STEPS" --warmup "$WARMUP" --profile $soft_flag \
+timeout 200 "$NODE" "$W/webgpu-bench.cjs" train $BENCH_ARGS --adapter "$ADAPTER" --steps "$STEPS" --warmup "$WARMUP" --profile $soft_flag \
   >"$OUT/webgpu.json" 2>"$W/webgpu.stderr" || log "WebGPU failed (exit $?): $(grep -v 'artificially reduced' "$W/webgpu.stderr" | tail -5)"
 grep -v 'artificially reduced' "$W/webgpu.stderr" | tail -c 8000 >"$OUT/webgpu.stderr"
 
-log "filter-gradient kernels, stock vs override: $BENCH_ARGS --repeats ${REPEATS:-3}"
-timeout 180 "$NODE" "$W/webgpu-bench.cjs" kernels $BENCH_ARGS --adapter "$ADAPTER" --repeats "${REPEATS:-3}" $soft_flag \
-  >"$OUT/kernels.json" 2>"$W/kernels.stderr" || log "kernels failed (exit $?): $(grep -v 'artificially reduced' "$W/kernels.stderr" | tail -5)"
-grep -v 'artificially reduced' "$W/kernels.stderr" | tail -c 8000 >"$OUT/kernels.stderr"
+# The compiled plan engine (src/train/gpuplan) on the same network, then on
+# the small one beside PyTorch, with tfjs-webgpu's launches per step counted.
+log "plan engine: $BENCH_ARGS --steps $STEPS --warmup $WARMUP --profile"
+timeout 120 "$NODE" "$W/webgpu-bench.cjs" plan $BENCH_ARGS --adapter "$ADAPTER" --steps "$STEPS" --warmup "$WARMUP" --profile $soft_flag \
+  >"$OUT/plan.json" 2>"$W/plan.stderr" || log "plan engine failed (exit $?): $(grep -v 'artificially reduced' "$W/plan.stderr" | tail -5)"
+grep -v 'artificially reduced' "$W/plan.stderr" | tail -c 8000 >"$OUT/plan.stderr"
+"$NODE" "$W/webgpu-bench.cjs" torch-job $SMALL_ARGS --steps "$((STEPS * 4))" --warmup "$WARMUP" >"$W/job-small.json"
+log "PyTorch: $SMALL_ARGS"
+timeout 45 "$PYTHON" bench/gpu/torch_bench.py "$W/job-small.json" >"$OUT/torch-small.json" 2>"$W/torch-small.stderr" || log "PyTorch (small) failed: $(tail -3 "$W/torch-small.stderr")"
+log "plan engine: $SMALL_ARGS --tfjs-count"
+timeout 60 "$NODE" "$W/webgpu-bench.cjs" plan $SMALL_ARGS --adapter "$ADAPTER" --steps "$((STEPS * 4))" --warmup "$WARMUP" --tfjs-count $soft_flag \
+  >"$OUT/plan-small.json" 2>"$W/plan-small.stderr" || log "plan engine (small) failed (exit $?): $(grep -v 'artificially reduced' "$W/plan-small.stderr" | tail -5)"
+grep -v 'artificially reduced' "$W/plan-small.stderr" | tail -c 8000 >"$OUT/plan-small.stderr"
+log "plan engine, direct dense kernels: $SMALL_ARGS --direct"
+timeout 45 "$NODE" "$W/webgpu-bench.cjs" plan $SMALL_ARGS --direct --adapter "$ADAPTER" --steps "$((STEPS * 4))" --warmup "$WARMUP" $soft_flag \
+  >"$OUT/plan-small-direct.json" 2>"$W/plan-small-direct.stderr" || log "plan engine (small, direct) failed (exit $?): $(grep -v 'artificially reduced' "$W/plan-small-direct.stderr" | tail -5)"
 
-"$PYTHON" bench/gpu/summarize.py "$OUT/webgpu.json" "$OUT/torch.json" "$OUT/nvidia-smi.txt" "$OUT/kernels.json" >"$OUT/summary.md" 2>>"$OUT/run.log"
+# The filter-gradient overrides of tfjs-webgpu, shape by shape: only with KERNELS=1
+# now (the plan engine replaces them; the call's 10 minutes no longer fit both).
+if [ "${KERNELS:-0}" = 1 ]; then
+  log "filter-gradient kernels, stock vs override: $BENCH_ARGS --repeats ${REPEATS:-3}"
+  timeout 180 "$NODE" "$W/webgpu-bench.cjs" kernels $BENCH_ARGS --adapter "$ADAPTER" --repeats "${REPEATS:-3}" $soft_flag \
+    >"$OUT/kernels.json" 2>"$W/kernels.stderr" || log "kernels failed (exit $?): $(grep -v 'artificially reduced' "$W/kernels.stderr" | tail -5)"
+  grep -v 'artificially reduced' "$W/kernels.stderr" | tail -c 8000 >"$OUT/kernels.stderr"
+fi
+
+"$PYTHON" bench/gpu/summarize.py "$OUT/webgpu.json" "$OUT/torch.json" "$OUT/nvidia-smi.txt" "$OUT/kernels.json" \
+  --plan "$OUT/plan.json" --plan-small "$OUT/plan-small.json" --torch-small "$OUT/torch-small.json" \
+  --plan-small-direct "$OUT/plan-small-direct.json" >"$OUT/summary.md" 2>>"$OUT/run.log"
 cat "$OUT/summary.md"

@@ -6,6 +6,13 @@ TensorFlow.js's against this project's, shape by shape. Missing or failed
 sides are said so, not hidden.
 
   summarize.py webgpu.json torch.json nvidia-smi.txt [kernels.json]
+      [--plan plan.json] [--plan-small plan-small.json] [--torch-small torch-small.json]
+      [--plan-small-direct plan-small-direct.json]
+
+The plan engine (src/train/gpuplan, bench/gpu/plan-bench.ts) gets its own
+table: images/s, ratio to PyTorch on the same network, dispatches per step
+(and tfjs-webgpu's launches where counted), CPU encode ms per step, planned
+GPU bytes, and its step by kernel kind.
 """
 import json
 import sys
@@ -56,7 +63,34 @@ def kernels_table(k):
         print(f"| {describe(c)} | {c['count']} | {c[stock_key]:.3f} | {c[key]:.3f} | {c[stock_key] / max(c[key], 1e-9):.1f}× | {paths} | {diff} |")
 
 
-def main(webgpu_path, torch_path, smi_path, kernels_path=None):
+def plan_table(rows):
+    """rows: (label, plan result or None, torch result or None)."""
+    print("\nCompiled plan engine (src/train/gpuplan):\n")
+    print("| network | adapter | images/s | × PyTorch eager | dispatches/step | tfjs-webgpu launches | encode ms/step | planned GPU bytes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    def named(label, p):
+        return f"C={p['channels']}, {p['layers']} cells, batch {p['batch']}{label}" if p else label or "plan"
+
+    rows = [(named(label, p), p, t) for label, p, t in rows]
+    for label, p, t in rows:
+        if not p:
+            print(f"| {label} | - | failed (see plan*.stderr) | | | | | |")
+            continue
+        ips = p.get("imagesPerSecond")
+        ratio = f"{ips / t['imagesPerSecond']:.3f}×" if ips and t else "-"
+        tf = p.get("tfjsWebgpuLaunchesPerStep", "-")
+        print(f"| {label} | {p['adapter']['name']} | {'-' if ips is None else f'{ips:.1f}'} | {ratio} | {p['dispatchesPerStep']} | {tf} | "
+              f"{p['encodeMsPerStep']:.2f} | {p['planBytes'] / 2**30:.2f} GiB |")
+    for label, p, _ in rows:
+        if p and p.get("profile"):
+            print(f"\nPlan step by kernel kind, {label} (wall ms, each dispatch submitted and waited for alone):\n")
+            print("| kernel | dispatches | entries | ms |")
+            print("| --- | ---: | ---: | ---: |")
+            for k in p["profile"]:
+                print(f"| {k['kind']} | {k['dispatches']} | {k['entries']} | {k['ms']:.2f} |")
+
+
+def main(webgpu_path, torch_path, smi_path, kernels_path=None, plan=None, plan_small=None, torch_small=None, plan_small_direct=None):
     w, t = load(webgpu_path), load(torch_path)
     try:
         gpu = open(smi_path).read().strip().splitlines()[0]
@@ -91,15 +125,34 @@ def main(webgpu_path, torch_path, smi_path, kernels_path=None):
             print(f"| {k['kernel']} | {k['count']} | {k['ms']:.2f} | {k['percent']:.1f} |")
         print(f"\nrecording a step (JavaScript, TensorFlow.js, Dawn on the CPU) took {1000 * w['encodeSecondsPerStep']:.1f} ms of its {1000 * w['secondsPerStep']:.1f} ms")
         print(f"\ntensors stable across steps: {w['tensorsStable']}; GPU bytes in use {w['gpuBytesInUse']}, pooled {w['gpuBytesPooled']}")
+    if plan is not None or plan_small is not None:
+        rows = []
+        if plan is not None:
+            rows.append(("", load(plan), t))
+        if plan_small is not None:
+            rows.append(("", load(plan_small), load(torch_small) if torch_small else None))
+        if plan_small_direct is not None:
+            rows.append((", direct dense kernels", load(plan_small_direct), load(torch_small) if torch_small else None))
+        plan_table(rows)
     if kernels_path is not None:
         k = load(kernels_path)
         if k:
             kernels_table(k)
         else:
-            print("\nfilter-gradient kernels: failed (see kernels.stderr)")
+            print("\nfilter-gradient kernels: not run or failed (KERNELS=1; see kernels.stderr)")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    args, opts = [], {}
+    argv = sys.argv[1:]
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--plan", "--plan-small", "--torch-small", "--plan-small-direct") and i + 1 < len(argv):
+            opts[argv[i][2:].replace("-", "_")] = argv[i + 1]
+            i += 2
+        else:
+            args.append(argv[i])
+            i += 1
+    if len(args) not in (3, 4):
         sys.exit(__doc__)
-    main(*sys.argv[1:])
+    main(*args, **opts)

@@ -26,6 +26,9 @@
  *       GPU time by kernel of training steps that alternate TensorFlow.js's
  *       filter-gradient kernels and the overrides (--steps rounds, medians):
  *       before and after under the same machine load
+ *   node webgpu-bench.cjs plan [plan-bench.ts's flags]
+ *       the compiled GPU plan engine (src/train/gpuplan): dispatches per step,
+ *       planned bytes, encode ms per step, images/s (bench/gpu/plan-bench.ts)
  *   node webgpu-bench.cjs torch-job [same network flags]
  *       the job bench/gpu/torch_bench.py reads, so both build the same network
  *
@@ -41,6 +44,7 @@ import { releasePooledBuffers, webgpuMemory } from '../../src/train/webgpu/devic
 import { forcePointwisePath, isPointwise } from '../../src/train/webgpu/convFilterGrad.js';
 import { FILTER_GRAD_KERNELS, useStockWebGpuKernel } from '../../src/train/webgpu/kernels.js';
 import { probeAdapters } from '../../src/train/webgpu/probe.js';
+import { runPlanBench } from './plan-bench.js';
 
 interface Args {
   genotype: string;
@@ -417,8 +421,12 @@ async function main(): Promise<void> {
   else if (command === 'train') await train(parseArgs(rest));
   else if (command === 'kernels') await kernels(parseArgs(rest));
   else if (command === 'profile-ab') await profileAb(parseArgs(rest));
+  else if (command === 'plan') {
+    console.log(JSON.stringify(await runPlanBench(rest)));
+    process.exit(0);
+  }
   else if (command === 'torch-job') torchJob(parseArgs(rest));
-  else throw new Error('usage: webgpu-bench adapters | train [flags] | kernels [flags] | profile-ab [flags] | torch-job [flags]');
+  else throw new Error('usage: webgpu-bench adapters | train [flags] | kernels [flags] | profile-ab [flags] | plan [flags] | torch-job [flags]');
 }
 
 main().catch((error: unknown) => {
