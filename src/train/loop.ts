@@ -48,7 +48,7 @@ import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dat
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
 import { batchDoesNotFit } from './memory.js';
-import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
+import { cosineLr, countMatches, crossEntropy, objective, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
 import { LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE } from '../shared/landscapeTypes.js';
@@ -379,11 +379,6 @@ async function evaluate(network: Network, dataset: Dataset, batchSize: number, t
   return { loss: lossSum / seen, acc: correct / seen };
 }
 
-/** The training objective: cross-entropy, plus the weighted auxiliary loss when the head exists. */
-function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels: tf.Tensor, auxiliaryWeight: number): tf.Scalar {
-  const main = crossEntropy(out.logits, labels);
-  return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) as tf.Scalar);
-}
 
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
