@@ -16,6 +16,15 @@ import { selectBackend } from '../../src/train/backend.js';
 import { combineMoments } from '../../src/train/network/batchNorm.js';
 import { buildNetwork, type NetworkOptions } from '../../src/train/network/network.js';
 import { objective } from '../../src/train/optim.js';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { presetSettings } from '../../src/runs/presets.js';
+import { readRunRecord } from '../../src/runs/runStore.js';
+import { METRICS_TIME_FIELDS, parseProgressLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
+import { readCheckpoint } from '../../src/train/checkpoint.js';
+import { cli } from './cli-helpers.js';
+import { resumeTraining, startTraining, trainingThreads, type StepReport, type TrainEnvironment, type TrainGenotype } from '../../src/train/loop.js';
 import { ParallelPool } from '../../src/train/parallel/pool.js';
 import { shardsOf } from '../../src/train/parallel/shard.js';
 
@@ -166,6 +175,138 @@ test('a training thread that throws or exits ends the step with a message naming
     } finally {
       await pool.close();
       net.dispose();
+    }
+  }
+});
+
+const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: GENOTYPE, ref: 'DARTS_V2', origin: 'built-in' };
+
+/** Two epochs of three steps with every random part of the recipe on (drop path from epoch 2), as test/unit/train-loop.test.ts. */
+const TINY: RunConfig = {
+  ...presetSettings('quick', 'synthetic'),
+  dataset: 'synthetic',
+  dataDir: null,
+  download: false,
+  preset: 'quick',
+  seed: 7,
+  backend: 'wasm',
+  epochs: 2,
+  channels: 4,
+  layers: 3,
+  batchSize: 15,
+  trainSubset: 45,
+  testSubset: 16,
+  gradVarianceBatches: 1,
+  auxiliary: true,
+  dropPath: 0.3,
+  cutout: true,
+  cutoutLength: 8,
+};
+
+function trainerEnv(extra: Partial<TrainEnvironment> = {}, stopAt?: { epoch: number; step: number }) {
+  const steps: StepReport[] = [];
+  const lines: ProgressLine[] = [];
+  let stderr = '';
+  const cancel = { requested: false };
+  const env: TrainEnvironment = {
+    stdout: (text) => {
+      for (const raw of text.split('\n')) {
+        const line = parseProgressLine(raw);
+        if (line !== undefined) lines.push(line);
+      }
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    handleSignals: false,
+    cancel,
+    progressIntervalMs: 0,
+    onStep: (s) => {
+      steps.push(s);
+      if (stopAt !== undefined && s.epoch === stopAt.epoch && s.step === stopAt.step) cancel.requested = true;
+    },
+    ...extra,
+  };
+  return { env, steps, lines, stderr: () => stderr };
+}
+
+function metricsOf(dir: string): Record<string, unknown>[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const m = JSON.parse(l) as Record<string, unknown>;
+      for (const key of METRICS_TIME_FIELDS) delete m[key];
+      return m;
+    });
+}
+
+test('training at --threads 2 (shards of 8 and 7): the 1-thread losses, threads recorded in run.json and the start line; resume keeps 2 and equals the uninterrupted run', async () => {
+  const runs = mkdtempSync(join(tmpdir(), 'cellscope-parallel-'));
+  const one = trainerEnv({ threads: 1 });
+  const single = await startTraining(DARTS_V2, TINY, runs, one.env);
+  assert.equal(single.status, 'completed', single.reason);
+  assert.equal(readRunRecord(single.dir).threads, 1);
+
+  const two = trainerEnv({ threads: 2 });
+  const straight = await startTraining(DARTS_V2, TINY, runs, two.env);
+  assert.equal(straight.status, 'completed', straight.reason);
+  assert.equal(readRunRecord(straight.dir).threads, 2);
+  const start = two.lines[0]!;
+  assert.ok(start.type === 'start' && start.threads === 2);
+  assert.match(two.stderr(), /training on wasm with 2 threads/);
+  assert.equal(two.steps.length, 6);
+  two.steps.forEach((s, i) => {
+    const ref = one.steps[i]!;
+    assert.ok(Math.abs(s.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss), `step ${i + 1}: ${s.loss} vs ${ref.loss}`);
+    assert.equal(s.correct, ref.correct, `step ${i + 1}: correct`);
+  });
+
+  // Stopped in epoch 2 (drop path on), resumed without --threads: the recorded 2, and exactly the same metrics.
+  const first = trainerEnv({ threads: 2 }, { epoch: 2, step: 2 });
+  const stopped = await startTraining(DARTS_V2, TINY, runs, first.env);
+  assert.equal(stopped.status, 'cancelled', stopped.reason);
+  const second = trainerEnv();
+  const resumed = await resumeTraining(stopped.dir, GENOTYPE, second.env);
+  assert.equal(resumed.status, 'completed', resumed.reason);
+  assert.equal(readRunRecord(stopped.dir).threads, 2);
+  assert.deepEqual(metricsOf(stopped.dir), metricsOf(straight.dir));
+});
+
+test('a training thread that fails mid-run fails the run with the thread and its error named; the last checkpoint stays', async () => {
+  const runs = mkdtempSync(join(tmpdir(), 'cellscope-parallel-fail-'));
+  // Its 5th step: epoch 2, step 2, after epoch 1's checkpoint.
+  const t = trainerEnv({ threads: 2, parallel: { timeoutMs: 20_000, failWorker: { rank: 1, step: 5, how: 'throw' } } });
+  const outcome = await startTraining(DARTS_V2, TINY, runs, t.env);
+  assert.equal(outcome.status, 'failed');
+  assert.match(outcome.reason ?? '', /training thread 1 failed at its step 5: injected failure/);
+  const record = readRunRecord(outcome.dir);
+  assert.equal(record.status, 'failed');
+  assert.equal(record.epochsCompleted, 1);
+  const checkpoint = readCheckpoint<{ epoch: number; step: number }>(join(outcome.dir, 'checkpoint.bin'));
+  assert.deepEqual([checkpoint.meta.epoch, checkpoint.meta.step], [1, 0]);
+  // And it resumes from there.
+  const resumed = await resumeTraining(outcome.dir, GENOTYPE, trainerEnv().env);
+  assert.equal(resumed.status, 'completed', resumed.reason);
+});
+
+test('threads: a count below 1 or not whole is refused; GPU and native backends train on 1', () => {
+  assert.throws(() => trainingThreads('wasm', 0, undefined, false), /at least 1, not 0/);
+  assert.throws(() => trainingThreads('wasm', 1.5, undefined, false), /not 1.5/);
+  assert.equal(trainingThreads('webgpu', 4, undefined, false), 1);
+  assert.equal(trainingThreads('tensorflow', undefined, undefined, false), 1);
+  assert.equal(trainingThreads('wasm', undefined, 3, true), 3);
+  assert.equal(trainingThreads('wasm', undefined, undefined, true), 1);
+  assert.equal(trainingThreads('cpu', 2, 3, true), 2);
+  assert.equal(trainingThreads('wasm', undefined, undefined, false), availableParallelism());
+});
+
+test('cellscope train and resume refuse a --threads that is not a whole number of at least 1, naming the flag', async () => {
+  for (const value of ['0', '-1', 'x', '1.5']) {
+    for (const argv of [['train', 'DARTS_V2', '--threads', value], ['resume', 'some-run', `--threads=${value}`]]) {
+      const r = await cli(argv, tmpdir());
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+      assert.match(r.err, /--threads (must be at least 1|needs an integer), not '?-?[0-9x.]+'?/);
     }
   }
 });
