@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/train-throughput.ts [--genotype DARTS_V2] [--channels 16]
  *     [--layers 8] [--batch 64] [--size 32] [--steps 2] [--warmup 1]
- *     [--backends tensorflow,wasm] [--threads N] [--profile]
+ *     [--backends tensorflow,wasm] [--threads N] [--rounds R] [--profile]
  *
  * The cpu backend is left out unless named: at C=16, 8 cells, batch 64 it
  * takes about ten minutes a step (it is the correctness reference for tiny
@@ -17,11 +17,13 @@
  * of TensorFlow.js (wasm, cpu) are measured with one thread and with
  * `--threads` (default: every core) data-parallel training threads
  * (src/train/parallel), so that each is compared with PyTorch on as many
- * threads; one run alternates nothing, so compare the ratios within a run.
+ * threads. `--rounds R` measures every engine in turn R times and prints
+ * each round (with the load average) and the median: on a shared machine
+ * compare ratios within a run.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -39,11 +41,12 @@ interface Args {
   warmup: number;
   backends: BackendName[];
   threads: number;
+  rounds: number;
   profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { genotype: 'DARTS_V2', channels: 16, layers: 8, batch: 64, size: 32, steps: 2, warmup: 1, backends: ['tensorflow', 'wasm'], threads: cpus().length, profile: false };
+  const args: Args = { genotype: 'DARTS_V2', channels: 16, layers: 8, batch: 64, size: 32, steps: 2, warmup: 1, backends: ['tensorflow', 'wasm'], threads: cpus().length, rounds: 1, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -62,6 +65,7 @@ function parseArgs(argv: string[]): Args {
       case '--steps': args.steps = num(); break;
       case '--warmup': args.warmup = num(0); break;
       case '--threads': args.threads = num(); break;
+      case '--rounds': args.rounds = num(); break;
       case '--profile': args.profile = true; break;
       case '--backends': {
         const names = (value ?? '').split(',');
@@ -153,18 +157,38 @@ function measureTorch(args: Args, threads: number): Measure {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   console.log(`${args.genotype}, C=${args.channels}, ${args.layers} cells, batch ${args.batch}, ${args.size}×${args.size}: ` +
-    `${args.warmup} warm-up step(s), then the mean of ${args.steps}; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
-  // Each engine with its thread count, compared with PyTorch on as many threads.
-  const results: Array<Measure & { threads: number }> = [];
+    `${args.warmup} warm-up step(s), then the mean of ${args.steps}; ${args.rounds} round(s); ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  // Each engine with its thread count, compared with PyTorch on as many threads;
+  // the engines take turns in every round, so that a change of load hits them alike.
   const parallel = args.threads > 1;
+  const engines: Array<{ threads: number; measure: () => Promise<Measure> }> = [];
   for (const name of args.backends) {
-    results.push({ ...(await measureTfjs(name, args)), threads: 1 });
-    if (parallel && (name === 'wasm' || name === 'cpu')) results.push({ ...(await measureTfjs(name, args, args.threads)), threads: args.threads });
+    engines.push({ threads: 1, measure: () => measureTfjs(name, args) });
+    if (parallel && (name === 'wasm' || name === 'cpu')) engines.push({ threads: args.threads, measure: () => measureTfjs(name, args, args.threads) });
   }
-  results.push({ ...measureTorch(args, 1), threads: 1 });
-  if (parallel) results.push({ ...measureTorch(args, args.threads), threads: args.threads });
+  engines.push({ threads: 1, measure: async () => measureTorch(args, 1) });
+  if (parallel) engines.push({ threads: args.threads, measure: async () => measureTorch(args, args.threads) });
 
-  console.log('');
+  const rounds: Array<Array<Measure & { threads: number }>> = [];
+  for (let round = 0; round < args.rounds; round++) {
+    const results: Array<Measure & { threads: number }> = [];
+    for (const e of engines) results.push({ ...(await e.measure()), threads: e.threads });
+    rounds.push(results);
+    console.log(`\nround ${round + 1} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+    printResults(results, args);
+  }
+  if (args.rounds > 1) {
+    // The median of each engine's rounds (the upper one of an even count).
+    const median = rounds[0]!.map((r, i) => {
+      const values = rounds.map((round) => round[i]!.imagesPerSecond).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+      return values.length === 0 ? r : { ...r, imagesPerSecond: values[Math.floor(values.length / 2)]! };
+    });
+    console.log(`\nmedian of ${args.rounds} rounds`);
+    printResults(median, args);
+  }
+}
+
+function printResults(results: Array<Measure & { threads: number }>, args: Args): void {
   for (const r of results) {
     if (r.imagesPerSecond === undefined) {
       console.log(`${r.engine.padEnd(72)} ${r.note}`);
