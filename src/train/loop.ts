@@ -476,6 +476,10 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     run.update({ backend, threads });
     run.log(`backend ${backend.backend} (${backend.package}, ${backend.device}), ${threads} training thread${threads === 1 ? '' : 's'}${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
     env.stderr(`training on ${backend.backend} with ${threads} thread${threads === 1 ? '' : 's'}\n`);
+    if (env.threads !== undefined && env.threads > 1 && threads === 1) {
+      run.log(`${env.threads} threads asked for: ${backend.backend} trains on 1 (threads split steps on the wasm and cpu backends only)`);
+      env.stderr(`note: --threads applies to the wasm and cpu backends; ${backend.backend} trains on 1\n`);
+    }
 
     const dataset = await loadRunDataset(config, (p: DownloadProgress) => env.stderr(`downloading ${p.file}: ${p.received}${p.total ? ` of ${p.total}` : ''} bytes\r`));
     run.update({ dataset: datasetInfo(dataset) });
