@@ -20,6 +20,7 @@
  * thread (group.ts): `step` throws with the thread and its error named.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -73,7 +74,8 @@ function workerEntry(): { file: string; eval: boolean } {
   if (existsSync(bundled)) return { file: bundled, eval: false };
   const source = join(__dirname, 'worker.ts');
   if (existsSync(source)) {
-    const tsx = require.resolve('tsx/cjs');
+    // Resolved at run time (never bundled: the bundled trainer takes the branch above).
+    const tsx = createRequire(__filename).resolve('tsx/cjs');
     return { file: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});`, eval: true };
   }
   throw new Error(`the training thread's script is missing: neither ${bundled} nor ${source} exists`);
