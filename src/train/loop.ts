@@ -476,6 +476,9 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     run.update({ backend, threads });
     run.log(`backend ${backend.backend} (${backend.package}, ${backend.device}), ${threads} training thread${threads === 1 ? '' : 's'}${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
     env.stderr(`training on ${backend.backend} with ${threads} thread${threads === 1 ? '' : 's'}\n`);
+    if (threads > availableParallelism()) {
+      env.stderr(`note: ${threads} training threads on ${availableParallelism()} cores: each step waits for threads that share a core (slower than ${availableParallelism()})\n`);
+    }
     if (env.threads !== undefined && env.threads > 1 && threads === 1) {
       run.log(`${env.threads} threads asked for: ${backend.backend} trains on 1 (threads split steps on the wasm and cpu backends only)`);
       env.stderr(`note: --threads applies to the wasm and cpu backends; ${backend.backend} trains on 1\n`);
