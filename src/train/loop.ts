@@ -403,7 +403,6 @@ async function evaluate(network: Network, dataset: Dataset, batchSize: number, t
   return { loss: lossSum / seen, acc: correct / seen };
 }
 
-
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
