@@ -4,7 +4,12 @@
  * hits both alike; also the time the trainer's thread waited at the batch-norm
  * barriers for the other threads (load imbalance and scheduling delays).
  *
- *   npx tsx bench/parallel-step.ts [CHANNELS LAYERS BATCH SIZE [THREADS [ROUNDS]]]
+ *   npx tsx bench/parallel-step.ts [CHANNELS LAYERS BATCH SIZE [THREADS [ROUNDS]]] [--unsynchronised]
+ *
+ * `--unsynchronised` adds a third column: the same threads with batch norm on
+ * each shard's own statistics and no barrier inside the step. That is NOT
+ * what the trainer computes (it is not the whole batch's batch norm); it
+ * measures what the synchronisation costs.
  *
  * Default: DARTS_V2, C=16, 8 cells, batch 64, 32×32, every core, 5 rounds.
  */
@@ -17,7 +22,9 @@ import { ThreadGroup } from '../src/train/parallel/group.js';
 import { parallelTrainingStep, syncTrainingStep } from './syncStep.js';
 
 async function main(): Promise<void> {
-  const [channels = 16, layers = 8, batch = 64, size = 32, threads = availableParallelism(), rounds = 5] = process.argv.slice(2).map(Number);
+  const argv = process.argv.slice(2);
+  const unsynchronised = argv.includes('--unsynchronised');
+  const [channels = 16, layers = 8, batch = 64, size = 32, threads = availableParallelism(), rounds = 5] = argv.filter((a) => !a.startsWith('--')).map(Number);
   await selectBackend('wasm');
   console.log(`DARTS_V2, C=${channels}, ${layers} cells, batch ${batch}, ${size}×${size}, tfjs ${tf.version_core} ${tf.getBackend()}: 1 thread vs ${threads}`);
   const genotype = builtin('DARTS_V2')!.genotype;
@@ -33,8 +40,10 @@ async function main(): Promise<void> {
   };
   const one = syncTrainingStep(genotype, shape);
   const many = await parallelTrainingStep(genotype, shape, 'wasm', threads);
+  const loose = unsynchronised ? await parallelTrainingStep(genotype, shape, 'wasm', threads, { unsynchronisedBatchNorm: true }) : undefined;
   one.step();
   many.step();
+  loose?.step();
   for (let r = 0; r < rounds; r++) {
     let t = performance.now();
     one.step();
@@ -44,10 +53,19 @@ async function main(): Promise<void> {
     t = performance.now();
     many.step();
     const b = (performance.now() - t) / 1000;
-    console.log(`load ${loadavg()[0]!.toFixed(2)}: 1 thread ${a.toFixed(2)} s, ${threads} threads ${b.toFixed(2)} s (${(a / b).toFixed(2)}×; the trainer's thread waited ${(waited / 1000).toFixed(2)} s at ${barriers} barriers)`);
+    const [w, n] = [waited, barriers];
+    let c = '';
+    if (loose !== undefined) {
+      t = performance.now();
+      loose.step();
+      const d = (performance.now() - t) / 1000;
+      c = `; unsynchronised batch norm ${d.toFixed(2)} s (${(a / d).toFixed(2)}×)`;
+    }
+    console.log(`load ${loadavg()[0]!.toFixed(2)}: 1 thread ${a.toFixed(2)} s, ${threads} threads ${b.toFixed(2)} s (${(a / b).toFixed(2)}×; the trainer's thread waited ${(w / 1000).toFixed(2)} s at ${n} barriers)${c}`);
   }
   one.dispose();
   await many.dispose();
+  await loose?.dispose();
 }
 
 main().catch((error: unknown) => {

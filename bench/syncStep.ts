@@ -62,10 +62,16 @@ export function syncTrainingStep(genotype: Genotype, shape: StepShape): { step: 
  * into shards, synchronised batch norm, the gradients added on the trainer's
  * thread, then the same plain SGD update.
  */
-export async function parallelTrainingStep(genotype: Genotype, shape: StepShape, backend: BackendName, threads: number): Promise<{ step: () => void; dispose: () => Promise<void> }> {
+export async function parallelTrainingStep(
+  genotype: Genotype,
+  shape: StepShape,
+  backend: BackendName,
+  threads: number,
+  options: { unsynchronisedBatchNorm?: boolean } = {},
+): Promise<{ step: () => void; dispose: () => Promise<void> }> {
   const networkOptions = { channels: shape.channels, layers: shape.layers, classes: 10, inputSize: shape.size };
   const net = buildNetwork(genotype, networkOptions);
-  const pool = await ParallelPool.start({ threads, backend, genotype, networkOptions, net, auxiliaryWeight: 0 });
+  const pool = await ParallelPool.start({ threads, backend, genotype, networkOptions, net, auxiliaryWeight: 0, ...options });
   const x = seededUniform(shape.batch * shape.size * shape.size * 3, 1);
   const labels = Int32Array.from({ length: shape.batch }, (_, i) => i % 10);
   const step = () => {

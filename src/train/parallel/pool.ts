@@ -44,6 +44,12 @@ export interface PoolOptions {
   readonly net: Network;
   readonly auxiliaryWeight: number;
   readonly timeoutMs?: number;
+  /**
+   * Benchmarks only (bench/parallel-step.ts --unsynchronised): batch norm on
+   * each shard's own statistics, no barrier inside a step — NOT what one
+   * thread computes; it measures what the synchronisation costs.
+   */
+  readonly unsynchronisedBatchNorm?: boolean;
   /** Tests: make worker thread `rank` fail at its step `step`. */
   readonly failWorker?: { readonly rank: number; readonly step: number; readonly how: 'throw' | 'exit' };
 }
@@ -133,6 +139,7 @@ export class ParallelPool {
       network: this.options.networkOptions,
       buffers: this.group.buffers,
       timeoutMs: this.group.timeoutMs,
+      ...(this.options.unsynchronisedBatchNorm === true ? { unsynchronisedBatchNorm: true } : {}),
       ...(fail !== undefined && fail.rank === rank ? { failAt: { step: fail.step, how: fail.how } } : {}),
     };
     const worker = new Worker(entry.file, { workerData: init, eval: entry.eval });
@@ -202,7 +209,7 @@ export class ParallelPool {
     }
     const own = shards[0]!;
     const source = sites > 0 ? replay(shardDraws(draws, sites, n, own)) : undefined;
-    const previous = setBatchNormSync(this.group);
+    const previous = setBatchNormSync(this.options.unsynchronisedBatchNorm === true ? undefined : this.group);
     // Parameters without a gradient (none on thread 0: none on any, the graph is the same) are left out, as one thread leaves them.
     const present: boolean[] = [];
     try {

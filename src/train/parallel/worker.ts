@@ -24,6 +24,8 @@ export interface WorkerInit {
   readonly network: NetworkOptions;
   readonly buffers: GroupBuffers;
   readonly timeoutMs: number;
+  /** Benchmarks only: batch norm on the shard's own statistics (pool.ts). */
+  readonly unsynchronisedBatchNorm?: boolean;
   /** Tests: fail ('throw') or die ('exit') at this 1-based step of this thread. */
   readonly failAt?: { readonly step: number; readonly how: 'throw' | 'exit' };
 }
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     }
     if (paramLength !== init.buffers.paramLength) throw new Error(`its network has ${paramLength} parameters, the trainer's ${init.buffers.paramLength}`);
     group = new ThreadGroup(init.buffers, init.rank, init.timeoutMs);
-    setBatchNormSync(group);
+    if (init.unsynchronisedBatchNorm !== true) setBatchNormSync(group);
     const g = group;
     const grads = g.gradsOf(init.rank);
     port.on('message', (msg: WorkerRequest) => {
