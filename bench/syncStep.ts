@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Genotype } from '../src/genotype/model.js';
 import { buildNetwork } from '../src/train/network/network.js';
+import type { BackendName } from '../src/train/backend.js';
+import { ParallelPool } from '../src/train/parallel/pool.js';
 
 export interface StepShape {
   readonly channels: number;
@@ -51,6 +53,43 @@ export function syncTrainingStep(genotype: Genotype, shape: StepShape): { step: 
     dispose: () => {
       net.dispose();
       tf.dispose([x, onehot]);
+    },
+  };
+}
+
+/**
+ * The same step over `threads` threads (src/train/parallel): the batch split
+ * into shards, synchronised batch norm, the gradients added on the trainer's
+ * thread, then the same plain SGD update.
+ */
+export async function parallelTrainingStep(
+  genotype: Genotype,
+  shape: StepShape,
+  backend: BackendName,
+  threads: number,
+  options: { unsynchronisedBatchNorm?: boolean } = {},
+): Promise<{ step: () => void; dispose: () => Promise<void> }> {
+  const networkOptions = { channels: shape.channels, layers: shape.layers, classes: 10, inputSize: shape.size };
+  const net = buildNetwork(genotype, networkOptions);
+  const pool = await ParallelPool.start({ threads, backend, genotype, networkOptions, net, auxiliaryWeight: 0, ...options });
+  const x = seededUniform(shape.batch * shape.size * shape.size * 3, 1);
+  const labels = Int32Array.from({ length: shape.batch }, (_, i) => i % 10);
+  const step = () => {
+    const { grads } = pool.step({ x, shape: [shape.batch, shape.size, shape.size, 3], labels }, 0, () => 0);
+    tf.tidy(() => {
+      for (const [name, g] of grads) {
+        const v = net.params.get(name)!;
+        v.assign(tf.sub(v, tf.mul(g, 0.01)));
+      }
+    });
+    tf.dispose([...grads.values()]);
+    net.params.values().next().value!.dataSync();
+  };
+  return {
+    step,
+    dispose: async () => {
+      await pool.close();
+      net.dispose();
     },
   };
 }

@@ -6,25 +6,30 @@
  *
  *   npx tsx bench/train-throughput.ts [--genotype DARTS_V2] [--channels 16]
  *     [--layers 8] [--batch 64] [--size 32] [--steps 2] [--warmup 1]
- *     [--backends tensorflow,wasm] [--profile]
+ *     [--backends tensorflow,wasm] [--threads N] [--rounds R] [--profile]
  *
  * The cpu backend is left out unless named: at C=16, 8 cells, batch 64 it
  * takes about ten minutes a step (it is the correctness reference for tiny
  * shapes). --profile prints the kernels that took the most time on each
  * backend (tf.profile: a composed kernel's time includes the kernels it
  * calls; bench/wasm-kernel-profile.ts gives exclusive times on wasm). PyTorch runs through test/reference/darts_torch.py (Debian's
- * python3-torch), with one thread (as the wasm backend in Node) and with
- * every core.
+ * python3-torch), with one thread and with every core. The CPU backends
+ * of TensorFlow.js (wasm, cpu) are measured with one thread and with
+ * `--threads` (default: every core) data-parallel training threads
+ * (src/train/parallel), so that each is compared with PyTorch on as many
+ * threads. `--rounds R` measures every engine in turn R times and prints
+ * each round (with the load average) and the median: on a shared machine
+ * compare ratios within a run.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../src/genotype/library.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../src/train/backend.js';
-import { syncTrainingStep } from './syncStep.js';
+import { parallelTrainingStep, syncTrainingStep } from './syncStep.js';
 
 interface Args {
   genotype: string;
@@ -35,11 +40,13 @@ interface Args {
   steps: number;
   warmup: number;
   backends: BackendName[];
+  threads: number;
+  rounds: number;
   profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { genotype: 'DARTS_V2', channels: 16, layers: 8, batch: 64, size: 32, steps: 2, warmup: 1, backends: ['tensorflow', 'wasm'], profile: false };
+  const args: Args = { genotype: 'DARTS_V2', channels: 16, layers: 8, batch: 64, size: 32, steps: 2, warmup: 1, backends: ['tensorflow', 'wasm'], threads: cpus().length, rounds: 1, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -57,6 +64,8 @@ function parseArgs(argv: string[]): Args {
       case '--size': args.size = num(); break;
       case '--steps': args.steps = num(); break;
       case '--warmup': args.warmup = num(0); break;
+      case '--threads': args.threads = num(); break;
+      case '--rounds': args.rounds = num(); break;
       case '--profile': args.profile = true; break;
       case '--backends': {
         const names = (value ?? '').split(',');
@@ -78,17 +87,17 @@ interface Measure {
   readonly note?: string;
 }
 
-async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
+async function measureTfjs(name: BackendName, args: Args, threads = 1): Promise<Measure> {
   let record;
   try {
     record = await selectBackend(name);
   } catch (error) {
     return { engine: name, note: `not usable: ${(error as Error).message.split(':')[0]}` };
   }
-  const engine = `tfjs ${record.backend} (${record.package}${record.device === 'gpu' ? `, GPU ${record.gpu?.name}` : ''})`;
+  const engine = `tfjs ${record.backend} (${record.package}${record.device === 'gpu' ? `, GPU ${record.gpu?.name}` : ''}), ${threads} thread${threads === 1 ? '' : 's'}`;
   const genotype = builtin(args.genotype)?.genotype;
   if (genotype === undefined) throw new Error(`no built-in genotype ${args.genotype}`);
-  const { step, dispose } = syncTrainingStep(genotype, args);
+  const { step, dispose } = threads === 1 ? syncTrainingStep(genotype, args) : await parallelTrainingStep(genotype, args, name, threads);
   try {
     for (let i = 0; i < args.warmup; i++) step();
     const t0 = performance.now();
@@ -97,7 +106,7 @@ async function measureTfjs(name: BackendName, args: Args): Promise<Measure> {
     if (args.profile) await printProfile(engine, step);
     return { engine, imagesPerSecond: args.batch / seconds };
   } finally {
-    dispose();
+    await dispose();
   }
 }
 
@@ -148,22 +157,46 @@ function measureTorch(args: Args, threads: number): Measure {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   console.log(`${args.genotype}, C=${args.channels}, ${args.layers} cells, batch ${args.batch}, ${args.size}×${args.size}: ` +
-    `${args.warmup} warm-up step(s), then the mean of ${args.steps}; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
-  const results: Measure[] = [];
-  for (const name of args.backends) results.push(await measureTfjs(name, args));
-  const cores = cpus().length;
-  results.push(measureTorch(args, 1));
-  if (cores > 1) results.push(measureTorch(args, cores));
+    `${args.warmup} warm-up step(s), then the mean of ${args.steps}; ${args.rounds} round(s); ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  // Each engine with its thread count, compared with PyTorch on as many threads;
+  // the engines take turns in every round, so that a change of load hits them alike.
+  const parallel = args.threads > 1;
+  const engines: Array<{ threads: number; measure: () => Promise<Measure> }> = [];
+  for (const name of args.backends) {
+    engines.push({ threads: 1, measure: () => measureTfjs(name, args) });
+    if (parallel && (name === 'wasm' || name === 'cpu')) engines.push({ threads: args.threads, measure: () => measureTfjs(name, args, args.threads) });
+  }
+  engines.push({ threads: 1, measure: async () => measureTorch(args, 1) });
+  if (parallel) engines.push({ threads: args.threads, measure: async () => measureTorch(args, args.threads) });
 
-  const reference = results.find((r) => r.engine.startsWith('PyTorch') && r.imagesPerSecond !== undefined);
-  console.log('');
+  const rounds: Array<Array<Measure & { threads: number }>> = [];
+  for (let round = 0; round < args.rounds; round++) {
+    const results: Array<Measure & { threads: number }> = [];
+    for (const e of engines) results.push({ ...(await e.measure()), threads: e.threads });
+    rounds.push(results);
+    console.log(`\nround ${round + 1} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+    printResults(results, args);
+  }
+  if (args.rounds > 1) {
+    // The median of each engine's rounds (the upper one of an even count).
+    const median = rounds[0]!.map((r, i) => {
+      const values = rounds.map((round) => round[i]!.imagesPerSecond).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+      return values.length === 0 ? r : { ...r, imagesPerSecond: values[Math.floor(values.length / 2)]! };
+    });
+    console.log(`\nmedian of ${args.rounds} rounds`);
+    printResults(median, args);
+  }
+}
+
+function printResults(results: Array<Measure & { threads: number }>, args: Args): void {
   for (const r of results) {
     if (r.imagesPerSecond === undefined) {
-      console.log(`${r.engine.padEnd(64)} ${r.note}`);
+      console.log(`${r.engine.padEnd(72)} ${r.note}`);
       continue;
     }
+    const reference = results.find((t) => t.engine.startsWith('PyTorch') && t.threads === r.threads && t.imagesPerSecond !== undefined);
     const ratio = reference?.imagesPerSecond !== undefined ? `  ${(r.imagesPerSecond / reference.imagesPerSecond).toFixed(2)}× ${reference.engine.split(' (')[0]}` : '';
-    console.log(`${r.engine.padEnd(64)} ${r.imagesPerSecond.toFixed(2).padStart(8)} images/s  (${(args.batch / r.imagesPerSecond).toFixed(2)} s/step)${ratio}`);
+    console.log(`${r.engine.padEnd(72)} ${r.imagesPerSecond.toFixed(2).padStart(8)} images/s  (${(args.batch / r.imagesPerSecond).toFixed(2)} s/step)${ratio}`);
   }
 }
 

@@ -21,6 +21,8 @@ const nodeEntries = [
   { in: 'src/extension/cellRenderWorker.ts', out: 'cellRenderWorker' },
   { in: 'src/server/main.ts', out: 'server' },
   { in: 'src/cli/main.ts', out: 'cli' },
+  // Data-parallel training threads of the trainer (src/train/parallel/pool.ts starts them beside dist/cli.js).
+  { in: 'src/train/parallel/worker.ts', out: 'trainWorker' },
 ].filter((e) => existsSync(e.in));
 
 const webEntries = [

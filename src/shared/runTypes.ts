@@ -145,6 +145,12 @@ export interface RunRecord {
   readonly seed: number;
   /** The engine that computed the run; null until it has been chosen. */
   readonly backend: BackendRecord | null;
+  /**
+   * Training threads the trainer's steps are split over (data-parallel on
+   * the wasm and cpu backends, 1 on the others); set with the backend, absent
+   * in runs from before it was recorded (they trained on one).
+   */
+  readonly threads?: number;
   readonly dataset: RunDatasetInfo | null;
   readonly versions: RunVersions;
   /** The trainer process now (or last) working on the run. */
@@ -209,6 +215,8 @@ export type ProgressLine =
       /** Epochs already complete (non-zero when resuming). */
       readonly startEpoch: number;
       readonly resumed: boolean;
+      /** Training threads (data-parallel on the CPU backends; 1 elsewhere). */
+      readonly threads?: number;
     }
   | {
       readonly type: 'step';
@@ -416,6 +424,7 @@ export const RUN_RECORD_SHAPE: Shape = object({
       native: optional(object({ location: string, version: string, libtensorflow: optional(string), source: oneOf(['node_modules', 'cellscope-install']) })),
     }),
   ),
+  threads: optional(integer(1)),
   dataset: nullable(
     object({
       name: oneOf(DATASET_NAMES),

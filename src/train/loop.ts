@@ -26,7 +26,7 @@
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -48,7 +48,8 @@ import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dat
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
 import { batchDoesNotFit } from './memory.js';
-import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
+import { cosineLr, countMatches, crossEntropy, objective, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
+import { ParallelPool } from './parallel/pool.js';
 import { gradientVariance } from './probes/gradVariance.js';
 import { ProgressReporter } from './progress.js';
 import { HESSIAN_EPOCHS_FILE, HESSIAN_FILE, hessianDue, LANDSCAPE_FILE, LANDSCAPE_POINTS_FILE, type HessianEpochLine } from '../shared/landscapeTypes.js';
@@ -88,6 +89,29 @@ export interface TrainEnvironment {
   readonly progressIntervalMs?: number;
   /** Called after every training step with that step's own loss (the progress lines carry the epoch's running mean). */
   readonly onStep?: (step: StepReport) => void;
+  /**
+   * Training threads on the CPU backends (wasm, cpu): data-parallel worker
+   * threads besides the trainer's own (src/train/parallel). Default: the
+   * count a resumed run recorded (1 for runs from before threads were
+   * recorded), else every core (os.availableParallelism()). GPU and native
+   * backends always train on 1.
+   */
+  readonly threads?: number;
+  /** Tests: the training threads' barrier time limit, and a thread made to fail. */
+  readonly parallel?: {
+    readonly timeoutMs?: number;
+    readonly failWorker?: { readonly rank: number; readonly step: number; readonly how: 'throw' | 'exit' };
+  };
+}
+
+/** Backends whose training steps data-parallel threads split (the others run on a GPU or are multi-threaded natively). */
+const THREADED_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+/** The thread count a run trains with: asked for, else the run's recorded one (resume), else every core; 1 off the CPU backends. */
+export function trainingThreads(backend: BackendName, requested: number | undefined, recorded: number | undefined, resuming: boolean): number {
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) throw new Error(`threads must be a whole number of at least 1, not ${requested}`);
+  if (!THREADED_BACKENDS.includes(backend)) return 1;
+  return requested ?? (resuming ? (recorded ?? 1) : availableParallelism());
 }
 
 /** One training step, as `TrainEnvironment.onStep` sees it. */
@@ -382,12 +406,6 @@ async function evaluate(network: Network, dataset: Dataset, batchSize: number, t
   return { loss: lossSum / seen, acc: correct / seen };
 }
 
-/** The training objective: cross-entropy, plus the weighted auxiliary loss when the head exists. */
-function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels: tf.Tensor, auxiliaryWeight: number): tf.Scalar {
-  const main = crossEntropy(out.logits, labels);
-  return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) as tf.Scalar);
-}
-
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -418,6 +436,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
   }
   let network: Network | undefined;
   let optimizer: SgdMomentum | undefined;
+  let pool: ParallelPool | undefined;
   const finish = (status: RunStatus, reason?: string): TrainOutcome => {
     run.update({ status, reason, finishedAt: new Date().toISOString() });
     run.log(reason !== undefined ? `${status}: ${reason}` : status);
@@ -441,6 +460,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
+    await pool?.close();
     optimizer?.dispose();
     network?.dispose();
   }
@@ -454,8 +474,17 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
       throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
     }
-    run.update({ backend });
-    run.log(`backend ${backend.backend} (${backend.package}, ${backend.device})${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
+    const threads = trainingThreads(backend.backend, env.threads, run.record.threads, resuming);
+    run.update({ backend, threads });
+    run.log(`backend ${backend.backend} (${backend.package}, ${backend.device}), ${threads} training thread${threads === 1 ? '' : 's'}${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
+    env.stderr(`training on ${backend.backend} with ${threads} thread${threads === 1 ? '' : 's'}\n`);
+    if (threads > availableParallelism()) {
+      env.stderr(`note: ${threads} training threads on ${availableParallelism()} cores: each step waits for threads that share a core (slower than ${availableParallelism()})\n`);
+    }
+    if (env.threads !== undefined && env.threads > 1 && threads === 1) {
+      run.log(`${env.threads} threads asked for: ${backend.backend} trains on 1 (threads split steps on the wasm and cpu backends only)`);
+      env.stderr(`note: --threads applies to the wasm and cpu backends; ${backend.backend} trains on 1\n`);
+    }
 
     const dataset = await loadRunDataset(config, (p: DownloadProgress) => env.stderr(`downloading ${p.file}: ${p.received}${p.total ? ` of ${p.total}` : ''} bytes\r`));
     run.update({ dataset: datasetInfo(dataset) });
@@ -482,6 +511,19 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
     };
     run.update({ params: net.paramCount(false) });
+    if (threads > 1) {
+      pool = await ParallelPool.start({
+        threads,
+        backend: backend.backend,
+        genotype,
+        networkOptions,
+        net,
+        auxiliaryWeight: config.auxiliaryWeight,
+        ...(env.parallel?.timeoutMs !== undefined ? { timeoutMs: env.parallel.timeoutMs } : {}),
+        ...(env.parallel?.failWorker !== undefined ? { failWorker: env.parallel.failWorker } : {}),
+      });
+    }
+    const threadPool = pool;
     optimizer = new SgdMomentum(net.params, { momentum: config.momentum, weightDecay: config.weightDecay });
     const opt = optimizer;
     const trainable = [...net.params.values()];
@@ -542,7 +584,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     }
 
     progress = new ProgressReporter(env.stdout, run.id, epochs, steps, env.progressIntervalMs !== undefined ? { minIntervalMs: env.progressIntervalMs } : {});
-    progress.start(run.dir, startEpoch, startStep, resuming);
+    progress.start(run.dir, startEpoch, startStep, resuming, threads);
 
     const saveCheckpoint = async (epoch: number, step: number, epochStartRng: NumpyRandomStateSnapshot, sums: EpochSums) => {
       const meta: CheckpointMeta = {
@@ -700,6 +742,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
        * here on every path.
        */
       async function trainStep(batch: Batch): Promise<{ value: number; correct: number }> {
+        if (threadPool !== undefined) return parallelStep(threadPool, batch);
         // Parameter names in the order of the gradients (tidy keeps the tensors of arrays, not of maps).
         const names: string[] = [];
         const { value, grads, predicted, squares } = tf.tidy(() => {
@@ -731,6 +774,35 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
           return { value: lossValue, correct };
         } finally {
           tf.dispose([value, predicted, squares, ...grads]);
+        }
+      }
+
+      /** The same step with the batch split over the training threads; the update is the same. */
+      async function parallelStep(threadPool: ParallelPool, batch: Batch): Promise<{ value: number; correct: number }> {
+        const { height, width, channels } = dataset.train;
+        let x = batch.x;
+        let shape: [number, number, number, number] = [batch.size, height, width, channels];
+        if (stemChannels !== channels) {
+          const t = tf.tidy(() => toTensor(batch));
+          x = t.dataSync() as Float32Array;
+          shape = [batch.size, height, width, stemChannels];
+          t.dispose();
+        }
+        const result = threadPool.step({ x, shape, labels: batch.y }, dropProb, dropRandom);
+        const grads = result.grads;
+        try {
+          if (!Number.isFinite(result.loss)) return { value: result.loss, correct: result.correct };
+          const squares = sumOfSquares(grads);
+          let total: number;
+          try {
+            total = Math.sqrt((await squares.data())[0]!);
+          } finally {
+            squares.dispose();
+          }
+          tf.tidy(() => opt.step(scaleToNorm(grads, total, config.gradClip), lr));
+          return { value: result.loss, correct: result.correct };
+        } finally {
+          tf.dispose([...grads.values()]);
         }
       }
     }

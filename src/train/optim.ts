@@ -159,6 +159,12 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   });
 }
 
+/** The training objective: cross-entropy, plus the weighted auxiliary loss when the head exists. */
+export function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels: tf.Tensor, auxiliaryWeight: number): tf.Scalar {
+  const main = crossEntropy(out.logits, labels);
+  return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) as tf.Scalar);
+}
+
 /** Number of rows of `logits` whose largest entry is at `labels` (first maximum wins, as argmax). */
 export async function countCorrect(logits: tf.Tensor, labels: Int32Array): Promise<number> {
   const predicted = tf.argMax(logits, -1);

@@ -38,10 +38,10 @@ export class ProgressReporter {
   }
 
   /** `startEpoch` epochs and `startStep` steps of the next are already done. */
-  start(runDir: string, startEpoch: number, startStep: number, resumed: boolean): void {
+  start(runDir: string, startEpoch: number, startStep: number, resumed: boolean, threads?: number): void {
     this.startedAt = this.now();
     this.stepsAtStart = startEpoch * this.stepsPerEpoch + startStep;
-    this.emit({ type: 'start', runId: this.runId, runDir, epochs: this.epochs, stepsPerEpoch: this.stepsPerEpoch, startEpoch, resumed });
+    this.emit({ type: 'start', runId: this.runId, runDir, epochs: this.epochs, stepsPerEpoch: this.stepsPerEpoch, startEpoch, resumed, ...(threads !== undefined ? { threads } : {}) });
   }
 
   /** Seconds left once `done` steps of the whole run are complete (null before any step of this process). */

@@ -23,7 +23,8 @@ before(async () => {
   // The project's CLI bundle in a folder of its own (a concurrent `npm run build` never races it).
   bundle = mkdtempSync(join(tmpdir(), 'cellscope-devices-'));
   await esbuild.build({
-    entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'cli' }],
+    // With the training threads' script, which the trainer starts from beside cli.js.
+    entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'cli' }, { in: join(root, 'src/train/parallel/worker.ts'), out: 'trainWorker' }],
     outdir: bundle,
     bundle: true,
     platform: 'node',

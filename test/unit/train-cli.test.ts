@@ -26,7 +26,8 @@ before(async () => {
   // test never races a concurrent `npm run build` writing dist/.
   bundle = mkdtempSync(join(tmpdir(), 'cellscope-train-cli-'));
   await esbuild.build({
-    entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'cli' }],
+    // With the training threads' script, which the trainer starts from beside cli.js.
+    entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'cli' }, { in: join(root, 'src/train/parallel/worker.ts'), out: 'trainWorker' }],
     outdir: bundle,
     bundle: true,
     platform: 'node',

@@ -2,24 +2,26 @@
 import { analyze, findGenotype } from '../../genotype/document.js';
 import { effectiveStatus, type RunRecord } from '../../shared/runTypes.js';
 import { findRunDir, readRunRecord, RunStoreError, trainerAlive } from '../../runs/runStore.js';
-import { flagBoolean, flagString, parseArgs, UsageError } from '../args.js';
+import { flagBoolean, flagNumber, flagString, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { exitCodeOf, RUNS_FLAG, runsDirOf } from './train.js';
+import { exitCodeOf, RUNS_FLAG, runsDirOf, THREADS_FLAG, THREADS_HELP } from './train.js';
 
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a cancelled or failed run from its last checkpoint',
   usage: [
-    'cellscope resume RUN [--runs DIR] [--from-scratch] [--executor local|slurm]',
+    'cellscope resume RUN [--runs DIR] [--from-scratch] [--threads N] [--executor local|slurm]',
     'RUN: a run id (or unique prefix) under --runs (default ./runs), or a run directory.',
     'A run whose checkpoint is missing or unreadable is refused; --from-scratch restarts it from epoch 0, its',
     'metrics, checkpoint and landscape moved into RUN/set-aside-<time>/ first (nothing is deleted).',
     'A run Slurm trained is submitted again (its experiment task, or a job with its options); --executor local resumes it here.',
+    THREADS_HELP,
   ].join('\n'),
   async run(argv, io) {
     const args = parseArgs(argv, {
       runs: RUNS_FLAG,
       'from-scratch': { type: 'boolean' },
+      threads: THREADS_FLAG,
       executor: { type: 'string', choices: ['local', 'slurm'] },
     });
     if (args.positional.length !== 1) throw new UsageError('resume needs exactly one RUN');
@@ -69,7 +71,9 @@ export const resumeCommand: Command = {
     }
     const { resumeTraining, ResumeError } = await import('../../train/loop.js');
     try {
-      const outcome = await resumeTraining(dir, genotype, { stdout: io.stdout, stderr: io.stderr }, { fromScratch: flagBoolean(args, 'from-scratch') });
+      const threads = flagNumber(args, 'threads');
+      const env = { stdout: io.stdout, stderr: io.stderr, ...(threads !== undefined ? { threads } : {}) };
+      const outcome = await resumeTraining(dir, genotype, env, { fromScratch: flagBoolean(args, 'from-scratch') });
       return exitCodeOf(outcome.status);
     } catch (error) {
       // Refused before anything was written: another writer has the run, or its checkpoint is unusable.

@@ -19,6 +19,11 @@ import { loadGenotype } from '../resolve.js';
 import { executorOf, SLURM_FLAGS, SLURM_USAGE, slurmOptionsFromArgs, withoutFlags } from '../slurmFlags.js';
 
 export const RUNS_FLAG: FlagSpec = { type: 'string' };
+/** `--threads N` of train and resume: training threads on the CPU backends. */
+export const THREADS_FLAG: FlagSpec = { type: 'int', min: 1, max: 1024 };
+export const THREADS_HELP =
+  '--threads N: training threads on the CPU backends (wasm, cpu), the batch split between them; default every core\n' +
+  '(a resumed run keeps the count it recorded); GPU and native TensorFlow backends train on 1. Recorded in run.json.';
 
 /** `--backend` of the commands that compute (train, landscape, experiment): `auto` or an engine. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
@@ -76,6 +81,7 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'trace-samples': { type: 'int', min: 0, max: 10000 },
   'hessian-batches': { type: 'int', min: 1, max: 10000 },
   backend: BACKEND_FLAG,
+  threads: THREADS_FLAG,
   runs: RUNS_FLAG,
 };
 
@@ -158,13 +164,14 @@ export const trainCommand: Command = {
     '  [--layers N] [--channels C] [--auxiliary] [--auxiliary-weight X] [--augment=false] [--cutout] [--cutout-length N]',
     '  [--drop-path P] [--seed N] [--train-subset N] [--test-subset N] [--grad-variance-batches K]',
     `  [--hessian-every N [--hessian-iterations ${HESSIAN_EPOCH_DEFAULTS.iterations}] [--trace-samples ${HESSIAN_EPOCH_DEFAULTS.traceSamples}] [--hessian-batches ${HESSIAN_EPOCH_DEFAULTS.batches}]]`,
-    `  [${BACKEND_USAGE}] [--runs DIR]`,
+    `  [${BACKEND_USAGE}] [--threads N] [--runs DIR]`,
     SLURM_USAGE,
     '--executor slurm submits the training as one Slurm job on the shared --runs folder and returns its job id.',
     'GENOTYPE: FILE#NAME, a built-in NAME, or a variant spec such as DARTS_V2~connections:3.',
     '--hessian-every N runs the smoothness probe (top Hessian eigenvalue, trace) after every N-th epoch and the last,',
     'into RUN/hessian-epochs.jsonl; it leaves the training itself unchanged. Off by default.',
     BACKEND_HELP,
+    THREADS_HELP,
     'Progress: JSON lines on stdout. Exit status: 0 completed, 1 failed, 143 cancelled.',
   ].join('\n'),
   async run(argv, io) {
@@ -197,7 +204,8 @@ export const trainCommand: Command = {
     }
     // Loaded only now: TensorFlow.js takes a while to load, and the other commands never need it.
     const { startTraining } = await import('../../train/loop.js');
-    const outcome = await startTraining({ ...loaded, ref }, config, runsDirOf(args, io.cwd), { stdout: io.stdout, stderr: io.stderr });
+    const threads = flagNumber(args, 'threads');
+    const outcome = await startTraining({ ...loaded, ref }, config, runsDirOf(args, io.cwd), { stdout: io.stdout, stderr: io.stderr, ...(threads !== undefined ? { threads } : {}) });
     return exitCodeOf(outcome.status);
   },
 };

@@ -11,6 +11,15 @@
  * which keeps only x̂ and 1/σ for the backward pass. TensorFlow.js's own batch
  * norm keeps every intermediate (≈ 80 MiB per image at C = 16), which
  * overflows the wasm backend's 4 GB heap at batch 64 and takes twice as long.
+ *
+ * Data-parallel training (src/train/parallel) splits a batch over threads and
+ * keeps the statistics of the whole batch (synchronised batch norm): while a
+ * `BatchNormSync` is set, each thread computes its shard's per-channel count,
+ * mean and M2 = Σ(x − mean)², the sync combines them over the threads in
+ * rank order with Chan's parallel formula (float64), and every thread
+ * normalises with the whole batch's mean and biased variance; the backward
+ * pass likewise sums Σdy and Σdy·x̂ over the threads before forming dx. With
+ * no sync set (one thread) the computation is exactly the one-pass path.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -32,8 +41,67 @@ export interface BatchNormMode {
 
 const AXES = [0, 1, 2];
 
+/** Per-channel statistics of part of a batch: count, mean and M2 = Σ(x − mean)². */
+export interface ChannelMoments {
+  readonly count: number;
+  readonly mean: ArrayLike<number>;
+  readonly m2: ArrayLike<number>;
+}
+
+/**
+ * Chan et al.'s pairwise update over `parts` in their order, in float64: the
+ * whole set's count, mean and M2 (numerically stable, unlike E[x²] − E[x]²).
+ */
+export function combineMoments(parts: readonly ChannelMoments[]): { count: number; mean: Float64Array; m2: Float64Array } {
+  const channels = parts[0]?.mean.length ?? 0;
+  const mean = new Float64Array(channels);
+  const m2 = new Float64Array(channels);
+  let count = 0;
+  for (const part of parts) {
+    if (part.count === 0) continue;
+    const total = count + part.count;
+    for (let c = 0; c < channels; c++) {
+      const delta = part.mean[c]! - mean[c]!;
+      mean[c] = mean[c]! + (delta * part.count) / total;
+      m2[c] = m2[c]! + part.m2[c]! + (delta * delta * count * part.count) / total;
+    }
+    count = total;
+  }
+  return { count, mean, m2 };
+}
+
+/**
+ * How the threads of a data-parallel step agree on whole-batch statistics.
+ * Every thread calls it in the same order (the same network, the same pass):
+ * each call returns once every thread has contributed, with the same answer
+ * on every thread.
+ */
+export interface BatchNormSync {
+  /** The whole batch's per-channel count, mean and M2 from this thread's part. */
+  moments(local: ChannelMoments): { count: number; mean: Float64Array; m2: Float64Array };
+  /** Σdy and Σdy·x̂ per channel over the whole batch, from this thread's sums. */
+  sums(sumDy: Float32Array, sumDyXHat: Float32Array): { sumDy: Float64Array; sumDyXHat: Float64Array };
+}
+
+let activeSync: BatchNormSync | undefined;
+
+/** Sets (or with undefined clears) the sync training-mode batch norms use from now on; returns the previous one. */
+export function setBatchNormSync(sync: BatchNormSync | undefined): BatchNormSync | undefined {
+  const previous = activeSync;
+  activeSync = sync;
+  return previous;
+}
+
+interface BatchStats {
+  mean?: tf.Tensor;
+  variance?: tf.Tensor;
+  /** Values per channel the statistics are over (the whole batch's under a sync). */
+  count?: number;
+}
+
 /** The training-mode normalisation with its closed-form gradient. */
-function normaliseTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: { mean?: tf.Tensor; variance?: tf.Tensor }): tf.Tensor4D {
+function normaliseTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: BatchStats): tf.Tensor4D {
+  if (activeSync !== undefined) return normaliseSynchronised(x, gamma, beta, stats, activeSync);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = tf.mean(xIn, AXES);
@@ -61,6 +129,49 @@ function normaliseTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D
   return f(x, gamma, beta) as tf.Tensor4D;
 }
 
+/**
+ * `normaliseTraining` over a batch split between threads: the statistics and
+ * the backward pass's sums are those of the whole batch (`sync`); the
+ * gradients of γ and β returned are this thread's part of the sums (the
+ * caller adds the threads' parameter gradients).
+ */
+function normaliseSynchronised(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: BatchStats, sync: BatchNormSync): tf.Tensor4D {
+  const channels = x.shape[3];
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const count = xIn.size / channels;
+    const [localMean, localM2] = tf.tidy(() => {
+      const mean = tf.mean(xIn, AXES);
+      return [mean, tf.sum(tf.square(tf.sub(xIn, mean)), AXES)];
+    });
+    const whole = sync.moments({ count, mean: localMean.dataSync(), m2: localM2.dataSync() });
+    tf.dispose([localMean, localM2]);
+    const mean = tf.tensor1d(Float32Array.from(whole.mean));
+    const variance = tf.tensor1d(Float32Array.from(whole.m2, (v) => v / whole.count));
+    const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
+    const xHat = tf.mul(tf.sub(xIn, mean), invStd);
+    save([xHat, invStd, g]);
+    stats.mean = tf.keep(mean);
+    stats.variance = tf.keep(variance);
+    stats.count = whole.count;
+    const m = whole.count;
+    return {
+      value: tf.add(tf.mul(xHat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dBeta = tf.sum(dy, AXES);
+        const dGamma = tf.sum(tf.mul(dy, xh), AXES);
+        const sums = sync.sums(dBeta.dataSync() as Float32Array, dGamma.dataSync() as Float32Array);
+        const meanDy = tf.tensor1d(Float32Array.from(sums.sumDy, (v) => v / m));
+        const meanDyXHat = tf.tensor1d(Float32Array.from(sums.sumDyXHat, (v) => v / m));
+        const dx = tf.mul(tf.mul(gm, inv), tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXHat)));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
 export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, mode: BatchNormMode): tf.Tensor4D {
   if (!mode.training) {
     return tf.tidy(() => {
@@ -69,10 +180,10 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, mode: BatchNormMod
       return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
     });
   }
-  const stats: { mean?: tf.Tensor; variance?: tf.Tensor } = {};
+  const stats: BatchStats = {};
   const y = normaliseTraining(x, p.gamma as tf.Tensor as tf.Tensor1D, p.beta as tf.Tensor as tf.Tensor1D, stats);
   if (mode.updateStats !== false) {
-    const m = x.size / x.shape[3];
+    const m = stats.count ?? x.size / x.shape[3];
     tf.tidy(() => {
       const unbiased = tf.mul(stats.variance!, m / Math.max(m - 1, 1));
       p.runningMean.assign(tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(stats.mean!, BN_MOMENTUM)));

@@ -22,6 +22,8 @@ export interface BuiltCell {
   readonly reduction: boolean;
   /** Output channels: len(concat) · C. */
   readonly outChannels: number;
+  /** Operations drop path applies to (each draws one value per sample when it is on). */
+  readonly dropPathSites: number;
   forward(s0: tf.Tensor4D, s1: tf.Tensor4D, mode: CellForwardMode): tf.Tensor4D;
 }
 
@@ -65,6 +67,7 @@ export function buildCell(store: ParamStore, name: string, spec: CellSpec): Buil
   return {
     reduction,
     outChannels: cell.concat.length * c,
+    dropPathSites: ops.filter((op) => !op.identity).length,
     forward: (s0, s1, mode) => {
       const states: tf.Tensor4D[] = [pre0.forward(s0, mode), pre1.forward(s1, mode)];
       for (let i = 0; i < steps; i++) {

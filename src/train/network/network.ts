@@ -53,6 +53,12 @@ export interface Network {
   readonly buffers: ReadonlyMap<string, tf.Variable>;
   readonly store: ParamStore;
   forward(x: tf.Tensor4D, options: ForwardOptions): ForwardResult;
+  /**
+   * Drop-path masks of one training pass with drop path on: each site draws
+   * one value per sample, site after site, in this order (what data-parallel
+   * threads replay to use the masks of the whole batch).
+   */
+  readonly dropPathSites: number;
   /** Trainable scalars; without the auxiliary head unless `withAuxiliary` (default: all that were built). */
   paramCount(withAuxiliary?: boolean): number;
   dispose(): void;
@@ -175,6 +181,7 @@ export function buildNetwork(genotype: Genotype, options: NetworkOptions): Netwo
       const logits = classifier(pooled);
       return auxLogits === undefined ? { logits } : { logits, auxLogits };
     },
+    dropPathSites: cells.reduce((n, cell) => n + cell.dropPathSites, 0),
     paramCount: (withAuxiliary = true) => store.count(withAuxiliary),
     dispose: () => store.dispose(),
   };
