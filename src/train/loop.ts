@@ -107,11 +107,29 @@ export interface TrainEnvironment {
 /** Backends whose training steps data-parallel threads split (the others run on a GPU or are multi-threaded natively). */
 const THREADED_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 
-/** The thread count a run trains with: asked for, else the run's recorded one (resume), else every core; 1 off the CPU backends. */
-export function trainingThreads(backend: BackendName, requested: number | undefined, recorded: number | undefined, resuming: boolean): number {
+/**
+ * Forward multiply-accumulates a thread's shard must hold for a second
+ * thread to pay: each thread meets the others at every batch norm (twice a
+ * step), so a shard needs enough work between those barriers. Measured
+ * (bench/RESULTS.md, "Data-parallel training threads"): DARTS_V2 C=16, 8
+ * cells, batch 64 (1.4 G a shard of two) gains 1.6–1.8× on 2 cores; C=8,
+ * 4 cells, batch 32 (0.07 G) and C=16 at batch 16 (0.35 G) lose or break even.
+ */
+export const MIN_SHARD_MACS = 0.5e9;
+
+/**
+ * The thread count a run trains with: asked for, else the run's recorded one
+ * (resume), else every core the step's work fills (`stepMacs`: forward
+ * multiply-accumulates of one batch; MIN_SHARD_MACS a thread), at least 1;
+ * 1 off the CPU backends.
+ */
+export function trainingThreads(backend: BackendName, requested: number | undefined, recorded: number | undefined, resuming: boolean, stepMacs?: number): number {
   if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) throw new Error(`threads must be a whole number of at least 1, not ${requested}`);
   if (!THREADED_BACKENDS.includes(backend)) return 1;
-  return requested ?? (resuming ? (recorded ?? 1) : availableParallelism());
+  if (requested !== undefined) return requested;
+  if (resuming) return recorded ?? 1;
+  const cores = availableParallelism();
+  return stepMacs === undefined ? cores : Math.max(1, Math.min(cores, Math.floor(stepMacs / MIN_SHARD_MACS)));
 }
 
 /** One training step, as `TrainEnvironment.onStep` sees it. */
@@ -474,7 +492,9 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
       throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
     }
-    const threads = trainingThreads(backend.backend, env.threads, run.record.threads, resuming);
+    const shape = DATASET_INFO[config.dataset];
+    const stepMacs = networkCost(genotype, { channels: config.channels, layers: config.layers, classes: shape.classes, inputSize: shape.height }).macs * config.batchSize;
+    const threads = trainingThreads(backend.backend, env.threads, run.record.threads, resuming, stepMacs);
     run.update({ backend, threads });
     run.log(`backend ${backend.backend} (${backend.package}, ${backend.device}), ${threads} training thread${threads === 1 ? '' : 's'}${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);
     env.stderr(`training on ${backend.backend} with ${threads} thread${threads === 1 ? '' : 's'}\n`);

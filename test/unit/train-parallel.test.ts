@@ -299,6 +299,11 @@ test('threads: a count below 1 or not whole is refused; GPU and native backends 
   assert.equal(trainingThreads('wasm', undefined, undefined, true), 1);
   assert.equal(trainingThreads('cpu', 2, 3, true), 2);
   assert.equal(trainingThreads('wasm', undefined, undefined, false), availableParallelism());
+  // By default a thread only where its shard has the work to pay for the barriers.
+  assert.equal(trainingThreads('wasm', undefined, undefined, false, 0.3e9), 1);
+  assert.equal(trainingThreads('wasm', undefined, undefined, false, 0.5e9 * availableParallelism()), availableParallelism());
+  assert.equal(trainingThreads('wasm', undefined, undefined, false, 1e15), availableParallelism());
+  assert.equal(trainingThreads('wasm', 2, undefined, false, 1e3), 2);
 });
 
 test('cellscope train and resume refuse a --threads that is not a whole number of at least 1, naming the flag', async () => {
