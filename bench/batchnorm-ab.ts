@@ -1,6 +1,6 @@
 /**
- * Training batch norm alone on wasm, forward and backward (loss Σ dy·y,
- * running statistics updated), composed tf ops vs the SIMD passes
+ * Training batch norm alone on wasm, forward and backward (dy given as the
+ * upstream gradient, running statistics updated), composed tf ops vs the SIMD passes
  * (src/train/kernels/batchNorm.ts), alternating in one process on the DARTS
  * step's shapes; prints the median ms per call of each.
  *
@@ -32,9 +32,10 @@ void (async () => {
     const dy = tf.randomNormal(shape);
     const once = (): void => {
       tf.tidy(() => {
+        // dy as the upstream gradient: no loss ops around batch norm.
         const grads = tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(dy, batchNorm(t as tf.Tensor4D, { ...p, gamma: g as tf.Variable, beta: b as tf.Variable }, { training: true }))))([x, p.gamma, p.beta]);
-        grads[0]!.dataSync();
+          batchNorm(t as tf.Tensor4D, { ...p, gamma: g as tf.Variable, beta: b as tf.Variable }, { training: true }))([x, p.gamma, p.beta], dy);
+        grads[2]!.dataSync();
       });
     };
     const times = { composed: [] as number[], simd: [] as number[] };
