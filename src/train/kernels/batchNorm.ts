@@ -39,11 +39,6 @@ export function bnLayout(size: number, channels: number): { period: number; nb: 
   return { period, nb: period / 16, rows: Math.floor(size / period) };
 }
 
-/** The SIMD kernels where batch norm can use them: the wasm backend with SIMD. */
-export function bnSimd(backend: object): SimdKernels | null {
-  return simdKernels(backend);
-}
-
 /** Adds lane sums (period L) into per-channel float64 sums. */
 function fold(lanes: Float64Array, channels: number): Float64Array {
   const out = new Float64Array(channels);

@@ -28,9 +28,9 @@
  * every other backend keep the composed tf ops below.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_APPLY, BN_DX, bnGradSums, bnMoments, bnParams, bnSimd } from '../kernels/batchNorm.js';
+import { BN_APPLY, BN_DX, bnGradSums, bnMoments, bnParams } from '../kernels/batchNorm.js';
 import type { WasmBackendLike } from '../kernels/compose.js';
-import type { SimdKernels } from '../kernels/simd.js';
+import { simdKernels, type SimdKernels } from '../kernels/simd.js';
 
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
@@ -197,7 +197,7 @@ function simdPath(x: tf.Tensor4D): { backend: WasmBackendLike; kernels: SimdKern
   if (!simdEnabled || x.dtype !== 'float32' || tf.getBackend() !== 'wasm') return null;
   if (tf.getKernel(BN_APPLY, 'wasm') === undefined || tf.getKernel(BN_DX, 'wasm') === undefined) return null;
   const backend = tf.backend() as unknown as WasmBackendLike;
-  const kernels = bnSimd(backend);
+  const kernels = simdKernels(backend);
   return kernels === null ? null : { backend, kernels };
 }
 
