@@ -183,9 +183,13 @@ function normaliseSynchronised(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
   return f(x, gamma, beta) as tf.Tensor4D;
 }
 
-let simdEnabled = true;
+let simdEnabled = process.env.CELLSCOPE_BN_SIMD !== '0';
 
-/** Turns the SIMD passes on wasm off (the composed ops) or back on; returns the previous setting. For comparisons. */
+/**
+ * Turns the SIMD passes on wasm off (the composed ops) or back on; returns
+ * the previous setting. For comparisons; CELLSCOPE_BN_SIMD=0 starts a
+ * process (and its training threads) with them off, the other SIMD kernels on.
+ */
 export function setBatchNormSimd(enabled: boolean): boolean {
   const previous = simdEnabled;
   simdEnabled = enabled;
