@@ -14,6 +14,7 @@
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { avgPoolGradConfig } from './avgPoolGrad.js';
+import { bnApplyConfig, bnDxConfig } from './batchNorm.js';
 import { castConfig, setStockCast } from './cast.js';
 import { concatConfig, setStockConcat } from './concat.js';
 import { conv2DBackpropFilterConfig } from './convBackpropFilter.js';
@@ -47,6 +48,8 @@ export const WASM_KERNELS: readonly KernelConfig[] = [
   maxPoolGradConfig,
   avgPoolGradConfig,
   reluGradConfig,
+  bnApplyConfig,
+  bnDxConfig,
   ...KEEPS_STOCK.keys(),
 ];
 

@@ -23,6 +23,9 @@
  * - `reluGrad`: ReLU's gradient in one pass (reluGrad.ts).
  * - `dwConv`: a run of output pixels of a depthwise convolution, 16 channels
  *   per block in four vector accumulators (depthwiseForward.ts).
+ * - `bnSum`, `bnM2`, `bnApply`, `bnGradSums`, `bnDx`: training batch norm's
+ *   passes (batchNorm.ts in this directory), over rows of a period of L =
+ *   16·nb values (L a multiple of the channel count), 16 values per block.
  *
  * Accumulation is float32 within a call; callers keep calls short (a chunk
  * of rows, one image) and add their results in float64.
@@ -82,6 +85,7 @@ const op = {
   zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   fadd: [0xfd, 0xe4, 0x01],
   fmul: [0xfd, 0xe6, 0x01],
+  fsub: [0xfd, 0xe5, 0x01],
   fgt: [0xfd, 0x44],
   fne: [0xfd, 0x42],
   vand: [0xfd, 0x4e],
@@ -327,16 +331,137 @@ function dwConv(): number[] {
   return [...vec([[...uleb(10), I32], [...uleb(4), V128]]), ...body];
 }
 
+/**
+ * Column sums over `rows` rows of 16·nb floats, rowBytes apart: per block of
+ * 16 values, four vector accumulators down the rows (each 64-byte line is
+ * read once). `bnSum(x, rows, nb, rowBytes, out)`: out[j] = Σ_r x[r, j].
+ * `bnM2(x, rows, nb, rowBytes, mu, out)`: out[j] = Σ_r (x[r, j] − mu[j])².
+ * `bnGradSums(dy, xh, rows, nb, rowBytes, out)`: out[j] = Σ_r dy[r, j] and
+ * out[L + j] = Σ_r dy[r, j] · xh[r, j] (L = 16·nb, rowBytes = 4L). rows, nb ≥ 1.
+ */
+function bnSum(): number[] {
+  const [x, rows, nb, rowBytes, out] = [0, 1, 2, 3, 4];
+  const [blk, p, r] = [5, 6, 7];
+  const acc = (k: number) => 8 + k;
+  const body: number[] = [...op.i32(0), ...op.set(blk), ...op.loop];
+  for (let k = 0; k < 4; k++) body.push(...op.zero, ...op.set(acc(k)));
+  body.push(...op.get(x), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(p), ...op.get(rows), ...op.set(r), ...op.loop);
+  for (let k = 0; k < 4; k++) body.push(...op.get(acc(k)), ...op.get(p), ...op.load(16 * k), ...op.fadd, ...op.set(acc(k)));
+  body.push(...bump(p, op.get(rowBytes)), ...countDown(r), ...op.end);
+  for (let k = 0; k < 4; k++) body.push(...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.get(acc(k)), ...op.store(16 * k));
+  body.push(...bump(blk, op.i32(1)), ...op.get(blk), ...op.get(nb), ...op.ne, ...op.brIf(0), ...op.end, ...op.end);
+  return [...vec([[...uleb(3), I32], [...uleb(4), V128]]), ...body];
+}
+
+function bnM2(): number[] {
+  const [x, rows, nb, rowBytes, mu, out] = [0, 1, 2, 3, 4, 5];
+  const [blk, p, r] = [6, 7, 8];
+  const acc = (k: number) => 9 + k;
+  const m = (k: number) => 13 + k;
+  const d = 17;
+  const body: number[] = [...op.i32(0), ...op.set(blk), ...op.loop];
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.zero, ...op.set(acc(k)));
+    body.push(...op.get(mu), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.load(16 * k), ...op.set(m(k)));
+  }
+  body.push(...op.get(x), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(p), ...op.get(rows), ...op.set(r), ...op.loop);
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.get(p), ...op.load(16 * k), ...op.get(m(k)), ...op.fsub, ...op.set(d));
+    body.push(...mac(acc(k), op.get(d), op.get(d)));
+  }
+  body.push(...bump(p, op.get(rowBytes)), ...countDown(r), ...op.end);
+  for (let k = 0; k < 4; k++) body.push(...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.get(acc(k)), ...op.store(16 * k));
+  body.push(...bump(blk, op.i32(1)), ...op.get(blk), ...op.get(nb), ...op.ne, ...op.brIf(0), ...op.end, ...op.end);
+  return [...vec([[...uleb(3), I32], [...uleb(9), V128]]), ...body];
+}
+
+function bnGradSums(): number[] {
+  const [dy, xh, rows, nb, rowBytes, out] = [0, 1, 2, 3, 4, 5];
+  const [blk, pd, px, r] = [6, 7, 8, 9];
+  const a = (k: number) => 10 + k;
+  const b = (k: number) => 14 + k;
+  const d = 18;
+  const body: number[] = [...op.i32(0), ...op.set(blk), ...op.loop];
+  for (let k = 0; k < 4; k++) body.push(...op.zero, ...op.set(a(k)), ...op.zero, ...op.set(b(k)));
+  body.push(
+    ...op.get(dy), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(pd),
+    ...op.get(xh), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.set(px),
+    ...op.get(rows), ...op.set(r), ...op.loop,
+  );
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.get(pd), ...op.load(16 * k), ...op.set(d));
+    body.push(...op.get(a(k)), ...op.get(d), ...op.fadd, ...op.set(a(k)));
+    body.push(...mac(b(k), op.get(d), [...op.get(px), ...op.load(16 * k)]));
+  }
+  body.push(...bump(pd, op.get(rowBytes)), ...bump(px, op.get(rowBytes)), ...countDown(r), ...op.end);
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.get(a(k)), ...op.store(16 * k));
+    body.push(...op.get(out), ...op.get(blk), ...op.i32(64), ...op.mul, ...op.add, ...op.get(rowBytes), ...op.add, ...op.get(b(k)), ...op.store(16 * k));
+  }
+  body.push(...bump(blk, op.i32(1)), ...op.get(blk), ...op.get(nb), ...op.ne, ...op.brIf(0), ...op.end, ...op.end);
+  return [...vec([[...uleb(4), I32], [...uleb(9), V128]]), ...body];
+}
+
+/**
+ * bnApply(x, xh, y, rows, nb, p): rows × 16·nb contiguous floats;
+ * xh = (x − μ) · s and y = xh · γ + β, with per block of 16 values the
+ * parameters at p + 256·blk: μ, s, γ, β (16 floats each). rows, nb ≥ 1.
+ */
+function bnApply(): number[] {
+  const [x, xh, y, rows, nb, p] = [0, 1, 2, 3, 4, 5];
+  const [q, b] = [6, 7];
+  const v = 8;
+  const body: number[] = [...op.loop, ...op.get(p), ...op.set(q), ...op.get(nb), ...op.set(b), ...op.loop];
+  for (let k = 0; k < 4; k++) {
+    body.push(
+      ...op.get(x), ...op.load(16 * k), ...op.get(q), ...op.load(16 * k), ...op.fsub,
+      ...op.get(q), ...op.load(64 + 16 * k), ...op.fmul, ...op.set(v),
+      ...op.get(xh), ...op.get(v), ...op.store(16 * k),
+      ...op.get(y), ...op.get(v), ...op.get(q), ...op.load(128 + 16 * k), ...op.fmul, ...op.get(q), ...op.load(192 + 16 * k), ...op.fadd, ...op.store(16 * k),
+    );
+  }
+  body.push(
+    ...bump(x, op.i32(64)), ...bump(xh, op.i32(64)), ...bump(y, op.i32(64)), ...bump(q, op.i32(256)), ...countDown(b), ...op.end,
+    ...countDown(rows), ...op.end, ...op.end,
+  );
+  return [...vec([[...uleb(2), I32], [...uleb(1), V128]]), ...body];
+}
+
+/**
+ * bnDx(dy, xh, dx, rows, nb, p): dx = a · ((dy − mdy) − xh · mdx) over
+ * rows × 16·nb contiguous floats, with per block of 16 values the
+ * parameters at p + 192·blk: a, mdy, mdx (16 floats each). rows, nb ≥ 1.
+ */
+function bnDx(): number[] {
+  const [dy, xh, dx, rows, nb, p] = [0, 1, 2, 3, 4, 5];
+  const [q, b] = [6, 7];
+  const body: number[] = [...op.loop, ...op.get(p), ...op.set(q), ...op.get(nb), ...op.set(b), ...op.loop];
+  for (let k = 0; k < 4; k++) {
+    body.push(
+      ...op.get(dx), ...op.get(q), ...op.load(16 * k),
+      ...op.get(dy), ...op.load(16 * k), ...op.get(q), ...op.load(64 + 16 * k), ...op.fsub,
+      ...op.get(xh), ...op.load(16 * k), ...op.get(q), ...op.load(128 + 16 * k), ...op.fmul, ...op.fsub,
+      ...op.fmul, ...op.store(16 * k),
+    );
+  }
+  body.push(
+    ...bump(dy, op.i32(64)), ...bump(xh, op.i32(64)), ...bump(dx, op.i32(64)), ...bump(q, op.i32(192)), ...countDown(b), ...op.end,
+    ...countDown(rows), ...op.end, ...op.end,
+  );
+  return [...vec([[...uleb(2), I32]]), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const fnType = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
-  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns(), reluGrad(), dwConv()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [gemmTN(), depthwise(), maxPoolGrad(), copyRuns(), reluGrad(), dwConv(), bnSum(), bnM2(), bnGradSums(), bnApply(), bnDx()].map((b) => [...uleb(b.length), ...b]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6), fnType(4), fnType(13)])),
+    ...section(1, vec([fnType(9), fnType(10), fnType(8), fnType(6), fnType(4), fnType(13), fnType(5), fnType(6)])),
     // (import "env" "memory" (memory 0)): any size, grown by the backend.
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], [0x05]])),
-    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03], [...str('reluGrad'), 0x00, 0x04], [...str('dwConv'), 0x00, 0x05]])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], [0x05], [0x06], [0x07], [0x07], [0x07], [0x07]])),
+    ...section(7, vec([[...str('gemmTN'), 0x00, 0x00], [...str('depthwise'), 0x00, 0x01], [...str('maxPoolGrad'), 0x00, 0x02], [...str('copyRuns'), 0x00, 0x03], [...str('reluGrad'), 0x00, 0x04], [...str('dwConv'), 0x00, 0x05],
+      [...str('bnSum'), 0x00, 0x06], [...str('bnM2'), 0x00, 0x07], [...str('bnGradSums'), 0x00, 0x08], [...str('bnApply'), 0x00, 0x09], [...str('bnDx'), 0x00, 0x0a]])),
     ...section(10, vec(bodies)),
   ]);
 }
@@ -351,6 +476,11 @@ export interface SimdKernels {
   reluGrad(dy: number, x: number, out: number, n: number): void;
   dwConv(x: number, xPix: number, xRow: number, xCol: number, rows: number, cols: number, w: number, wRow: number, wCol: number,
     nPix: number, out: number, outPix: number, nb: number): void;
+  bnSum(x: number, rows: number, nb: number, rowBytes: number, out: number): void;
+  bnM2(x: number, rows: number, nb: number, rowBytes: number, mu: number, out: number): void;
+  bnGradSums(dy: number, xh: number, rows: number, nb: number, rowBytes: number, out: number): void;
+  bnApply(x: number, xh: number, y: number, rows: number, nb: number, p: number): void;
+  bnDx(dy: number, xh: number, dx: number, rows: number, nb: number, p: number): void;
 }
 
 /** The wasm backend's Emscripten module, where its memory is. */

@@ -20,8 +20,17 @@
  * normalises with the whole batch's mean and biased variance; the backward
  * pass likewise sums Σdy and Σdy·x̂ over the threads before forming dx. With
  * no sync set (one thread) the computation is exactly the one-pass path.
+ *
+ * On the wasm backend with SIMD (and its kernels registered) both paths run
+ * as four SIMD passes (kernels/batchNorm.ts): the moments (two reads of x,
+ * float64 across chunks), x̂ and y in one pass, Σdy and Σdy·x̂ in one, dx in
+ * one, with the same sync calls between them; CELLSCOPE_WASM_SIMD=0 and
+ * every other backend keep the composed tf ops below.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BN_APPLY, BN_DX, bnGradSums, bnMoments, bnParams } from '../kernels/batchNorm.js';
+import type { WasmBackendLike } from '../kernels/compose.js';
+import { simdKernels, type SimdKernels } from '../kernels/simd.js';
 
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
@@ -101,6 +110,8 @@ interface BatchStats {
 
 /** The training-mode normalisation with its closed-form gradient. */
 function normaliseTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: BatchStats): tf.Tensor4D {
+  const simd = simdPath(x);
+  if (simd !== null) return normaliseSimd(x, gamma, beta, stats, activeSync, simd.backend, simd.kernels);
   if (activeSync !== undefined) return normaliseSynchronised(x, gamma, beta, stats, activeSync);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -166,6 +177,75 @@ function normaliseSynchronised(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
         const meanDyXHat = tf.tensor1d(Float32Array.from(sums.sumDyXHat, (v) => v / m));
         const dx = tf.mul(tf.mul(gm, inv), tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXHat)));
         return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+let simdEnabled = process.env.CELLSCOPE_BN_SIMD !== '0';
+
+/**
+ * Turns the SIMD passes on wasm off (the composed ops) or back on; returns
+ * the previous setting. For comparisons; CELLSCOPE_BN_SIMD=0 starts a
+ * process (and its training threads) with them off, the other SIMD kernels on.
+ */
+export function setBatchNormSimd(enabled: boolean): boolean {
+  const previous = simdEnabled;
+  simdEnabled = enabled;
+  return previous;
+}
+
+/** The wasm backend and its SIMD kernels where the SIMD passes apply to x, else null. */
+function simdPath(x: tf.Tensor4D): { backend: WasmBackendLike; kernels: SimdKernels } | null {
+  if (!simdEnabled || x.dtype !== 'float32' || tf.getBackend() !== 'wasm') return null;
+  if (tf.getKernel(BN_APPLY, 'wasm') === undefined || tf.getKernel(BN_DX, 'wasm') === undefined) return null;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const kernels = simdKernels(backend);
+  return kernels === null ? null : { backend, kernels };
+}
+
+/**
+ * `normaliseTraining` (sync undefined) or `normaliseSynchronised` as SIMD
+ * passes: the same arithmetic per value, with the statistics and sums in
+ * float64 between the passes and the same sync calls.
+ */
+function normaliseSimd(
+  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: BatchStats, sync: BatchNormSync | undefined,
+  backend: WasmBackendLike, kernels: SimdKernels,
+): tf.Tensor4D {
+  const channels = x.shape[3];
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const local = bnMoments(backend, kernels, xIn);
+    const whole = sync === undefined ? local : sync.moments(local);
+    const m = whole.count;
+    const mean = Float32Array.from(whole.mean);
+    const variance = Float32Array.from(whole.m2, (v) => v / m);
+    const invStd = variance.map((v) => 1 / Math.sqrt(Math.fround(v + BN_EPS)));
+    const gammaValues = g.dataSync() as Float32Array;
+    const p = tf.tensor1d(bnParams(channels, [mean, invStd, gammaValues, b.dataSync() as Float32Array]));
+    const [xHat, y] = tf.engine().runKernel(BN_APPLY, { x: xIn, p }) as tf.Tensor[];
+    p.dispose();
+    save([xHat!]);
+    stats.mean = tf.keep(tf.tensor1d(mean));
+    stats.variance = tf.keep(tf.tensor1d(variance));
+    if (sync !== undefined) stats.count = m;
+    const scale = gammaValues.map((gc, c) => gc * invStd[c]!);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh] = saved as [tf.Tensor];
+        const sums = bnGradSums(backend, kernels, dy, xh);
+        const localDy = Float32Array.from(sums.sumDy);
+        const localDyXHat = Float32Array.from(sums.sumDyXHat);
+        const all = sync === undefined ? sums : sync.sums(localDy, localDyXHat);
+        const q = tf.tensor1d(bnParams(channels, [
+          scale, Float32Array.from(all.sumDy, (v) => v / m), Float32Array.from(all.sumDyXHat, (v) => v / m),
+        ]));
+        const dx = tf.engine().runKernel(BN_DX, { dy, xh, p: q }) as tf.Tensor;
+        q.dispose();
+        return [dx, tf.tensor1d(localDyXHat), tf.tensor1d(localDy)];
       },
     };
   });
