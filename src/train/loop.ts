@@ -42,7 +42,7 @@ import {
   type RunGenotype,
   type RunStatus,
 } from '../shared/runTypes.js';
-import { selectBackend, type BackendChoice, type BackendName } from './backend.js';
+import { selectBackend, trainedBackend, type BackendChoice, type BackendName } from './backend.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
@@ -281,7 +281,8 @@ export async function resumeTraining(dir: string, genotype: Genotype, env: Train
     const fromScratch = options.fromScratch ?? false;
     const start = resumePoint(run, fromScratch);
     const setAside = fromScratch ? setAsideComputedFiles(run) : undefined;
-    const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
+    // An old record's `webgpu` is TensorFlow.js's WebGPU backend, now `tfjs-webgpu`.
+    const backend: BackendChoice = record.backend !== null ? trainedBackend(record.backend) : (record.config.backend as BackendChoice);
     const processStart = processStartOf('self');
     run.update({
       status: 'running',
@@ -451,8 +452,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     const recorded = resuming ? run.record.backend : null;
     const pinned = recorded?.adapter !== undefined && !process.env.CELLSCOPE_WEBGPU_ADAPTER ? recorded.adapter.name : undefined;
     const backend = await selectBackend(backendChoice, pinned !== undefined ? { adapter: pinned } : {});
-    if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
-      throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
+    if (resuming && run.record.backend !== null && trainedBackend(run.record.backend) !== backend.backend) {
+      throw new ResumeError(`run trained on ${trainedBackend(run.record.backend)}, resumed on ${backend.backend}`);
     }
     run.update({ backend });
     run.log(`backend ${backend.backend} (${backend.package}, ${backend.device})${backend.skipped.length ? `; skipped: ${backend.skipped.join('; ')}` : ''}`);

@@ -78,7 +78,7 @@ export function backendFlags(choice: BackendChoice, devices: MachineDevices): { 
 
 /** The slot (and WebGPU adapter) a resumed run takes: where its record says it computed. */
 export function slotOfRecord(backend: BackendRecord | null | undefined): { device: DeviceSlot; adapter?: number } {
-  if (backend?.backend === 'webgpu' && backend.adapter) return { device: adapterSlot(backend.adapter), adapter: backend.adapter.index };
+  if ((backend?.backend === 'webgpu' || backend?.backend === 'tfjs-webgpu') && backend.adapter) return { device: adapterSlot(backend.adapter), adapter: backend.adapter.index };
   if (backend?.backend === 'tensorflow' && backend.device === 'gpu') return { device: `gpu:${backend.gpu?.index ?? 0}` };
   return { device: 'cpu' };
 }
