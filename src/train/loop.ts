@@ -47,6 +47,8 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.j
 import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
+import { EngineTrainer } from './engineTrainer.js';
+import { layoutOf } from './gpuplan/layout.js';
 import { batchDoesNotFit } from './memory.js';
 import { cosineLr, countMatches, crossEntropy, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { gradientVariance } from './probes/gradVariance.js';
@@ -389,6 +391,12 @@ function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels
   return out.auxLogits === undefined ? main : (tf.add(main, tf.mul(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) as tf.Scalar);
 }
 
+/** Steps the engine may have queued before the loop reads its metrics (and so waits for them). */
+const ENGINE_MAX_PENDING = 32;
+
+/** Tests: a smaller binding limit for the plan engine, to make its plan not fit at plan time. */
+export const engineTestHooks: { maxBindingBytes?: number } = {};
+
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -419,6 +427,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
   }
   let network: Network | undefined;
   let optimizer: SgdMomentum | undefined;
+  let engine: EngineTrainer | undefined;
   const finish = (status: RunStatus, reason?: string): TrainOutcome => {
     run.update({ status, reason, finishedAt: new Date().toISOString() });
     run.log(reason !== undefined ? `${status}: ${reason}` : status);
@@ -444,6 +453,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     }
     optimizer?.dispose();
     network?.dispose();
+    engine?.destroy();
   }
 
   async function trainInner(): Promise<TrainOutcome> {
@@ -485,6 +495,36 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     run.update({ params: net.paramCount(false) });
     optimizer = new SgdMomentum(net.params, { momentum: config.momentum, weightDecay: config.weightDecay });
     const opt = optimizer;
+    // Backend `webgpu`: the compiled plan engine trains; the TensorFlow.js network (on wasm or cpu beside it)
+    // gives the initial weights and runs the probes on the engine's weights.
+    const initial = backend.backend === 'webgpu' ? layoutOf(net) : undefined;
+    if (initial !== undefined) {
+      if (stemChannels !== 3) throw new Error(`the plan engine (backend webgpu) takes 3-channel images; this network's stem takes ${stemChannels} (use backend tfjs-webgpu or wasm)`);
+      engine = await EngineTrainer.open({
+        genotype,
+        network: { channels: config.channels, layers: config.layers, classes: dataset.classes, inputSize: dataset.train.height, auxiliary: config.auxiliary },
+        batchSize: config.batchSize,
+        dropPath: config.dropPath > 0,
+        auxiliaryWeight: config.auxiliaryWeight,
+        sgd: { momentum: config.momentum, weightDecay: config.weightDecay, maxNorm: config.gradClip },
+        initial,
+        inputChannels: dataset.train.channels,
+        ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}),
+        ...(engineTestHooks.maxBindingBytes !== undefined ? { maxBindingBytes: engineTestHooks.maxBindingBytes } : {}),
+      });
+      run.update({ backend: { ...backend, plan: engine.plan } });
+      run.log(`plan engine on ${backend.adapter?.name ?? 'the WebGPU adapter'}: ${engine.plan.dispatchesPerStep} dispatches per step, ${engine.plan.planBytes} bytes, ${engine.plan.encodeMsPerStep.toFixed(3)} ms to encode a step`);
+    }
+    const gpu = engine;
+    /** The engine's weights and running statistics into the TensorFlow.js network, for the probes. */
+    const syncNetwork = async () => {
+      if (gpu === undefined || initial === undefined) return;
+      const { params, buffers } = await gpu.weights();
+      tf.tidy(() => {
+        for (const [name, slot] of initial.layout.params) net.params.get(name)!.assign(tf.tensor(params.subarray(slot.offset, slot.offset + slot.size), [...slot.shape], 'float32'));
+        for (const [name, slot] of initial.layout.buffers) net.buffers.get(name)!.assign(tf.tensor(buffers.subarray(slot.offset, slot.offset + slot.size), [...slot.shape], 'float32'));
+      });
+    };
     const trainable = [...net.params.values()];
     // tf.variableGrads answers by tf.Variable name; the optimiser works by parameter name.
     const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
@@ -522,7 +562,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     if (resuming) {
       const checkpoint = startPoint.checkpoint;
       if (checkpoint !== undefined) {
-        restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
+        if (gpu !== undefined) await gpu.restore(checkpoint.arrays, run.checkpointPath);
+        else restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
         const meta = checkpoint.meta;
         dataRng.setState(meta.dataRng);
         dropRng.setState(meta.dropPathRng);
@@ -555,7 +596,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         partial: sums,
         backend: backend.backend,
       };
-      writeCheckpoint(run.checkpointPath, { meta, arrays: await snapshotArrays(net, opt) });
+      writeCheckpoint(run.checkpointPath, { meta, arrays: gpu !== undefined ? await gpu.snapshot() : await snapshotArrays(net, opt) });
     };
 
     /** Runs `work`, turning an engine's out-of-memory error into one that names the batch and the backend. */
@@ -583,29 +624,55 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         cutout: config.cutout ? config.cutoutLength : 0,
         rng: dataRng,
       });
+      let lastRead = performance.now();
+      /** The engine's sums since its last read into the epoch's (one small read: per interval, not per step). */
+      const absorb = async () => {
+        if (gpu === undefined || gpu.pending === 0) return;
+        const got = await fitting('training', () => gpu.flush());
+        lastRead = performance.now();
+        const loss = got.lossSum / got.seen;
+        // With onStep (tests, in-process callers) the engine is read every step: the report is that step's.
+        env.onStep?.({ epoch: e + 1, step: s, loss, size: got.seen, correct: got.correct });
+        if (!Number.isFinite(loss)) throw new DivergedError(`diverged at epoch ${e + 1}, by step ${s} (loss ${loss})`);
+        sums.lossSum += got.lossSum;
+        sums.correct += got.correct;
+        sums.seen += got.seen;
+        progress!.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / ((performance.now() - epochStart) / 1000));
+      };
       for (const batch of stream) {
         s++;
         // Replaying the stream up to a mid-epoch checkpoint: the draws matter, the images do not.
         if (s <= skip) continue;
-        const loss = await fitting('training', () => trainStep(batch));
-        env.onStep?.({ epoch: e + 1, step: s, loss: loss.value, size: batch.size, correct: loss.correct });
-        if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
-        sums.lossSum += loss.value * batch.size;
-        sums.correct += loss.correct;
-        sums.seen += batch.size;
-        trainedHere += batch.size;
-        const trainSeconds = (performance.now() - epochStart) / 1000;
-        progress.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / trainSeconds);
+        if (gpu !== undefined) {
+          await fitting('training', () => gpu.step(batch, lr, dropProb, dropRandom));
+          trainedHere += batch.size;
+          if (env.onStep !== undefined || s === steps || gpu.pending >= ENGINE_MAX_PENDING || performance.now() - lastRead >= (env.progressIntervalMs ?? 1000)) await absorb();
+        } else {
+          const loss = await fitting('training', () => trainStep(batch));
+          env.onStep?.({ epoch: e + 1, step: s, loss: loss.value, size: batch.size, correct: loss.correct });
+          if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
+          sums.lossSum += loss.value * batch.size;
+          sums.correct += loss.correct;
+          sums.seen += batch.size;
+          trainedHere += batch.size;
+          const trainSeconds = (performance.now() - epochStart) / 1000;
+          progress.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / trainSeconds);
+        }
         await yieldToEvents();
         if (cancel.requested && s < steps) {
+          await absorb();
           const seconds = (performance.now() - epochStart) / 1000;
           await saveCheckpoint(e, s, epochStartRng, { ...sums, seconds: sums.seconds + seconds, trainSeconds: sums.trainSeconds + seconds });
           env.stderr(`run ${run.id} cancelled at epoch ${e + 1}, step ${s}; continue with: cellscope resume ${run.id}\n`);
           return finish('cancelled', `cancelled at epoch ${e + 1}, step ${s}`);
         }
       }
+      await absorb();
       const trainSecondsHere = (performance.now() - epochStart) / 1000;
-      const test = await fitting('evaluation', () => evaluate(net, dataset, config.batchSize, toTensor));
+      const test = await fitting('evaluation', () => (gpu !== undefined ? gpu.evaluate(dataset, config.batchSize) : evaluate(net, dataset, config.batchSize, toTensor)));
+      const hessianNow = hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs);
+      // The probes run on the TensorFlow.js network: with the engine, on its weights after this epoch.
+      if (probeBatches.length > 0 || hessianNow) await syncNetwork();
       if (!Number.isFinite(test.loss)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${steps} (test loss ${test.loss})`);
       const probe =
         probeBatches.length > 0
@@ -616,7 +683,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
             )
           : undefined;
       // Before the metrics line and the checkpoint: a kill in between makes resume train the epoch and probe it again.
-      if (hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs)) {
+      if (hessianNow) {
         const smoothness = await fitting('the Hessian probe', () => probeSmoothness(e + 1));
         run.appendHessianEpoch(smoothness);
         run.log(`epoch ${e + 1}: Hessian λ_max ${formatNumber(smoothness.topEigenvalue)}${smoothness.trace !== null ? `, trace ${formatNumber(smoothness.trace)}` : ''} (${smoothness.seconds.toFixed(1)} s)`);

