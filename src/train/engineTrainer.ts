@@ -68,7 +68,9 @@ export interface StepSums {
 
 /** Wraps a device so that `maxBindingBytes` is what its limits say (tests of out-of-memory at plan time). */
 function limitedDevice(device: GpuDevice, maxBindingBytes: number): GpuDevice {
-  const limits = { ...device.limits, maxStorageBufferBindingSize: maxBindingBytes, maxBufferSize: maxBindingBytes };
+  // Dawn's limits are getters on a prototype: copied by name, not spread.
+  const l = device.limits;
+  const limits = { maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage, minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment, maxStorageBufferBindingSize: maxBindingBytes, maxBufferSize: maxBindingBytes };
   return new Proxy(device, {
     get(target, key) {
       if (key === 'limits') return limits;

@@ -14,7 +14,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
@@ -22,7 +22,7 @@ import { presetSettings } from '../../src/runs/presets.js';
 import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { openPlanDevice } from '../../src/train/gpuplan/device.js';
-import { startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
+import { engineTestHooks, resumeTraining, startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
 
@@ -86,10 +86,18 @@ async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}
   return { outcome, ...captured };
 }
 
+async function resume(dir: string): Promise<Trained> {
+  const captured = { steps: [], metrics: [], stdout: [] };
+  const outcome = await resumeTraining(dir, DARTS_V2.genotype, environment(captured));
+  return { outcome, ...captured };
+}
+
 const untimed = (m: MetricsLine) => Object.fromEntries(Object.entries(m).filter(([k]) => !(METRICS_TIME_FIELDS as readonly string[]).includes(k)));
 
 let why: string | undefined;
 let wasm: Trained;
+/** The uninterrupted engine run, once trained. */
+let engine: Trained | undefined;
 
 before(async () => {
   // The engine asked for by name may use lavapipe: point it there when it is the only adapter.
@@ -117,6 +125,7 @@ test("webgpu (the plan engine) through the real loop: wasm's per-step losses, te
   t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(6)).join(' ')}; engine ${gpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
   assert.equal(wasm.steps.length, 4);
   assert.equal(gpu.steps.length, 4);
+  engine = gpu;
   assert.deepEqual(gpu.steps.map((s) => s.size), [4, 2, 4, 2]);
   for (let i = 0; i < wasm.steps.length; i++) {
     const rel = Math.abs(gpu.steps[i]!.loss - wasm.steps[i]!.loss) / Math.abs(wasm.steps[i]!.loss);
@@ -141,4 +150,74 @@ test("webgpu (the plan engine) through the real loop: wasm's per-step losses, te
   assert.ok(plan.dispatchesPerStep > 0 && plan.planBytes > 0 && plan.encodeMsPerStep > 0, JSON.stringify(plan));
   assert.deepEqual(readMetricsFile(gpu.outcome.dir).map(untimed), gpu.metrics.map(untimed));
   assert.ok(gpu.stdout.some((l) => l.includes('"type":"end"') && l.includes('completed')));
+});
+
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+test('webgpu: a run cancelled mid-epoch resumes from its checkpoint (parameters, momentum, running statistics read back) to the losses and metrics of the uninterrupted run; out of memory at plan time fails the resume, checkpoint intact', async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  // Cancelled after step 1 of epoch 1: a mid-epoch checkpoint.
+  const first = await train('webgpu', {}, (s, cancel) => {
+    if (s.epoch === 1 && s.step === 1) cancel.requested = true;
+  });
+  assert.equal(first.outcome.status, 'cancelled', first.outcome.reason);
+  assert.equal(first.steps.length, 1);
+
+  // Out of memory at plan time (a binding limit far below the plan's): the resume fails with the engine's message; the checkpoint is untouched.
+  const copy = mkdtempSync(join(tmpdir(), 'cellscope-plan-oom-'));
+  cpSync(first.outcome.dir, copy, { recursive: true });
+  const checkpoint = join(copy, 'checkpoint.bin');
+  const before = readFileSync(checkpoint);
+  engineTestHooks.maxBindingBytes = 176 * 1024;
+  let oom: Trained;
+  try {
+    oom = await resume(copy);
+  } finally {
+    delete engineTestHooks.maxBindingBytes;
+  }
+  assert.equal(oom.outcome.status, 'failed');
+  assert.match(oom.outcome.reason ?? '', /need [\d.]+ MiB .* binds at most [\d.]+ MiB .*batch 4 does not fit, (try batch [123] |nor does batch 1)/);
+  assert.deepEqual(readFileSync(checkpoint), before, 'the checkpoint is intact');
+  assert.equal(readRunRecord(copy).status, 'failed');
+
+  const rest = await resume(first.outcome.dir);
+  assert.equal(rest.outcome.status, 'completed', rest.outcome.reason);
+  const steps = [...first.steps, ...rest.steps];
+  assert.equal(steps.length, engine.steps.length);
+  steps.forEach((s, i) => close(s.loss, engine!.steps[i]!.loss, `step ${i + 1} loss`));
+  const metrics = readMetricsFile(first.outcome.dir);
+  assert.equal(metrics.length, 2);
+  metrics.forEach((m, e) => {
+    const u = engine!.metrics[e]!;
+    for (const key of ['trainLoss', 'trainAcc', 'testLoss', 'testAcc', 'gradVariance', 'lr', 'dropPath'] as const) close(m[key] as number, u[key] as number, `epoch ${e + 1} ${key}`);
+  });
+  assert.equal(readRunRecord(first.outcome.dir).backend?.backend, 'webgpu');
+  t.diagnostic(`out of memory at plan time: ${oom.outcome.reason}`);
+
+  // Cancelled at the end of epoch 1 (1 epoch + resume 1 against 2 uninterrupted).
+  const one = await train('webgpu', {}, (s, cancel) => {
+    if (s.epoch === 1 && s.step === 2) cancel.requested = true;
+  });
+  assert.equal(one.outcome.status, 'cancelled', one.outcome.reason);
+  const two = await resume(one.outcome.dir);
+  assert.equal(two.outcome.status, 'completed', two.outcome.reason);
+  [...one.steps, ...two.steps].forEach((s, i) => close(s.loss, engine!.steps[i]!.loss, `epoch-boundary resume, step ${i + 1} loss`));
+  readMetricsFile(one.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `epoch-boundary resume, epoch ${e + 1} test loss`));
+});
+
+test('webgpu without an adapter fails the run saying so', async () => {
+  const saved = process.env.CELLSCOPE_WEBGPU_ADAPTER;
+  process.env.CELLSCOPE_WEBGPU_ADAPTER = 'no-such-adapter';
+  try {
+    const run = await train('webgpu');
+    assert.equal(run.outcome.status, 'failed');
+    assert.match(run.outcome.reason ?? '', /backend 'webgpu' is not usable.*(adapter 'no-such-adapter' not found|no WebGPU adapter)/);
+  } finally {
+    if (saved === undefined) delete process.env.CELLSCOPE_WEBGPU_ADAPTER;
+    else process.env.CELLSCOPE_WEBGPU_ADAPTER = saved;
+  }
 });
