@@ -513,6 +513,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         ...(engineTestHooks.maxBindingBytes !== undefined ? { maxBindingBytes: engineTestHooks.maxBindingBytes } : {}),
       });
       run.update({ backend: { ...backend, plan: engine.plan } });
+      run.log(`the gradient-variance and Hessian probes run on the TensorFlow.js network on ${tf.getBackend()}, with the engine's weights after each epoch`);
       run.log(`plan engine on ${backend.adapter?.name ?? 'the WebGPU adapter'}: ${engine.plan.dispatchesPerStep} dispatches per step, ${engine.plan.planBytes} bytes, ${engine.plan.encodeMsPerStep.toFixed(3)} ms to encode a step`);
     }
     const gpu = engine;

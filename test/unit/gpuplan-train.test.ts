@@ -22,6 +22,9 @@ import { presetSettings } from '../../src/runs/presets.js';
 import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { openPlanDevice } from '../../src/train/gpuplan/device.js';
+import { readLandscape } from '../../src/runs/reportRuns.js';
+import { runHessianProbe } from '../../src/train/probes/hessian.js';
+import { runLandscape } from '../../src/train/probes/landscape.js';
 import { engineTestHooks, resumeTraining, startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
@@ -207,6 +210,27 @@ test('webgpu: a run cancelled mid-epoch resumes from its checkpoint (parameters,
   assert.equal(two.outcome.status, 'completed', two.outcome.reason);
   [...one.steps, ...two.steps].forEach((s, i) => close(s.loss, engine!.steps[i]!.loss, `epoch-boundary resume, step ${i + 1} loss`));
   readMetricsFile(one.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `epoch-boundary resume, epoch ${e + 1} test loss`));
+});
+
+test("the landscape grid and the Hessian probe of a run the engine trained: the engine's weights from its checkpoint in the TensorFlow.js network on wasm, recorded as such", async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  const dir = join(mkdtempSync(join(tmpdir(), 'cellscope-plan-probes-')), 'run');
+  cpSync(engine.outcome.dir, dir, { recursive: true });
+  const outcome = await runLandscape(dir, { grid: 3, range: 0.5, what: ['loss'] }, { stdout: () => {}, stderr: () => {} });
+  assert.equal(outcome.status, 'completed');
+  const surface = readLandscape(dir)!;
+  assert.equal(surface.backend, 'wasm');
+  // The grid's centre is the trained weights on the test set: the engine's own evaluation of the last epoch.
+  const last = engine.metrics[engine.metrics.length - 1]!;
+  assert.ok(Math.abs(surface.loss[1]![1]! - last.testLoss) <= 1e-3 * Math.abs(last.testLoss), `centre ${surface.loss[1]![1]} vs the engine's test loss ${last.testLoss}`);
+  assert.equal(surface.accuracy[1]![1], last.testAcc);
+  const hessian = await runHessianProbe(dir, { iterations: 3, traceSamples: 0, batches: 1 }, { stdout: () => {} });
+  assert.equal(hessian.backend, 'wasm');
+  assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
 });
 
 test('webgpu without an adapter fails the run saying so', async () => {
