@@ -395,7 +395,7 @@ function objective(out: { logits: tf.Tensor2D; auxLogits?: tf.Tensor2D }, labels
 const ENGINE_MAX_PENDING = 32;
 
 /** Tests: a smaller binding limit for the plan engine, to make its plan not fit at plan time. */
-export const engineTestHooks: { maxBindingBytes?: number } = {};
+export const engineTestHooks: { maxBindingBytes?: number; opened?: (engine: EngineTrainer) => void } = {};
 
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -512,6 +512,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}),
         ...(engineTestHooks.maxBindingBytes !== undefined ? { maxBindingBytes: engineTestHooks.maxBindingBytes } : {}),
       });
+      engineTestHooks.opened?.(engine);
       run.update({ backend: { ...backend, plan: engine.plan } });
       run.log(`the gradient-variance and Hessian probes run on the TensorFlow.js network on ${tf.getBackend()}, with the engine's weights after each epoch`);
       run.log(`plan engine on ${backend.adapter?.name ?? 'the WebGPU adapter'}: ${engine.plan.dispatchesPerStep} dispatches per step, ${engine.plan.planBytes} bytes, ${engine.plan.encodeMsPerStep.toFixed(3)} ms to encode a step`);

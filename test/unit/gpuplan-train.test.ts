@@ -233,6 +233,34 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
 });
 
+test('webgpu: a device lost mid-run fails the run with the engine\'s message; the last checkpoint is intact and the run resumes to the uninterrupted metrics', async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  let device: { destroy?(): void } | undefined;
+  engineTestHooks.opened = (trainer) => {
+    device = trainer.device as unknown as { destroy?(): void };
+  };
+  let lost: Trained;
+  try {
+    lost = await train('webgpu', {}, (s) => {
+      if (s.epoch === 2 && s.step === 1) device!.destroy!();
+    });
+  } finally {
+    delete engineTestHooks.opened;
+  }
+  assert.equal(lost.outcome.status, 'failed');
+  assert.match(lost.outcome.reason ?? '', /WebGPU device was lost/);
+  t.diagnostic(`lost: ${lost.outcome.reason}`);
+  const metrics = readMetricsFile(lost.outcome.dir);
+  assert.equal(metrics.length, 1);
+  const rest = await resume(lost.outcome.dir);
+  assert.equal(rest.outcome.status, 'completed', rest.outcome.reason);
+  readMetricsFile(lost.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `after the lost device, epoch ${e + 1} test loss`));
+});
+
 test('webgpu without an adapter fails the run saying so', async () => {
   const saved = process.env.CELLSCOPE_WEBGPU_ADAPTER;
   process.env.CELLSCOPE_WEBGPU_ADAPTER = 'no-such-adapter';
