@@ -239,6 +239,6 @@ test('a batch that does not fit on webgpu (Dawn\'s out-of-memory) fails the run 
   });
   restore?.();
   assert.equal(run.outcome.status, 'failed');
-  assert.ok(run.outcome.reason!.startsWith(`a batch of 8 images does not fit in memory on webgpu on ${adapterName} (`), run.outcome.reason);
+  assert.ok(run.outcome.reason!.startsWith(`a batch of 8 images does not fit in memory on tfjs-webgpu on ${adapterName} (`), run.outcome.reason);
   assert.match(run.outcome.reason!, /during training: the batch does not fit on .*Lower the batch size \(--batch\).*CELLSCOPE_WEBGPU_POOL_MIB/);
 });
