@@ -32,6 +32,8 @@ import { openPlanDevice } from './gpuplan/device.js';
 import { drawMasks, GpuPlanEngine, GpuPlanError, type GpuDevice, type SgdSettings } from './gpuplan/engine.js';
 import type { InitialState } from './gpuplan/layout.js';
 import type { NamedArray } from './optim.js';
+import { varianceOfGradients, type GradVarianceResult } from './probes/gradVariance.js';
+import type { FlatLoss } from './probes/hessian.js';
 
 /** The weight of the auxiliary loss the plans compile in (build.ts). */
 export const PLAN_AUX_WEIGHT = 0.4;
@@ -225,6 +227,94 @@ export class EngineTrainer {
       seen += m.samples;
     }
     return { loss: lossSum / seen, acc: correct / seen };
+  }
+
+  /**
+   * Runs a probe on the full-batch training plan with the trained state
+   * kept: gradients come from steps at learning rate 0 (parameters
+   * unchanged; momentum and running statistics, which those steps touch,
+   * written back afterwards; their metrics discarded). Call after a flush.
+   */
+  private async probing<T>(work: (engine: GpuPlanEngine, params: Float32Array) => Promise<T>): Promise<T> {
+    const main = await this.home();
+    if (this.pendingSteps > 0) throw new Error('the engine has unread steps: flush before a probe');
+    const [params, momentum, buffers] = await Promise.all([main.readParams(), main.readMomentum(), main.readBuffers()]);
+    try {
+      return await work(main, params);
+    } finally {
+      main.writeParams(params, momentum, buffers);
+      await main.readMetrics();
+    }
+  }
+
+  /** One full batch's gradient step at learning rate 0, without drop path (training-mode BatchNorm, as the probes). */
+  private probeStep(engine: GpuPlanEngine, batch: Batch): void {
+    if (batch.size !== this.options.batchSize) throw new Error(`the probes take full batches of ${this.options.batchSize}, got ${batch.size}`);
+    engine.step({ images: this.images(batch), labels: Int32Array.from(batch.y), lr: 0 });
+  }
+
+  /** The gradient-variance probe (probes/gradVariance.ts) on the GPU: each batch's raw gradient (before clipping and weight decay) read back. */
+  gradientVariance(probe: readonly Batch[]): Promise<GradVarianceResult> {
+    return this.probing((engine) => {
+      const self = this;
+      return varianceOfGradients(
+        this.options.initial.layout.paramCount,
+        (async function* () {
+          for (const batch of probe) {
+            self.probeStep(engine, batch);
+            yield await engine.readGrads();
+          }
+        })(),
+      );
+    });
+  }
+
+  /**
+   * The Hessian probe's FlatLoss (probes/hessian.ts) on the GPU: the
+   * training objective averaged over `probe`, at weights w + t·v written
+   * with writeParams, its gradient read back; `work` runs with it, and the
+   * trained state is restored afterwards.
+   */
+  withFlatLoss<T>(probe: readonly Batch[], work: (loss: FlatLoss) => Promise<T>): Promise<T> {
+    return this.probing(async (engine, base) => {
+      const size = base.length;
+      let normSq = 0;
+      for (const x of base) normSq += x * x;
+      const aux = this.options.network.auxiliary ? PLAN_AUX_WEIGHT : 0;
+      const moved = new Float32Array(size);
+      const loss: FlatLoss = {
+        size,
+        weightNorm: Math.sqrt(normSq),
+        at: async (v, t, gradient) => {
+          if (v === null || t === 0) engine.writeParams(base);
+          else {
+            const tf32 = Math.fround(t);
+            for (let i = 0; i < size; i++) moved[i] = base[i]! + Math.fround(Math.fround(v[i]!) * tf32);
+            engine.writeParams(moved);
+          }
+          const sum = gradient ? new Float64Array(size) : undefined;
+          for (const batch of probe) {
+            this.probeStep(engine, batch);
+            if (sum !== undefined) {
+              const g = await engine.readGrads();
+              for (let i = 0; i < size; i++) sum[i] = sum[i]! + g[i]!;
+            }
+          }
+          const m = await engine.readMetrics();
+          const value = (m.loss + aux * m.auxLoss) / probe.length;
+          if (sum === undefined) return { loss: value };
+          for (let i = 0; i < size; i++) sum[i] = sum[i]! / probe.length;
+          return { loss: value, gradient: sum };
+        },
+        reset: () => engine.writeParams(base),
+        dispose: () => engine.writeParams(base),
+      };
+      try {
+        return await work(loss);
+      } finally {
+        loss.dispose();
+      }
+    });
   }
 
   /** Weights and running statistics, flat in layout order (for the TensorFlow.js network the probes run on). */

@@ -514,19 +514,10 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       });
       engineTestHooks.opened?.(engine);
       run.update({ backend: { ...backend, plan: engine.plan } });
-      run.log(`the gradient-variance and Hessian probes run on the TensorFlow.js network on ${tf.getBackend()}, with the engine's weights after each epoch`);
+      run.log('the gradient-variance and Hessian probes run on the engine (gradients of steps at learning rate 0, the trained state restored after)');
       run.log(`plan engine on ${backend.adapter?.name ?? 'the WebGPU adapter'}: ${engine.plan.dispatchesPerStep} dispatches per step, ${engine.plan.planBytes} bytes, ${engine.plan.encodeMsPerStep.toFixed(3)} ms to encode a step`);
     }
     const gpu = engine;
-    /** The engine's weights and running statistics into the TensorFlow.js network, for the probes. */
-    const syncNetwork = async () => {
-      if (gpu === undefined || initial === undefined) return;
-      const { params, buffers } = await gpu.weights();
-      tf.tidy(() => {
-        for (const [name, slot] of initial.layout.params) net.params.get(name)!.assign(tf.tensor(params.subarray(slot.offset, slot.offset + slot.size), [...slot.shape], 'float32'));
-        for (const [name, slot] of initial.layout.buffers) net.buffers.get(name)!.assign(tf.tensor(buffers.subarray(slot.offset, slot.offset + slot.size), [...slot.shape], 'float32'));
-      });
-    };
     const trainable = [...net.params.values()];
     // tf.variableGrads answers by tf.Variable name; the optimiser works by parameter name.
     const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
@@ -673,13 +664,11 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
       const trainSecondsHere = (performance.now() - epochStart) / 1000;
       const test = await fitting('evaluation', () => (gpu !== undefined ? gpu.evaluate(dataset, config.batchSize) : evaluate(net, dataset, config.batchSize, toTensor)));
       const hessianNow = hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs);
-      // The probes run on the TensorFlow.js network: with the engine, on its weights after this epoch.
-      if (probeBatches.length > 0 || hessianNow) await syncNetwork();
       if (!Number.isFinite(test.loss)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${steps} (test loss ${test.loss})`);
       const probe =
         probeBatches.length > 0
           ? await fitting('the gradient-variance probe', () =>
-              gradientVariance(net.params, probeBatches, (batch) =>
+              gpu !== undefined ? gpu.gradientVariance(probeBatches) : gradientVariance(net.params, probeBatches, (batch) =>
                 objective(net.forward(toTensor(batch), { training: true, updateStats: false }), tf.tensor1d(batch.y, 'int32'), config.auxiliaryWeight),
               ),
             )
@@ -731,28 +720,30 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
        */
       async function probeSmoothness(epoch: number): Promise<HessianEpochLine> {
         const started = performance.now();
+        const options = { iterations: hessianConfig!.iterations, traceSamples: hessianConfig!.traceSamples, seed: hessianSeed, stepRelative: HESSIAN_DEFAULTS.stepRelative };
+        const line = (power: { eigenvalue: number; iterations: number; converged: boolean }, trace: { trace: number | null; standardError: number | null; samples: number }): HessianEpochLine => ({
+          epoch,
+          topEigenvalue: power.eigenvalue,
+          iterations: power.iterations,
+          converged: power.converged,
+          trace: trace.trace,
+          traceStandardError: trace.standardError,
+          traceSamples: trace.samples,
+          batches: hessianBatches.length,
+          batchSize: config.batchSize,
+          seconds: (performance.now() - started) / 1000,
+        });
+        // The engine: losses and gradients of the weights moved along the probe's vectors, on the GPU.
+        if (gpu !== undefined) {
+          const { power, trace } = await gpu.withFlatLoss(hessianBatches, (loss) => measureSmoothness(loss, options));
+          return line(power, trace);
+        }
         const probe = hessianBatches.map((b) => ({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') }));
         try {
           const loss = await flatLossOf(net, probe, config.auxiliaryWeight);
           try {
-            const { power, trace } = await measureSmoothness(loss, {
-              iterations: hessianConfig!.iterations,
-              traceSamples: hessianConfig!.traceSamples,
-              seed: hessianSeed,
-              stepRelative: HESSIAN_DEFAULTS.stepRelative,
-            });
-            return {
-              epoch,
-              topEigenvalue: power.eigenvalue,
-              iterations: power.iterations,
-              converged: power.converged,
-              trace: trace.trace,
-              traceStandardError: trace.standardError,
-              traceSamples: trace.samples,
-              batches: probe.length,
-              batchSize: config.batchSize,
-              seconds: (performance.now() - started) / 1000,
-            };
+            const { power, trace } = await measureSmoothness(loss, options);
+            return line(power, trace);
           } finally {
             loss.dispose();
           }

@@ -19,11 +19,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
 import { presetSettings } from '../../src/runs/presets.js';
-import { readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
+import { readHessianEpochs, readMetricsFile, readRunRecord } from '../../src/runs/runStore.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { openPlanDevice } from '../../src/train/gpuplan/device.js';
 import { readLandscape } from '../../src/runs/reportRuns.js';
-import { runHessianProbe } from '../../src/train/probes/hessian.js';
+import { flatLossOf, runHessianProbe } from '../../src/train/probes/hessian.js';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { buildNetwork } from '../../src/train/network/network.js';
+import { layoutOf } from '../../src/train/gpuplan/layout.js';
+import { EngineTrainer } from '../../src/train/engineTrainer.js';
+import type { Batch } from '../../src/train/data/index.js';
 import { runLandscape } from '../../src/train/probes/landscape.js';
 import { engineTestHooks, resumeTraining, startTraining, type StepReport, type TrainGenotype, type TrainOutcome } from '../../src/train/loop.js';
 
@@ -52,6 +58,8 @@ const TINY: RunConfig = {
   dropPath: 0.3,
   cutout: true,
   cutoutLength: 8,
+  // The per-epoch Hessian probe after each epoch (training must go on unchanged after it): 3 power iterations, 1 trace vector, 1 batch.
+  hessianEpochs: { every: 1, iterations: 3, traceSamples: 1, batches: 1 },
 };
 
 interface Trained {
@@ -145,6 +153,14 @@ test("webgpu (the plan engine) through the real loop: wasm's per-step losses, te
     assert.equal(g.lr, w.lr);
     assert.equal(g.dropPath, w.dropPath);
   }
+  // The per-epoch Hessian probe, through the engine (losses and gradients at moved weights on the GPU).
+  const [hw, hg] = [readHessianEpochs(wasm.outcome.dir).lines, readHessianEpochs(gpu.outcome.dir).lines];
+  // Finite differences of float32 gradients at this tiny size are rounding-dominated on any two engines (cpu/wasm too):
+  // the values are compared by the FlatLoss test below, here only that the probe ran and left training alone (the losses above).
+  assert.equal(hg.length, 2);
+  assert.equal(hw.length, 2);
+  t.diagnostic(`Hessian λ_max wasm ${hw.map((h) => h.topEigenvalue).join(', ')}; engine ${hg.map((h) => h.topEigenvalue).join(', ')}`);
+  assert.ok(hg.every((h) => Number.isFinite(h.topEigenvalue) && h.batches === 1 && h.batchSize === 4));
   const record = readRunRecord(gpu.outcome.dir);
   assert.equal(record.backend?.backend, 'webgpu');
   assert.equal(record.backend?.package, 'cellscope-gpuplan');
@@ -259,6 +275,66 @@ test('webgpu: a device lost mid-run fails the run with the engine\'s message; th
   const rest = await resume(lost.outcome.dir);
   assert.equal(rest.outcome.status, 'completed', rest.outcome.reason);
   readMetricsFile(lost.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `after the lost device, epoch ${e + 1} test loss`));
+});
+
+test("the engine's probe losses and gradients (steps at learning rate 0, at moved weights) equal the TensorFlow.js network's, and leave the trained state as it was", async (t) => {
+  if (!need(t)) return;
+  await tf.setBackend('cpu');
+  const genotype = DARTS_V2.genotype;
+  const shape = { channels: 4, layers: 3, classes: 10, inputSize: 32, auxiliary: true };
+  const net = buildNetwork(genotype, { ...shape, seed: 5 });
+  const initial = layoutOf(net);
+  const trainer = await EngineTrainer.open({ genotype, network: shape, batchSize: 4, dropPath: true, auxiliaryWeight: 0.4, sgd: { momentum: 0.9, weightDecay: 3e-4, maxNorm: 5 }, initial, inputChannels: 3 });
+  try {
+    const x = Float32Array.from({ length: 4 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37));
+    const y = [1, 3, 5, 7];
+    const batch = { x, y, size: 4 } as unknown as Batch;
+    // A training step first, so that momentum is not zero.
+    await trainer.step(batch, 0.05, 0, Math.random);
+    await trainer.flush();
+    const before = await trainer.snapshot();
+    // The reference network at the engine's weights after that step.
+    const w = (await trainer.weights()).params;
+    tf.tidy(() => {
+      for (const [name, slot] of initial.layout.params) net.params.get(name)!.assign(tf.tensor(w.subarray(slot.offset, slot.offset + slot.size), [...slot.shape]));
+    });
+    const tfLoss = await flatLossOf(net, [{ x: tf.tensor4d(x, [4, 32, 32, 3]), y: tf.tensor1d(y, 'int32') }], 0.4);
+    const v = Float64Array.from({ length: tfLoss.size }, (_, i) => (i % 3 === 0 ? 1 : -1));
+    const rel = (a: Float64Array, b: Float64Array) => {
+      let d = 0;
+      let n = 0;
+      for (let i = 0; i < a.length; i++) {
+        d += (a[i]! - b[i]!) ** 2;
+        n += b[i]! ** 2;
+      }
+      return Math.sqrt(d / n);
+    };
+    await trainer.withFlatLoss([batch], async (loss) => {
+      assert.equal(loss.size, tfLoss.size);
+      assert.ok(Math.abs(loss.weightNorm - tfLoss.weightNorm) <= 1e-6 * tfLoss.weightNorm, `‖w‖ ${loss.weightNorm} vs ${tfLoss.weightNorm}`);
+      for (const step of [0, 0.01, -0.01]) {
+        const a = await loss.at(step === 0 ? null : v, step, true);
+        const b = await tfLoss.at(step === 0 ? null : v, step, true);
+        assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(b.loss), `loss at t=${step}: engine ${a.loss} vs ${b.loss}`);
+        assert.ok(rel(a.gradient!, b.gradient!) < 1e-4, `gradient at t=${step}: relative L2 ${rel(a.gradient!, b.gradient!)}`);
+      }
+      // A Hessian-vector product as the probe takes it (central difference, a move of 0.5 % of ‖w‖).
+      const eps = (0.005 * loss.weightNorm) / Math.sqrt(v.length);
+      const hvp = async (l: typeof loss) => {
+        const [p, m] = [(await l.at(v, eps, true)).gradient!, (await l.at(v, -eps, true)).gradient!];
+        return p.map((x, i) => (x - m[i]!) / (2 * eps));
+      };
+      const [ha, hb] = [await hvp(loss), await hvp(tfLoss)];
+      assert.ok(rel(ha, hb) < 1e-3, `Hessian-vector product: relative L2 ${rel(ha, hb)}`);
+    });
+    tfLoss.dispose();
+    // Parameters, momentum and running statistics as before the probe.
+    const after = await trainer.snapshot();
+    for (const [key, a] of before) assert.deepEqual(after.get(key)!.data, a.data, key);
+  } finally {
+    trainer.destroy();
+    net.dispose();
+  }
 });
 
 test('webgpu without an adapter fails the run saying so', async () => {
