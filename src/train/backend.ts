@@ -346,6 +346,20 @@ export async function selectBackend(choice: BackendChoice, options: SelectOption
 }
 
 /**
+ * A TensorFlow.js backend for work outside the training loop (landscape,
+ * Hessian jobs), which the plan engine does not do: `webgpu` asks for the
+ * GPU, so TensorFlow.js's WebGPU backend; an `auto` that picks the engine
+ * gives the TensorFlow.js backend selected beside it (wasm or cpu), and the
+ * record says so.
+ */
+export async function selectTensorflowBackend(choice: BackendChoice, options: SelectOptions = {}): Promise<BackendRecord> {
+  const record = await selectBackend(choice === 'webgpu' ? 'tfjs-webgpu' : choice, options);
+  if (record.backend !== 'webgpu') return record;
+  const beside = tf.getBackend() === 'wasm' ? 'wasm' : 'cpu';
+  return { backend: beside, package: beside === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu', device: 'cpu', skipped: [...record.skipped, `the compiled WebGPU engine trains only: this runs on TensorFlow.js ${beside}`] };
+}
+
+/**
  * Where the wasm binaries are, when not beside the running script. Emscripten
  * looks next to the script by default, which is right for a bundle that ships
  * copies of the .wasm files (dist/), and wrong when running from sources or

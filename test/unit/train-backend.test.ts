@@ -12,6 +12,7 @@ import {
   findAdapter,
   parseNvidiaSmi,
   selectBackend,
+  selectTensorflowBackend,
   type BackendLoaders,
   type BackendName,
   type CudaDevice,
@@ -347,4 +348,19 @@ test('the real auto selection takes the fastest installed engine', async (t) => 
     assert.equal(record.backend, 'wasm');
     assert.ok(record.skipped.some((s) => s.startsWith('@tensorflow/tfjs-node not loadable')));
   }
+});
+
+test('jobs outside training (landscape, Hessian) never get the plan engine: webgpu means tfjs-webgpu there, and an auto that picks the engine gives the TensorFlow.js backend beside it', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const explicit = fakeLoaders({ adapters: [H100] }, env);
+  const gpu = await selectTensorflowBackend('webgpu', { loaders: explicit.loaders, env });
+  assert.deepEqual([gpu.backend, gpu.package], ['tfjs-webgpu', '@tensorflow/tfjs-backend-webgpu']);
+  assert.deepEqual(explicit.calls, ['adapters', `load:webgpu:${H100.name}`, 'activate:webgpu']);
+  const auto = fakeLoaders({ adapters: [H100] }, env);
+  const beside = await selectTensorflowBackend('auto', { loaders: auto.loaders, env });
+  assert.ok(beside.backend === 'wasm' || beside.backend === 'cpu', beside.backend);
+  assert.equal(beside.device, 'cpu');
+  assert.match(beside.skipped.join('; '), /compiled WebGPU engine trains only/);
+  const wasm = await selectTensorflowBackend('wasm', { loaders: fakeLoaders({}, env).loaders, env });
+  assert.equal(wasm.backend, 'wasm');
 });
