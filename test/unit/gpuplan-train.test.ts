@@ -14,7 +14,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
@@ -91,7 +91,7 @@ function environment(captured: Omit<Trained, 'outcome'>, onStep?: (s: StepReport
   };
 }
 
-async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
+async function train(backend: 'wasm' | 'webgpu' | 'tfjs-webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
   const captured = { steps: [], metrics: [], stdout: [] };
   const outcome = await startTraining(DARTS_V2, { ...TINY, ...config, backend }, mkdtempSync(join(tmpdir(), `cellscope-plan-${backend}-`)), environment(captured, onStep));
   return { outcome, ...captured };
@@ -335,6 +335,26 @@ test("the engine's probe losses and gradients (steps at learning rate 0, at move
     trainer.destroy();
     net.dispose();
   }
+});
+
+test("an old run recorded as webgpu (TensorFlow.js's WebGPU, before the engine took the name) resumes on tfjs-webgpu", async (t) => {
+  if (!need(t)) return;
+  const first = await train('tfjs-webgpu', { hessianEpochs: undefined, gradVarianceBatches: 0 }, (s, cancel) => {
+    if (s.epoch === 1 && s.step === 2) cancel.requested = true;
+  });
+  assert.equal(first.outcome.status, 'cancelled', first.outcome.reason);
+  // As a version before the engine wrote it.
+  const file = join(first.outcome.dir, 'run.json');
+  const record = JSON.parse(readFileSync(file, 'utf8')) as { backend: { backend: string; package: string }; config: { backend: string } };
+  assert.equal(record.backend.package, '@tensorflow/tfjs-backend-webgpu');
+  record.backend.backend = 'webgpu';
+  record.config.backend = 'webgpu';
+  writeFileSync(file, JSON.stringify(record, null, 2));
+  const rest = await resume(first.outcome.dir);
+  assert.equal(rest.outcome.status, 'completed', rest.outcome.reason);
+  const after = readRunRecord(first.outcome.dir);
+  assert.deepEqual([after.backend?.backend, after.backend?.package], ['tfjs-webgpu', '@tensorflow/tfjs-backend-webgpu']);
+  assert.equal(readMetricsFile(first.outcome.dir).length, 2);
 });
 
 test('webgpu without an adapter fails the run saying so', async () => {
