@@ -92,6 +92,8 @@ export class EngineTrainer {
   private constructor(
     private readonly options: EngineTrainerOptions,
     readonly device: GpuDevice,
+    /** The device this trainer opened (destroyed with it), not one it was given. */
+    private readonly opened: GpuDevice | undefined,
     main: GpuPlanEngine,
     readonly plan: PlanRecord,
   ) {
@@ -108,16 +110,23 @@ export class EngineTrainer {
     if (options.network.auxiliary && options.auxiliaryWeight !== PLAN_AUX_WEIGHT) {
       throw new GpuPlanError(`the plan engine trains with auxiliary weight ${PLAN_AUX_WEIGHT}; this run asks for ${options.auxiliaryWeight} (use backend tfjs-webgpu or wasm)`, 'validation');
     }
-    let device = options.device ?? (await openPlanDevice({ allowSoftware: true, ...(options.adapter !== undefined ? { name: options.adapter.name } : {}) })).device;
+    const opened = options.device === undefined ? (await openPlanDevice({ allowSoftware: true, ...(options.adapter !== undefined ? { name: options.adapter.name } : {}) })).device : undefined;
+    let device = options.device ?? opened!;
     if (options.maxBindingBytes !== undefined) device = limitedDevice(device, options.maxBindingBytes);
-    const main = await GpuPlanEngine.create(device, options.genotype, EngineTrainer.settings(options, options.batchSize, 'train'), options.initial, options.sgd);
+    let main: GpuPlanEngine;
+    try {
+      main = await GpuPlanEngine.create(device, options.genotype, EngineTrainer.settings(options, options.batchSize, 'train'), options.initial, options.sgd);
+    } catch (error) {
+      destroyDevice(opened);
+      throw error;
+    }
     // CPU time to encode one step, measured on the compiled plan (command buffers discarded, not submitted).
     const rounds = 5;
     main.encode();
     const t0 = performance.now();
     for (let i = 0; i < rounds; i++) main.encode();
     const encodeMsPerStep = (performance.now() - t0) / rounds;
-    return new EngineTrainer(options, device, main, { dispatchesPerStep: main.figures.dispatchesPerStep, planBytes: main.figures.planBytes, encodeMsPerStep });
+    return new EngineTrainer(options, device, opened, main, { dispatchesPerStep: main.figures.dispatchesPerStep, planBytes: main.figures.planBytes, encodeMsPerStep });
   }
 
   private static settings(o: EngineTrainerOptions, batch: number, mode: 'train' | 'eval'): PlanSettings {
@@ -366,7 +375,12 @@ export class EngineTrainer {
     for (const e of [...this.trainPlans.values(), ...this.evalPlans.values()]) e.destroy();
     this.trainPlans.clear();
     this.evalPlans.clear();
+    destroyDevice(this.opened);
   }
+}
+
+function destroyDevice(device: GpuDevice | undefined): void {
+  (device as { destroy?(): void } | undefined)?.destroy?.();
 }
 
 function add(a: StepSums, b: StepSums): StepSums {
