@@ -422,6 +422,8 @@ export const RUN_RECORD_SHAPE: Shape = object({
       skipped: arrayOf(string),
       // Which copy of a native TensorFlow package ran (node_modules or `cellscope gpu install`'s folder).
       native: optional(object({ location: string, version: string, libtensorflow: optional(string), source: oneOf(['node_modules', 'cellscope-install']) })),
+      // The plan engine's figures (backend `webgpu` since the engine took the name).
+      plan: optional(object({ dispatchesPerStep: integer(0), planBytes: integer(0), encodeMsPerStep: number })),
     }),
   ),
   threads: optional(integer(1)),

@@ -9,16 +9,20 @@
  *   dynamically and their absence is an ordinary outcome.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm`, with the kernels it lacks
  *   registered by ./kernels (single-threaded in Node).
- * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` over Dawn's Node bindings (the
+ * - `webgpu`: the compiled plan engine (src/train/gpuplan) over Dawn's Node
+ *   bindings on the adapter chosen as below; TensorFlow.js runs beside it on
+ *   wasm (or cpu) for what the engine does not do (initial weights, probes).
+ *   The engine itself (its device, its plan) is opened by the training loop.
+ * - `tfjs-webgpu`: `@tensorflow/tfjs-backend-webgpu` over Dawn's Node bindings (the
  *   optional package `webgpu`): any GPU with a Vulkan, Metal or D3D12 driver
  *   (NVIDIA on any CUDA version, AMD, Intel, Apple). The adapter is chosen
  *   from those Dawn finds (src/train/webgpu/probe.ts) and recorded. Software
  *   adapters (lavapipe, SwiftShader, WARP) compute correctly but slowly: they
- *   are used only when `webgpu` is asked for explicitly.
+ *   are used only when `webgpu` or `tfjs-webgpu` is asked for explicitly.
  * - `cpu`: `@tensorflow/tfjs-backend-cpu`, pure JavaScript: the correctness
  *   reference, far too slow to train real networks.
- * - `auto`: the fastest usable one: TensorFlow on a CUDA device, a hardware
- *   WebGPU adapter, native TensorFlow on the CPU, wasm, cpu.
+ * - `auto`: the fastest usable one: the plan engine on a hardware WebGPU
+ *   adapter, TensorFlow on a CUDA device, native TensorFlow on the CPU, wasm, cpu.
  *
  * Everything that touches the outside world (imports, nvidia-smi, tf.setBackend)
  * goes through `BackendLoaders`, so the selection logic is tested with
@@ -48,8 +52,12 @@ export {
   type BackendPackage,
   type CudaDevice,
   type BackendRecord,
+  type PlanRecord,
+  PLAN_ENGINE_PACKAGE,
+  trainedBackend,
+  tensorflowBackendFor,
 } from '../shared/backendTypes.js';
-import type { BackendChoice, BackendName, BackendPackage, BackendRecord, CudaDevice, NativePackageOrigin } from '../shared/backendTypes.js';
+import { PLAN_ENGINE_PACKAGE, type BackendChoice, type BackendName, type BackendPackage, type BackendRecord, type CudaDevice, type NativePackageOrigin } from '../shared/backendTypes.js';
 export { parseNvidiaSmi } from '../install/nvidia.js';
 
 /**
@@ -66,10 +74,10 @@ export interface BackendLoaders {
   listCudaDevices(): Promise<CudaDevice[]>;
   /** The WebGPU adapters Dawn finds (never rejects: problems are in the report). */
   listWebGpuAdapters(): Promise<AdaptersReport>;
-  /** Opens `adapter` and registers it as the tfjs backend `webgpu`. */
+  /** Opens `adapter` and registers it as the tfjs backend `webgpu` (what `tfjs-webgpu` trains on). */
   loadWebGpu(adapter: GpuAdapter): Promise<void>;
-  /** Makes `name` the active tfjs backend; false when it fails to initialise. */
-  activate(name: BackendName): Promise<boolean>;
+  /** Makes `name` the active tfjs backend (TensorFlow.js's own names); false when it fails to initialise. */
+  activate(name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'): Promise<boolean>;
   /** After activating `tensorflow`: whether the native library runs on a GPU. */
   tensorflowUsesGpu(): boolean;
 }
@@ -213,11 +221,13 @@ export function findAdapter(adapters: readonly GpuAdapter[], wanted: string): Gp
 }
 
 /**
- * Tries the WebGPU backend. `allowSoftware`: whether a software adapter may
- * be used (only when `webgpu` was asked for by name).
+ * The WebGPU adapter to use: the one `options.adapter` (or
+ * CELLSCOPE_WEBGPU_ADAPTER) names, else the first hardware one, else a
+ * software one; undefined (with the reason in `skipped`) when there is none
+ * or only a software one and `allowSoftware` is false (only a backend asked
+ * for by name may run on a software adapter).
  */
-async function tryWebGpu(options: SelectOptions, loaders: BackendLoaders, skipped: string[], allowSoftware: boolean): Promise<BackendRecord | undefined> {
-  const pkg: BackendPackage = '@tensorflow/tfjs-backend-webgpu';
+async function chooseAdapter(options: SelectOptions, loaders: BackendLoaders, skipped: string[], allowSoftware: boolean, name: BackendName): Promise<GpuAdapter | undefined> {
   let report: AdaptersReport;
   try {
     report = await loaders.listWebGpuAdapters();
@@ -243,9 +253,20 @@ async function tryWebGpu(options: SelectOptions, loaders: BackendLoaders, skippe
   }
   if (adapter === undefined) return undefined;
   if (adapter.kind === 'software' && !allowSoftware) {
-    skipped.push(`only a software WebGPU adapter (${adapter.name}), used only when asked for: backend 'webgpu'`);
+    skipped.push(`only a software WebGPU adapter (${adapter.name}), used only when asked for: backend '${name}'`);
     return undefined;
   }
+  return adapter;
+}
+
+/**
+ * Tries TensorFlow.js's WebGPU backend (`tfjs-webgpu`). `allowSoftware`:
+ * whether a software adapter may be used (only when asked for by name).
+ */
+async function tryWebGpu(options: SelectOptions, loaders: BackendLoaders, skipped: string[], allowSoftware: boolean): Promise<BackendRecord | undefined> {
+  const pkg: BackendPackage = '@tensorflow/tfjs-backend-webgpu';
+  const adapter = await chooseAdapter(options, loaders, skipped, allowSoftware, 'tfjs-webgpu');
+  if (adapter === undefined) return undefined;
   try {
     await loaders.loadWebGpu(adapter);
   } catch (error) {
@@ -256,15 +277,37 @@ async function tryWebGpu(options: SelectOptions, loaders: BackendLoaders, skippe
     skipped.push(`${pkg} failed to initialise on ${adapter.name}`);
     return undefined;
   }
-  return { backend: 'webgpu', package: pkg, device: adapter.kind === 'hardware' ? 'gpu' : 'cpu', adapter, skipped };
+  return { backend: 'tfjs-webgpu', package: pkg, device: adapter.kind === 'hardware' ? 'gpu' : 'cpu', adapter, skipped };
 }
 
 /**
- * `auto`: TensorFlow on a CUDA device; then a hardware WebGPU adapter; then
- * TensorFlow on the CPU (kept from the first attempt when the GPU package
- * loaded but found no usable GPU); then wasm and cpu.
+ * Tries the plan engine (`webgpu`): an adapter (hardware, or software when
+ * asked for by name) and a TensorFlow.js backend beside it for the initial
+ * weights and the probes (wasm, else cpu). The device is opened and the plan
+ * compiled by the training loop, which ends the run with the engine's
+ * message when that fails (out of memory, a lost device).
+ */
+async function tryPlanEngine(options: SelectOptions, loaders: BackendLoaders, skipped: string[], allowSoftware: boolean): Promise<BackendRecord | undefined> {
+  const adapter = await chooseAdapter(options, loaders, skipped, allowSoftware, 'webgpu');
+  if (adapter === undefined) return undefined;
+  const beside: string[] = [];
+  const js = (await tryJs('wasm', loaders, beside)) ?? (await tryJs('cpu', loaders, beside));
+  if (js === undefined) {
+    skipped.push(`the plan engine needs TensorFlow.js's wasm or cpu backend beside it: ${beside.join('; ')}`);
+    return undefined;
+  }
+  return { backend: 'webgpu', package: PLAN_ENGINE_PACKAGE, device: adapter.kind === 'hardware' ? 'gpu' : 'cpu', adapter, skipped };
+}
+
+/**
+ * `auto`: the plan engine on a hardware WebGPU adapter; then TensorFlow on
+ * a CUDA device; then TensorFlow on the CPU (kept from the first attempt
+ * when the GPU package loaded but found no usable GPU); then wasm and cpu.
+ * Never a software adapter.
  */
 async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipped: string[]): Promise<BackendRecord | undefined> {
+  const engine = await tryPlanEngine(options, loaders, skipped, false);
+  if (engine !== undefined) return engine;
   const devices = await listCuda(loaders, skipped);
   let nativeOnCpu: BackendRecord | undefined;
   if (devices.length > 0) {
@@ -272,8 +315,6 @@ async function selectAuto(options: SelectOptions, loaders: BackendLoaders, skipp
     if (record?.device === 'gpu') return record;
     nativeOnCpu = record;
   }
-  const webgpu = await tryWebGpu(options, loaders, skipped, false);
-  if (webgpu !== undefined) return webgpu;
   if (nativeOnCpu !== undefined) {
     if (await loaders.activate('tensorflow')) return { ...nativeOnCpu, skipped };
     skipped.push(`${nativeOnCpu.package} failed to re-initialise`);
@@ -296,11 +337,26 @@ export async function selectBackend(choice: BackendChoice, options: SelectOption
   let record: BackendRecord | undefined;
   if (choice === 'auto') record = await selectAuto(options, loaders, skipped);
   else if (choice === 'tensorflow') record = await tryTensorflow(options, loaders, skipped, await listCuda(loaders, skipped));
-  else if (choice === 'webgpu') record = await tryWebGpu(options, loaders, skipped, true);
+  else if (choice === 'webgpu') record = await tryPlanEngine(options, loaders, skipped, true);
+  else if (choice === 'tfjs-webgpu') record = await tryWebGpu(options, loaders, skipped, true);
   else record = await tryJs(choice, loaders, skipped);
   if (record !== undefined) return record;
-  const hint = choice === 'tensorflow' ? ` (${INSTALL_HINT})` : choice === 'webgpu' ? ` (${WEBGPU_HINT})` : '';
+  const hint = choice === 'tensorflow' ? ` (${INSTALL_HINT})` : choice === 'webgpu' || choice === 'tfjs-webgpu' ? ` (${WEBGPU_HINT})` : '';
   throw new BackendUnavailableError(`backend '${choice}' is not usable${hint}: ${skipped.join('; ')}`, skipped);
+}
+
+/**
+ * A TensorFlow.js backend for work outside the training loop (landscape,
+ * Hessian jobs), which the plan engine does not do: `webgpu` asks for the
+ * GPU, so TensorFlow.js's WebGPU backend; an `auto` that picks the engine
+ * gives the TensorFlow.js backend selected beside it (wasm or cpu), and the
+ * record says so.
+ */
+export async function selectTensorflowBackend(choice: BackendChoice, options: SelectOptions = {}): Promise<BackendRecord> {
+  const record = await selectBackend(choice === 'webgpu' ? 'tfjs-webgpu' : choice, options);
+  if (record.backend !== 'webgpu') return record;
+  const beside = tf.getBackend() === 'wasm' ? 'wasm' : 'cpu';
+  return { backend: beside, package: beside === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu', device: 'cpu', skipped: [...record.skipped, `the compiled WebGPU engine trains only: this runs on TensorFlow.js ${beside}`] };
 }
 
 /**

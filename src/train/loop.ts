@@ -42,11 +42,13 @@ import {
   type RunGenotype,
   type RunStatus,
 } from '../shared/runTypes.js';
-import { selectBackend, type BackendChoice, type BackendName } from './backend.js';
+import { selectBackend, trainedBackend, type BackendChoice, type BackendName } from './backend.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { batchCount, batches, DATASET_INFO, loadRunDataset, type Batch, type Dataset, type DownloadProgress } from './data/index.js';
 import { randomDouble } from './data/random.js';
 import { buildNetwork, type Network } from './network/network.js';
+import { EngineTrainer } from './engineTrainer.js';
+import { layoutOf } from './gpuplan/layout.js';
 import { batchDoesNotFit } from './memory.js';
 import { cosineLr, countMatches, crossEntropy, objective, scaleToNorm, SgdMomentum, sumOfSquares, type NamedArray } from './optim.js';
 import { ParallelPool } from './parallel/pool.js';
@@ -323,7 +325,8 @@ export async function resumeTraining(dir: string, genotype: Genotype, env: Train
     const fromScratch = options.fromScratch ?? false;
     const start = resumePoint(run, fromScratch);
     const setAside = fromScratch ? setAsideComputedFiles(run) : undefined;
-    const backend: BackendChoice = record.backend?.backend ?? (record.config.backend as BackendChoice);
+    // An old record's `webgpu` is TensorFlow.js's WebGPU backend, now `tfjs-webgpu`.
+    const backend: BackendChoice = record.backend !== null ? trainedBackend(record.backend) : (record.config.backend as BackendChoice);
     const processStart = processStartOf('self');
     run.update({
       status: 'running',
@@ -424,6 +427,12 @@ async function evaluate(network: Network, dataset: Dataset, batchSize: number, t
   return { loss: lossSum / seen, acc: correct / seen };
 }
 
+/** Steps the engine may have queued before the loop reads its metrics (and so waits for them). */
+const ENGINE_MAX_PENDING = 32;
+
+/** Tests: a smaller binding limit for the plan engine, to make its plan not fit at plan time. */
+export const engineTestHooks: { maxBindingBytes?: number; opened?: (engine: EngineTrainer) => void } = {};
+
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -455,6 +464,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
   let network: Network | undefined;
   let optimizer: SgdMomentum | undefined;
   let pool: ParallelPool | undefined;
+  let engine: EngineTrainer | undefined;
   const finish = (status: RunStatus, reason?: string): TrainOutcome => {
     run.update({ status, reason, finishedAt: new Date().toISOString() });
     run.log(reason !== undefined ? `${status}: ${reason}` : status);
@@ -481,6 +491,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     await pool?.close();
     optimizer?.dispose();
     network?.dispose();
+    engine?.destroy();
   }
 
   async function trainInner(): Promise<TrainOutcome> {
@@ -489,8 +500,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     const recorded = resuming ? run.record.backend : null;
     const pinned = recorded?.adapter !== undefined && !process.env.CELLSCOPE_WEBGPU_ADAPTER ? recorded.adapter.name : undefined;
     const backend = await selectBackend(backendChoice, pinned !== undefined ? { adapter: pinned } : {});
-    if (resuming && run.record.backend !== null && run.record.backend.backend !== backend.backend) {
-      throw new ResumeError(`run trained on ${run.record.backend.backend}, resumed on ${backend.backend}`);
+    if (resuming && run.record.backend !== null && trainedBackend(run.record.backend) !== backend.backend) {
+      throw new ResumeError(`run trained on ${trainedBackend(run.record.backend)}, resumed on ${backend.backend}`);
     }
     const shape = DATASET_INFO[config.dataset];
     const stepMacs = networkCost(genotype, { channels: config.channels, layers: config.layers, classes: shape.classes, inputSize: shape.height }).macs * config.batchSize;
@@ -546,6 +557,29 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     const threadPool = pool;
     optimizer = new SgdMomentum(net.params, { momentum: config.momentum, weightDecay: config.weightDecay });
     const opt = optimizer;
+    // Backend `webgpu`: the compiled plan engine trains; the TensorFlow.js network (on wasm or cpu beside it)
+    // gives the initial weights and runs the probes on the engine's weights.
+    const initial = backend.backend === 'webgpu' ? layoutOf(net) : undefined;
+    if (initial !== undefined) {
+      if (stemChannels !== 3) throw new Error(`the plan engine (backend webgpu) takes 3-channel images; this network's stem takes ${stemChannels} (use backend tfjs-webgpu or wasm)`);
+      engine = await EngineTrainer.open({
+        genotype,
+        network: { channels: config.channels, layers: config.layers, classes: dataset.classes, inputSize: dataset.train.height, auxiliary: config.auxiliary },
+        batchSize: config.batchSize,
+        dropPath: config.dropPath > 0,
+        auxiliaryWeight: config.auxiliaryWeight,
+        sgd: { momentum: config.momentum, weightDecay: config.weightDecay, maxNorm: config.gradClip },
+        initial,
+        inputChannels: dataset.train.channels,
+        ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}),
+        ...(engineTestHooks.maxBindingBytes !== undefined ? { maxBindingBytes: engineTestHooks.maxBindingBytes } : {}),
+      });
+      engineTestHooks.opened?.(engine);
+      run.update({ backend: { ...backend, plan: engine.plan } });
+      run.log('the gradient-variance and Hessian probes run on the engine (gradients of steps at learning rate 0, the trained state restored after)');
+      run.log(`plan engine on ${backend.adapter?.name ?? 'the WebGPU adapter'}: ${engine.plan.dispatchesPerStep} dispatches per step, ${engine.plan.planBytes} bytes, ${engine.plan.encodeMsPerStep.toFixed(3)} ms to encode a step`);
+    }
+    const gpu = engine;
     const trainable = [...net.params.values()];
     // tf.variableGrads answers by tf.Variable name; the optimiser works by parameter name.
     const nameOf = new Map([...net.params].map(([name, v]) => [v.name, name]));
@@ -583,7 +617,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     if (resuming) {
       const checkpoint = startPoint.checkpoint;
       if (checkpoint !== undefined) {
-        restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
+        if (gpu !== undefined) await gpu.restore(checkpoint.arrays, run.checkpointPath);
+        else restoreArrays(net, opt, checkpoint.arrays, run.checkpointPath);
         const meta = checkpoint.meta;
         dataRng.setState(meta.dataRng);
         dropRng.setState(meta.dropPathRng);
@@ -616,7 +651,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         partial: sums,
         backend: backend.backend,
       };
-      writeCheckpoint(run.checkpointPath, { meta, arrays: await snapshotArrays(net, opt) });
+      writeCheckpoint(run.checkpointPath, { meta, arrays: gpu !== undefined ? await gpu.snapshot() : await snapshotArrays(net, opt) });
     };
 
     /** Runs `work`, turning an engine's out-of-memory error into one that names the batch and the backend. */
@@ -644,40 +679,64 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         cutout: config.cutout ? config.cutoutLength : 0,
         rng: dataRng,
       });
+      let lastRead = performance.now();
+      /** The engine's sums since its last read into the epoch's (one small read: per interval, not per step). */
+      const absorb = async () => {
+        if (gpu === undefined || gpu.pending === 0) return;
+        const got = await fitting('training', () => gpu.flush());
+        lastRead = performance.now();
+        const loss = got.lossSum / got.seen;
+        // With onStep (tests, in-process callers) the engine is read every step: the report is that step's.
+        env.onStep?.({ epoch: e + 1, step: s, loss, size: got.seen, correct: got.correct });
+        if (!Number.isFinite(loss)) throw new DivergedError(`diverged at epoch ${e + 1}, by step ${s} (loss ${loss})`);
+        sums.lossSum += got.lossSum;
+        sums.correct += got.correct;
+        sums.seen += got.seen;
+        progress!.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / ((performance.now() - epochStart) / 1000));
+      };
       for (const batch of stream) {
         s++;
         // Replaying the stream up to a mid-epoch checkpoint: the draws matter, the images do not.
         if (s <= skip) continue;
-        const loss = await fitting('training', () => trainStep(batch));
-        env.onStep?.({ epoch: e + 1, step: s, loss: loss.value, size: batch.size, correct: loss.correct });
-        if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
-        sums.lossSum += loss.value * batch.size;
-        sums.correct += loss.correct;
-        sums.seen += batch.size;
-        trainedHere += batch.size;
-        const trainSeconds = (performance.now() - epochStart) / 1000;
-        progress.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / trainSeconds);
+        if (gpu !== undefined) {
+          await fitting('training', () => gpu.step(batch, lr, dropProb, dropRandom));
+          trainedHere += batch.size;
+          if (env.onStep !== undefined || s === steps || gpu.pending >= ENGINE_MAX_PENDING || performance.now() - lastRead >= (env.progressIntervalMs ?? 1000)) await absorb();
+        } else {
+          const loss = await fitting('training', () => trainStep(batch));
+          env.onStep?.({ epoch: e + 1, step: s, loss: loss.value, size: batch.size, correct: loss.correct });
+          if (!Number.isFinite(loss.value)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${s} (loss ${loss.value})`);
+          sums.lossSum += loss.value * batch.size;
+          sums.correct += loss.correct;
+          sums.seen += batch.size;
+          trainedHere += batch.size;
+          const trainSeconds = (performance.now() - epochStart) / 1000;
+          progress.step(e + 1, s, sums.lossSum / sums.seen, trainedHere / trainSeconds);
+        }
         await yieldToEvents();
         if (cancel.requested && s < steps) {
+          await absorb();
           const seconds = (performance.now() - epochStart) / 1000;
           await saveCheckpoint(e, s, epochStartRng, { ...sums, seconds: sums.seconds + seconds, trainSeconds: sums.trainSeconds + seconds });
           env.stderr(`run ${run.id} cancelled at epoch ${e + 1}, step ${s}; continue with: cellscope resume ${run.id}\n`);
           return finish('cancelled', `cancelled at epoch ${e + 1}, step ${s}`);
         }
       }
+      await absorb();
       const trainSecondsHere = (performance.now() - epochStart) / 1000;
-      const test = await fitting('evaluation', () => evaluate(net, dataset, config.batchSize, toTensor));
+      const test = await fitting('evaluation', () => (gpu !== undefined ? gpu.evaluate(dataset, config.batchSize) : evaluate(net, dataset, config.batchSize, toTensor)));
+      const hessianNow = hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs);
       if (!Number.isFinite(test.loss)) throw new DivergedError(`diverged at epoch ${e + 1}, step ${steps} (test loss ${test.loss})`);
       const probe =
         probeBatches.length > 0
           ? await fitting('the gradient-variance probe', () =>
-              gradientVariance(net.params, probeBatches, (batch) =>
+              gpu !== undefined ? gpu.gradientVariance(probeBatches) : gradientVariance(net.params, probeBatches, (batch) =>
                 objective(net.forward(toTensor(batch), { training: true, updateStats: false }), tf.tensor1d(batch.y, 'int32'), config.auxiliaryWeight),
               ),
             )
           : undefined;
       // Before the metrics line and the checkpoint: a kill in between makes resume train the epoch and probe it again.
-      if (hessianConfig !== undefined && hessianDue(hessianConfig, e + 1, epochs)) {
+      if (hessianNow) {
         progress.probe(e + 1);
         const smoothness = await fitting('the Hessian probe', () => probeSmoothness(e + 1));
         run.appendHessianEpoch(smoothness);
@@ -724,28 +783,30 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
        */
       async function probeSmoothness(epoch: number): Promise<HessianEpochLine> {
         const started = performance.now();
+        const options = { iterations: hessianConfig!.iterations, traceSamples: hessianConfig!.traceSamples, seed: hessianSeed, stepRelative: HESSIAN_DEFAULTS.stepRelative };
+        const line = (power: { eigenvalue: number; iterations: number; converged: boolean }, trace: { trace: number | null; standardError: number | null; samples: number }): HessianEpochLine => ({
+          epoch,
+          topEigenvalue: power.eigenvalue,
+          iterations: power.iterations,
+          converged: power.converged,
+          trace: trace.trace,
+          traceStandardError: trace.standardError,
+          traceSamples: trace.samples,
+          batches: hessianBatches.length,
+          batchSize: config.batchSize,
+          seconds: (performance.now() - started) / 1000,
+        });
+        // The engine: losses and gradients of the weights moved along the probe's vectors, on the GPU.
+        if (gpu !== undefined) {
+          const { power, trace } = await gpu.withFlatLoss(hessianBatches, (loss) => measureSmoothness(loss, options));
+          return line(power, trace);
+        }
         const probe = hessianBatches.map((b) => ({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') }));
         try {
           const loss = await flatLossOf(net, probe, config.auxiliaryWeight);
           try {
-            const { power, trace } = await measureSmoothness(loss, {
-              iterations: hessianConfig!.iterations,
-              traceSamples: hessianConfig!.traceSamples,
-              seed: hessianSeed,
-              stepRelative: HESSIAN_DEFAULTS.stepRelative,
-            });
-            return {
-              epoch,
-              topEigenvalue: power.eigenvalue,
-              iterations: power.iterations,
-              converged: power.converged,
-              trace: trace.trace,
-              traceStandardError: trace.standardError,
-              traceSamples: trace.samples,
-              batches: probe.length,
-              batchSize: config.batchSize,
-              seconds: (performance.now() - started) / 1000,
-            };
+            const { power, trace } = await measureSmoothness(loss, options);
+            return line(power, trace);
           } finally {
             loss.dispose();
           }

@@ -13,7 +13,7 @@
  * `batchDoesNotFit` turns those into a BatchTooLargeError that names the
  * batch size, the backend and what to change; other errors pass unchanged.
  */
-import type { BackendRecord } from '../shared/backendTypes.js';
+import { trainedBackend, type BackendRecord } from '../shared/backendTypes.js';
 import { WebGpuDeviceError } from './webgpu/device.js';
 
 export class BatchTooLargeError extends Error {
@@ -63,7 +63,7 @@ export function batchDoesNotFit(error: unknown, context: BatchContext): unknown 
   if (error instanceof BatchTooLargeError || !isOutOfMemory(error)) return error;
   const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
   const where = describeBackend(context.backend);
-  const gpuHint = context.backend.backend === 'webgpu' ? ', or the pool of freed GPU buffers (CELLSCOPE_WEBGPU_POOL_MIB)' : '';
+  const gpuHint = trainedBackend(context.backend) === 'tfjs-webgpu' ? ', or the pool of freed GPU buffers (CELLSCOPE_WEBGPU_POOL_MIB)' : '';
   return new BatchTooLargeError(
     `a batch of ${context.batchSize} images does not fit in memory on ${where} during ${context.phase}: ${detail}. ` +
       `Lower the batch size (--batch), or the channels (--channels)${gpuHint}`,

@@ -245,7 +245,9 @@ test('WebGPU adapters: hardware ones get their own slot and are what auto queues
   assert.deepEqual(backendFlags({ kind: 'webgpu', adapter: lavapipe }, both), { args: ['--backend', 'webgpu'], device: 'cpu', adapter: 1 });
   assert.equal(backendFlags({ kind: 'auto' }, both).device, 'webgpu:0');
   assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 0, adapters: [lavapipe] }).device, 'cpu', 'auto never trains on a software adapter');
-  assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 1, adapters: [radeon] }).device, 'gpu:0', 'CUDA first');
+  assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 1, adapters: [radeon] }).device, 'webgpu:0', 'the compiled engine on a hardware adapter first');
+  assert.equal(backendFlags({ kind: 'auto' }, { cudaDevices: 1, adapters: [lavapipe] }).device, 'gpu:0', 'then CUDA');
+  assert.deepEqual(backendFlags({ kind: 'tfjs-webgpu', adapter: radeon }, both), { args: ['--backend', 'tfjs-webgpu'], device: 'webgpu:0', adapter: 0 });
   // Resume goes back where the run computed.
   const base = { package: '@tensorflow/tfjs-backend-webgpu', skipped: [] } as const;
   assert.deepEqual(slotOfRecord({ ...base, backend: 'webgpu', device: 'gpu', adapter: radeon }), { device: 'webgpu:0', adapter: 0 });
@@ -253,6 +255,27 @@ test('WebGPU adapters: hardware ones get their own slot and are what auto queues
   assert.deepEqual(slotOfRecord({ backend: 'tensorflow', package: '@tensorflow/tfjs-node-gpu', device: 'gpu', gpu: { index: 2, name: 'A100' }, skipped: [] }), { device: 'gpu:2' });
   assert.deepEqual(slotOfRecord({ backend: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', skipped: [] }), { device: 'cpu' });
   assert.deepEqual(slotOfRecord(null), { device: 'cpu' });
+});
+
+test("the backend pick lists the compiled WebGPU engine under each hardware adapter's name, TensorFlow.js WebGPU too, software adapters last", async () => {
+  const { backendItems } = await import('../../src/extension/runs/trainOptions.js');
+  const lavapipe = adapter(1, 'software', 'llvmpipe (LLVM 19)');
+  const radeon = adapter(0, 'hardware', 'AMD Radeon RX 7900');
+  const items = backendItems([{ index: 0, name: 'NVIDIA A100' }], [lavapipe, radeon]);
+  assert.deepEqual(
+    items.map((i) => [i.label, i.choice.kind]),
+    [
+      ['Auto', 'auto'],
+      ['GPU 0', 'gpu'],
+      ['GPU: AMD Radeon RX 7900', 'webgpu'],
+      ['TensorFlow.js WebGPU: AMD Radeon RX 7900', 'tfjs-webgpu'],
+      ['WebAssembly (CPU)', 'wasm'],
+      ['JavaScript (CPU)', 'cpu'],
+      ['WebGPU engine, software: llvmpipe (LLVM 19)', 'webgpu'],
+      ['TensorFlow.js WebGPU, software: llvmpipe (LLVM 19)', 'tfjs-webgpu'],
+    ],
+  );
+  assert.match(items[2]!.description!, /compiled WebGPU engine/);
 });
 
 test('the adapter probe runs the CLI in a child process; a success is cached, a failure is explained and retried', async () => {

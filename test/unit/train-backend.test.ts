@@ -12,6 +12,7 @@ import {
   findAdapter,
   parseNvidiaSmi,
   selectBackend,
+  selectTensorflowBackend,
   type BackendLoaders,
   type BackendName,
   type CudaDevice,
@@ -98,9 +99,9 @@ test('auto picks tfjs-node-gpu on a usable CUDA device, with allow-growth and th
   const env: NodeJS.ProcessEnv = {};
   const { loaders, calls, envAtGpuLoad } = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, cpuPackage: true, tfSeesGpu: true }, env);
   const record = await selectBackend('auto', { loaders, env, gpu: 1 });
-  assert.deepEqual(record, { backend: 'tensorflow', package: '@tensorflow/tfjs-node-gpu', device: 'gpu', gpu: TWO_GPUS[1], skipped: [] });
+  assert.deepEqual(record, { backend: 'tensorflow', package: '@tensorflow/tfjs-node-gpu', device: 'gpu', gpu: TWO_GPUS[1], skipped: ["no WebGPU adapter: the optional package 'webgpu' (Dawn) is not loadable"] });
   assert.deepEqual(envAtGpuLoad, [{ grow: 'true', visible: '1' }]);
-  assert.deepEqual(calls, ['list', 'load:node-gpu', 'activate:tensorflow']);
+  assert.deepEqual(calls, ['adapters', 'list', 'load:node-gpu', 'activate:tensorflow']);
 });
 
 test('the first GPU is the default, and a user setting of TF_FORCE_GPU_ALLOW_GROWTH is kept', async () => {
@@ -127,7 +128,7 @@ test('without a CUDA device, tfjs-node comes first and the GPU package is not lo
   assert.equal(record.device, 'cpu');
   assert.ok(!calls.includes('load:node-gpu'));
   assert.equal(env.CUDA_VISIBLE_DEVICES, undefined);
-  assert.deepEqual(calls, ['list', 'adapters', 'load:node', 'activate:tensorflow']);
+  assert.deepEqual(calls, ['adapters', 'list', 'load:node', 'activate:tensorflow']);
   assert.equal(record.skipped.length, 2);
   assert.equal(record.skipped[1], 'no CUDA device found');
 });
@@ -148,11 +149,11 @@ test('auto falls back to wasm when neither native package loads, saying why', as
   const record = await selectBackend('auto', { loaders, env });
   assert.equal(record.backend, 'wasm');
   assert.equal(record.package, '@tensorflow/tfjs-backend-wasm');
-  assert.deepEqual(calls, ['list', 'load:node-gpu', 'load:node', 'adapters', 'load:wasm', 'activate:wasm']);
+  assert.deepEqual(calls, ['adapters', 'list', 'load:node-gpu', 'load:node', 'load:wasm', 'activate:wasm']);
   assert.equal(record.skipped.length, 3);
-  assert.match(record.skipped[2]!, /^no WebGPU adapter: the optional package 'webgpu'/);
+  assert.match(record.skipped[0]!, /^no WebGPU adapter: the optional package 'webgpu'/);
   // One line per reason, without the module loader's stack.
-  assert.match(record.skipped[0]!, /^@tensorflow\/tfjs-node-gpu not loadable: Cannot find module/);
+  assert.match(record.skipped[1]!, /^@tensorflow\/tfjs-node-gpu not loadable: Cannot find module/);
   assert.ok(record.skipped.every((s) => !s.includes('\n')));
 });
 
@@ -183,19 +184,23 @@ test('a GPU index that does not exist is reported and the CPU package is tried f
   const { loaders } = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, cpuPackage: true, tfSeesGpu: true }, env);
   const record = await selectBackend('auto', { loaders, env, gpu: 5 });
   assert.equal(record.package, '@tensorflow/tfjs-node');
-  assert.match(record.skipped[0]!, /GPU 5 not found \(devices: 0, 1\)/);
+  assert.ok(record.skipped.some((s) => /GPU 5 not found \(devices: 0, 1\)/.test(s)), record.skipped.join('; '));
 });
 
-test('auto: without a usable CUDA TensorFlow, a hardware WebGPU adapter comes next, recorded with its identity', async () => {
+test('auto: a hardware WebGPU adapter selects the plan engine, before TensorFlow on CUDA, recorded with its identity; TensorFlow.js runs beside it on wasm', async () => {
   const env: NodeJS.ProcessEnv = {};
-  const { loaders, calls } = fakeLoaders({ devices: TWO_GPUS, adapters: [H100, LAVAPIPE] }, env);
+  const { loaders, calls } = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: true, adapters: [H100, LAVAPIPE] }, env);
   const record = await selectBackend('auto', { loaders, env });
   assert.deepEqual(
     { backend: record.backend, package: record.package, device: record.device, adapter: record.adapter },
-    { backend: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', device: 'gpu', adapter: H100 },
+    { backend: 'webgpu', package: 'cellscope-gpuplan', device: 'gpu', adapter: H100 },
   );
-  assert.deepEqual(calls, ['list', 'load:node-gpu', 'load:node', 'adapters', `load:webgpu:${H100.name}`, 'activate:webgpu']);
-  assert.equal(record.skipped.length, 2);
+  assert.deepEqual(calls, ['adapters', 'load:wasm', 'activate:wasm']);
+  assert.equal(record.skipped.length, 0);
+  // Without wasm, cpu beside it.
+  const noWasm = fakeLoaders({ adapters: [H100], wasm: false }, env);
+  assert.equal((await selectBackend('auto', { loaders: noWasm.loaders, env })).backend, 'webgpu');
+  assert.deepEqual(noWasm.calls, ['adapters', 'load:wasm', 'load:cpu', 'activate:cpu']);
 });
 
 test('auto on a machine without CUDA (a Mac, an AMD card) trains on its GPU through WebGPU before native TensorFlow on the CPU', async () => {
@@ -207,18 +212,16 @@ test('auto on a machine without CUDA (a Mac, an AMD card) trains on its GPU thro
   assert.ok(!calls.includes('load:node'), 'native TensorFlow is not loaded when a GPU is usable');
 });
 
-test('auto: TensorFlow on a CUDA device comes before a hardware WebGPU adapter, which comes before wasm; software adapters are skipped', async () => {
+test('auto: a hardware WebGPU adapter (the plan engine) comes before TensorFlow on CUDA, which comes before wasm; software adapters are skipped', async () => {
   const env: NodeJS.ProcessEnv = {};
-  // A CUDA device TensorFlow uses: WebGPU is not even probed.
-  const cuda = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: true, adapters: [H100, LAVAPIPE] }, env);
+  // Only software adapters and a CUDA device TensorFlow uses: TensorFlow.
+  const cuda = fakeLoaders({ devices: TWO_GPUS, gpuPackage: true, tfSeesGpu: true, adapters: [LAVAPIPE] }, env);
   assert.equal((await selectBackend('auto', { loaders: cuda.loaders, env })).backend, 'tensorflow');
-  assert.ok(!cuda.calls.includes('adapters'), cuda.calls.join(' '));
-  // No TensorFlow: the hardware adapter, even where Dawn lists a software one first.
+  // The hardware adapter, even where Dawn lists a software one first.
   const gpu = fakeLoaders({ devices: [], adapters: [LAVAPIPE, RADEON] }, env);
   const record = await selectBackend('auto', { loaders: gpu.loaders, env });
-  assert.deepEqual([record.backend, record.device, record.adapter?.name], ['webgpu', 'gpu', RADEON.name]);
-  assert.ok(!gpu.calls.includes(`load:webgpu:${LAVAPIPE.name}`));
-  assert.ok(!gpu.calls.includes('load:wasm'));
+  assert.deepEqual([record.backend, record.package, record.device, record.adapter?.name], ['webgpu', 'cellscope-gpuplan', 'gpu', RADEON.name]);
+  assert.ok(!gpu.calls.some((c) => c.startsWith('load:webgpu')), 'TensorFlow.js WebGPU is not loaded for the engine');
   // Only software adapters: wasm, saying why WebGPU was passed over.
   const soft = fakeLoaders({ devices: [], adapters: [LAVAPIPE] }, env);
   const fallback = await selectBackend('auto', { loaders: soft.loaders, env });
@@ -234,7 +237,7 @@ test('auto: a GPU package that runs on the CPU loses to a hardware WebGPU adapte
   const record = await selectBackend('auto', { loaders: without.loaders, env });
   assert.equal(record.backend, 'tensorflow');
   assert.equal(record.device, 'cpu');
-  assert.deepEqual(without.calls.slice(-2), ['adapters', 'activate:tensorflow']);
+  assert.deepEqual(without.calls.slice(-2), ['activate:tensorflow', 'activate:tensorflow']);
   assert.match(record.skipped.join('\n'), /runs on the CPU/);
   assert.match(record.skipped.join('\n'), /only a software WebGPU adapter \(llvmpipe/);
 });
@@ -248,8 +251,13 @@ test('auto never trains on a software adapter; an explicit webgpu does, recorded
   assert.ok(record.skipped.some((s) => s.startsWith('only a software WebGPU adapter')));
   const explicit = fakeLoaders({ adapters: [LAVAPIPE] }, env);
   const soft = await selectBackend('webgpu', { loaders: explicit.loaders, env });
-  assert.deepEqual([soft.backend, soft.device, soft.adapter?.kind, soft.adapter?.vendor], ['webgpu', 'cpu', 'software', 'mesa']);
-  assert.deepEqual(explicit.calls, ['adapters', `load:webgpu:${LAVAPIPE.name}`, 'activate:webgpu']);
+  assert.deepEqual([soft.backend, soft.package, soft.device, soft.adapter?.kind, soft.adapter?.vendor], ['webgpu', 'cellscope-gpuplan', 'cpu', 'software', 'mesa']);
+  assert.deepEqual(explicit.calls, ['adapters', 'load:wasm', 'activate:wasm']);
+  // TensorFlow.js's WebGPU backend, by its own name.
+  const tfjs = fakeLoaders({ adapters: [LAVAPIPE] }, env);
+  const viaTfjs = await selectBackend('tfjs-webgpu', { loaders: tfjs.loaders, env });
+  assert.deepEqual([viaTfjs.backend, viaTfjs.package, viaTfjs.device], ['tfjs-webgpu', '@tensorflow/tfjs-backend-webgpu', 'cpu']);
+  assert.deepEqual(tfjs.calls, ['adapters', `load:webgpu:${LAVAPIPE.name}`, 'activate:webgpu']);
 });
 
 test('the adapter is chosen by index or by part of its name, from the option or CELLSCOPE_WEBGPU_ADAPTER', async () => {
@@ -274,7 +282,7 @@ test('the adapter is chosen by index or by part of its name, from the option or 
   });
 });
 
-test('an explicit webgpu without Dawn, or on an adapter whose device fails, throws saying why and how to install', async () => {
+test('an explicit webgpu or tfjs-webgpu without Dawn, or tfjs-webgpu on an adapter whose device fails, throws saying why and how to install', async () => {
   const env: NodeJS.ProcessEnv = {};
   const missing = fakeLoaders({}, env);
   await assert.rejects(selectBackend('webgpu', { loaders: missing.loaders, env }), (error: unknown) => {
@@ -284,13 +292,11 @@ test('an explicit webgpu without Dawn, or on an adapter whose device fails, thro
     return true;
   });
   assert.ok(!missing.calls.some((c) => c.includes('wasm') || c.includes('cpu')));
+  await assert.rejects(selectBackend('tfjs-webgpu', { loaders: fakeLoaders({}, env).loaders, env }), /backend 'tfjs-webgpu' is not usable \(install the optional package 'webgpu'/);
   const broken = fakeLoaders({ adapters: [H100], brokenAdapters: [H100.name] }, env);
-  await assert.rejects(selectBackend('webgpu', { loaders: broken.loaders, env }), /WebGPU adapter NVIDIA H100 80GB HBM3 not usable: requestDevice failed(;|$)/);
+  await assert.rejects(selectBackend('tfjs-webgpu', { loaders: broken.loaders, env }), /WebGPU adapter NVIDIA H100 80GB HBM3 not usable: requestDevice failed(;|$)/);
   const inactive = fakeLoaders({ adapters: [H100], brokenActivation: ['webgpu'] }, env);
-  await assert.rejects(selectBackend('webgpu', { loaders: inactive.loaders, env }), /failed to initialise on NVIDIA H100/);
-  // auto steps over a broken adapter to the next engine.
-  const auto = fakeLoaders({ adapters: [H100], brokenAdapters: [H100.name] }, env);
-  assert.equal((await selectBackend('auto', { loaders: auto.loaders, env })).backend, 'wasm');
+  await assert.rejects(selectBackend('tfjs-webgpu', { loaders: inactive.loaders, env }), /failed to initialise on NVIDIA H100/);
 });
 
 test('findAdapter: digits are an index, anything else a case-insensitive part of name, description, device or vendor', () => {
@@ -342,4 +348,19 @@ test('the real auto selection takes the fastest installed engine', async (t) => 
     assert.equal(record.backend, 'wasm');
     assert.ok(record.skipped.some((s) => s.startsWith('@tensorflow/tfjs-node not loadable')));
   }
+});
+
+test('jobs outside training (landscape, Hessian) never get the plan engine: webgpu means tfjs-webgpu there, and an auto that picks the engine gives the TensorFlow.js backend beside it', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const explicit = fakeLoaders({ adapters: [H100] }, env);
+  const gpu = await selectTensorflowBackend('webgpu', { loaders: explicit.loaders, env });
+  assert.deepEqual([gpu.backend, gpu.package], ['tfjs-webgpu', '@tensorflow/tfjs-backend-webgpu']);
+  assert.deepEqual(explicit.calls, ['adapters', `load:webgpu:${H100.name}`, 'activate:webgpu']);
+  const auto = fakeLoaders({ adapters: [H100] }, env);
+  const beside = await selectTensorflowBackend('auto', { loaders: auto.loaders, env });
+  assert.ok(beside.backend === 'wasm' || beside.backend === 'cpu', beside.backend);
+  assert.equal(beside.device, 'cpu');
+  assert.match(beside.skipped.join('; '), /compiled WebGPU engine trains only/);
+  const wasm = await selectTensorflowBackend('wasm', { loaders: fakeLoaders({}, env).loaders, env });
+  assert.equal(wasm.backend, 'wasm');
 });

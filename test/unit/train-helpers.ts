@@ -150,7 +150,7 @@ export async function assertEveryOpMatchesCpu(backend: string): Promise<void> {
  */
 export async function tryWebGpu(): Promise<{ readonly record?: BackendRecord; readonly unavailable?: string }> {
   try {
-    return { record: await selectBackend('webgpu') };
+    return { record: await selectBackend('tfjs-webgpu') };
   } catch (error) {
     return { unavailable: `no WebGPU adapter: ${(error as Error).message} (on Linux without a GPU run scripts/setup-lavapipe.sh)` };
   }

@@ -41,7 +41,7 @@ async function needWebGpu(t: { skip(message: string): void }): Promise<boolean> 
 test('the selection records the adapter: vendor, architecture, device, hardware or software', async (t) => {
   if (!(await needWebGpu(t))) return;
   const a = webgpu!.adapter!;
-  assert.equal(webgpu!.backend, 'webgpu');
+  assert.equal(webgpu!.backend, 'tfjs-webgpu');
   assert.equal(webgpu!.package, '@tensorflow/tfjs-backend-webgpu');
   assert.equal(webgpu!.device, a.kind === 'hardware' ? 'gpu' : 'cpu');
   assert.ok(typeof a.vendor === 'string' && typeof a.architecture === 'string' && typeof a.device === 'string');

@@ -93,7 +93,7 @@ function environment(captured: Omit<Trained, 'outcome'>, onStep?: (s: StepReport
 }
 
 /** Trains TINY on `backend` through startTraining; `onStep` may interfere (inject a failure, cancel). */
-async function train(backend: 'wasm' | 'webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
+async function train(backend: 'wasm' | 'tfjs-webgpu', config: Partial<RunConfig> = {}, onStep?: (s: StepReport, cancel: { requested: boolean }) => void): Promise<Trained> {
   const captured = { steps: [], metrics: [], tensors: [], gpuBytes: [] };
   const env = environment(captured, (s) => onStep?.(s, env.cancel));
   const outcome = await startTraining(DARTS_V2, { ...TINY, ...config, backend }, mkdtempSync(join(tmpdir(), `cellscope-${backend}-`)), env);
@@ -122,7 +122,7 @@ test('webgpu through the real loop: wasm\'s per-step losses within 1e-3 relative
     t.skip(unavailable);
     return;
   }
-  const gpu = await train('webgpu');
+  const gpu = await train('tfjs-webgpu');
   assert.equal(gpu.outcome.status, 'completed', gpu.outcome.reason);
   webgpu = gpu;
   t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')}; webgpu ${gpu.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
@@ -145,7 +145,7 @@ test('webgpu through the real loop: wasm\'s per-step losses within 1e-3 relative
   assert.equal(gpu.tensors[2], gpu.tensors[0], `tensors after each epoch: ${gpu.tensors.join(', ')}`);
   assert.equal(gpu.gpuBytes[2], gpu.gpuBytes[0], `GPU bytes in use after each epoch: ${gpu.gpuBytes.join(', ')}`);
   const record = readRunRecord(gpu.outcome.dir);
-  assert.equal(record.backend?.backend, 'webgpu');
+  assert.equal(record.backend?.backend, 'tfjs-webgpu');
   assert.ok(record.backend?.adapter !== undefined, 'the adapter is recorded');
   assert.equal(record.backend.device, record.backend.adapter.kind === 'hardware' ? 'gpu' : 'cpu');
   assert.ok(record.backend.adapter.vendor !== undefined && record.backend.adapter.architecture !== undefined);
@@ -156,7 +156,7 @@ test('webgpu: a run cancelled mid-epoch resumes (checkpoint read back from the G
     t.skip(unavailable ?? 'needs the uninterrupted webgpu run');
     return;
   }
-  const first = await train('webgpu', {}, (s, cancel) => {
+  const first = await train('tfjs-webgpu', {}, (s, cancel) => {
     if (s.epoch === 2 && s.step === 1) cancel.requested = true;
   });
   assert.equal(first.outcome.status, 'cancelled', first.outcome.reason);
@@ -180,7 +180,7 @@ test('the landscape of a run (loss, accuracy, gradient variance) on webgpu equal
     return;
   }
   const surfaces = new Map<string, LandscapeFile>();
-  for (const backend of ['wasm', 'webgpu'] as const) {
+  for (const backend of ['wasm', 'tfjs-webgpu'] as const) {
     // The same trained weights for both: a copy of the wasm run each.
     const dir = join(mkdtempSync(join(tmpdir(), 'cellscope-landscape-')), 'run');
     cpSync(wasm.outcome.dir, dir, { recursive: true });
@@ -189,8 +189,8 @@ test('the landscape of a run (loss, accuracy, gradient variance) on webgpu equal
     assert.equal(outcome.status, 'completed');
     surfaces.set(backend, readLandscape(dir)!);
   }
-  const [w, g] = [surfaces.get('wasm')!, surfaces.get('webgpu')!];
-  assert.equal(g.backend, 'webgpu');
+  const [w, g] = [surfaces.get('wasm')!, surfaces.get('tfjs-webgpu')!];
+  assert.equal(g.backend, 'tfjs-webgpu');
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
       const at = `(${i}, ${j})`;
@@ -232,13 +232,13 @@ test('a batch that does not fit on webgpu (Dawn\'s out-of-memory) fails the run 
   }
   let restore: (() => void) | undefined;
   let adapterName = '';
-  const run = await train('webgpu', { epochs: 1 }, (s) => {
+  const run = await train('tfjs-webgpu', { epochs: 1 }, (s) => {
     if (s.step !== 1) return;
     adapterName = webgpuSession()!.adapter.name;
     restore ??= failReads(explainDeviceError({ message: 'Out of memory: allocation of 536870912 bytes failed.', type: 'GPUOutOfMemoryError' }, adapterName));
   });
   restore?.();
   assert.equal(run.outcome.status, 'failed');
-  assert.ok(run.outcome.reason!.startsWith(`a batch of 8 images does not fit in memory on webgpu on ${adapterName} (`), run.outcome.reason);
+  assert.ok(run.outcome.reason!.startsWith(`a batch of 8 images does not fit in memory on tfjs-webgpu on ${adapterName} (`), run.outcome.reason);
   assert.match(run.outcome.reason!, /during training: the batch does not fit on .*Lower the batch size \(--batch\).*CELLSCOPE_WEBGPU_POOL_MIB/);
 });

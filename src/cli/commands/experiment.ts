@@ -376,10 +376,10 @@ async function runOnLocalDevices(dir: string, plan: ExperimentPlan, spec: string
   const { writeExperimentReport } = await import('../../runs/experimentFile.js');
   const { readRunRecord } = await import('../../runs/runStore.js');
   const { SamplingError } = await import('../../genotype/samplers.js');
-  const webgpu = plan.config.backend === 'webgpu';
+  const webgpu = plan.config.backend === 'webgpu' || plan.config.backend === 'tfjs-webgpu';
   try {
     const devices = parseDevices(spec, webgpu ? 'webgpu' : 'cuda', () => {
-      if (webgpu) throw new DeviceError('--devices all with --backend webgpu: name the adapters (cellscope adapters lists them), e.g. --devices 0,1');
+      if (webgpu) throw new DeviceError(`--devices all with --backend ${plan.config.backend}: name the adapters (cellscope adapters lists them), e.g. --devices 0,1`);
       return cudaDeviceCount();
     });
     const how = currentInvocation();

@@ -31,8 +31,9 @@ export const BACKEND_FLAG: FlagSpec = { type: 'string', choices: BACKEND_CHOICES
 /** The flag in usage lines, and what it means. */
 export const BACKEND_USAGE = `--backend ${BACKEND_CHOICES.join('|')}`;
 export const BACKEND_HELP =
-  'Backend: auto takes TensorFlow on a CUDA GPU, else a hardware WebGPU adapter (`cellscope adapters`), else wasm;\n' +
-  'webgpu on a software adapter (lavapipe) only when asked for. CELLSCOPE_WEBGPU_ADAPTER=<# or name> picks the adapter.';
+  'Backend: auto takes the compiled WebGPU engine (webgpu) on a hardware adapter (`cellscope adapters`), else TensorFlow\n' +
+  'on a CUDA GPU, else wasm; tfjs-webgpu is TensorFlow.js\'s WebGPU backend (reference, fallback). webgpu or tfjs-webgpu\n' +
+  'on a software adapter (lavapipe) only when asked for. CELLSCOPE_WEBGPU_ADAPTER=<# or name> picks the adapter.';
 
 /** Where runs live: --runs, else ./runs. */
 export function runsDirOf(args: ParsedArgs, cwd: string): string {

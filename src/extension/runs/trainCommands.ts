@@ -24,7 +24,7 @@ import { connectionWidthChoices, genotypeAt, variantInsertion } from '../variant
 import type { TrainRequest } from './queue.js';
 import type { RunsService } from './runsService.js';
 import { followInNotification } from './statusBar.js';
-import { backendFlags, experimentName, presetFlags, type BackendChoice, type MachineDevices, type PresetChoice, type SavedPresets, type TrainWhat } from './trainOptions.js';
+import { backendFlags, backendItems, experimentName, presetFlags, type BackendChoice, type MachineDevices, type PresetChoice, type SavedPresets, type TrainWhat } from './trainOptions.js';
 
 const LANGUAGE_ID = 'genotype';
 const MAX_COUNT = 200;
@@ -286,17 +286,7 @@ async function askBackend(service: RunsService, title: string): Promise<{ args: 
   // A thenable of items: the pick opens at once and shows progress while the GPUs are probed.
   const items = Promise.all([listGpus(), service.adapters()]).then(([gpus, report]): Item[] => {
     devices = { cudaDevices: gpus.length, adapters: report.adapters };
-    const software = report.adapters.filter((a) => a.kind === 'software');
-    const hardware = report.adapters.filter((a) => a.kind === 'hardware');
-    return [
-      { label: 'Auto', description: 'the fastest that works: CUDA GPU, WebGPU GPU, WebAssembly', choice: { kind: 'auto' } },
-      ...gpus.map((g) => ({ label: `GPU ${g.index}`, description: `${g.name} (TensorFlow native, CUDA)`, choice: { kind: 'gpu', index: g.index } as BackendChoice })),
-      ...installItem(gpus),
-      ...hardware.map((a) => ({ label: `GPU: ${a.name}`, description: `WebGPU over ${a.backend}`, detail: [a.vendor, a.architecture].filter(Boolean).join(' · ') || undefined, choice: { kind: 'webgpu', adapter: a } as BackendChoice })),
-      { label: 'WebAssembly (CPU)', description: 'wasm backend: no native libraries needed', choice: { kind: 'wasm' } },
-      { label: 'JavaScript (CPU)', description: 'cpu backend: the slow reference', choice: { kind: 'cpu' } },
-      ...software.map((a) => ({ label: `WebGPU software: ${a.name}`, description: `${a.backend}, computes on the CPU: slower than WebAssembly (for testing)`, choice: { kind: 'webgpu', adapter: a } as BackendChoice })),
-    ];
+    return backendItems(gpus, report.adapters, installItem(gpus)) as Item[];
   });
   const picked = need(await vscode.window.showQuickPick(items, { title: `${title}: backend` }));
   if (picked.install) {

@@ -37,7 +37,10 @@ export function presetFlags(choice: PresetChoice): string[] {
 export type BackendChoice =
   | { readonly kind: 'auto' }
   | { readonly kind: 'gpu'; readonly index: number }
+  /** The compiled plan engine (backend `webgpu`) on this adapter. */
   | { readonly kind: 'webgpu'; readonly adapter: GpuAdapter }
+  /** TensorFlow.js's WebGPU backend on this adapter (the engine's reference and fallback). */
+  | { readonly kind: 'tfjs-webgpu'; readonly adapter: GpuAdapter }
   | { readonly kind: 'wasm' }
   | { readonly kind: 'cpu' };
 
@@ -60,8 +63,9 @@ function adapterSlot(adapter: GpuAdapter): DeviceSlot {
 export function backendFlags(choice: BackendChoice, devices: MachineDevices): { args: string[]; device: DeviceSlot; adapter?: number } {
   switch (choice.kind) {
     case 'auto': {
+      // The trainer's auto takes the plan engine on a hardware adapter first, then CUDA.
       const hardware = devices.adapters.find((a) => a.kind === 'hardware');
-      const device: DeviceSlot = devices.cudaDevices > 0 ? 'gpu:0' : hardware ? adapterSlot(hardware) : 'cpu';
+      const device: DeviceSlot = hardware ? adapterSlot(hardware) : devices.cudaDevices > 0 ? 'gpu:0' : 'cpu';
       return { args: ['--backend', 'auto'], device };
     }
     case 'gpu':
@@ -69,6 +73,8 @@ export function backendFlags(choice: BackendChoice, devices: MachineDevices): { 
     case 'webgpu':
       // The adapter reaches the trainer as CELLSCOPE_WEBGPU_ADAPTER (launcher.ts).
       return { args: ['--backend', 'webgpu'], device: adapterSlot(choice.adapter), adapter: choice.adapter.index };
+    case 'tfjs-webgpu':
+      return { args: ['--backend', 'tfjs-webgpu'], device: adapterSlot(choice.adapter), adapter: choice.adapter.index };
     case 'wasm':
       return { args: ['--backend', 'wasm'], device: 'cpu' };
     case 'cpu':
@@ -76,9 +82,44 @@ export function backendFlags(choice: BackendChoice, devices: MachineDevices): { 
   }
 }
 
+/** One entry of the backend pick (a vscode QuickPickItem without vscode). */
+export interface BackendItem {
+  readonly label: string;
+  readonly description?: string;
+  readonly detail?: string;
+  readonly choice: BackendChoice;
+}
+
+/**
+ * The backend pick: Auto, the CUDA GPUs (then `extra`, the install offer),
+ * the compiled WebGPU engine on each hardware adapter under the adapter's
+ * name, TensorFlow.js's WebGPU on it, the CPU engines, and last the
+ * software adapters (for testing).
+ */
+export function backendItems<T extends BackendItem>(gpus: ReadonlyArray<{ readonly index: number; readonly name: string }>, adapters: readonly GpuAdapter[], extra: readonly T[] = []): Array<BackendItem | T> {
+  const software = adapters.filter((a) => a.kind === 'software');
+  const hardware = adapters.filter((a) => a.kind === 'hardware');
+  const detail = (a: GpuAdapter) => [a.vendor, a.architecture].filter(Boolean).join(' · ') || undefined;
+  const withDetail = (item: Omit<BackendItem, 'detail'>, a: GpuAdapter): BackendItem => {
+    const d = detail(a);
+    return d === undefined ? item : { ...item, detail: d };
+  };
+  return [
+    { label: 'Auto', description: 'the fastest that works: the compiled WebGPU engine on a GPU, CUDA GPU, WebAssembly', choice: { kind: 'auto' } },
+    ...gpus.map((g): BackendItem => ({ label: `GPU ${g.index}`, description: `${g.name} (TensorFlow native, CUDA)`, choice: { kind: 'gpu', index: g.index } })),
+    ...extra,
+    ...hardware.map((a) => withDetail({ label: `GPU: ${a.name}`, description: `compiled WebGPU engine over ${a.backend}`, choice: { kind: 'webgpu', adapter: a } }, a)),
+    ...hardware.map((a) => withDetail({ label: `TensorFlow.js WebGPU: ${a.name}`, description: `tfjs-webgpu over ${a.backend}: the engine's reference and fallback, slower`, choice: { kind: 'tfjs-webgpu', adapter: a } }, a)),
+    { label: 'WebAssembly (CPU)', description: 'wasm backend: no native libraries needed', choice: { kind: 'wasm' } },
+    { label: 'JavaScript (CPU)', description: 'cpu backend: the slow reference', choice: { kind: 'cpu' } },
+    ...software.map((a): BackendItem => ({ label: `WebGPU engine, software: ${a.name}`, description: `${a.backend}, computes on the CPU (for testing)`, choice: { kind: 'webgpu', adapter: a } })),
+    ...software.map((a): BackendItem => ({ label: `TensorFlow.js WebGPU, software: ${a.name}`, description: `tfjs-webgpu on ${a.backend}, computes on the CPU (for testing)`, choice: { kind: 'tfjs-webgpu', adapter: a } })),
+  ];
+}
+
 /** The slot (and WebGPU adapter) a resumed run takes: where its record says it computed. */
 export function slotOfRecord(backend: BackendRecord | null | undefined): { device: DeviceSlot; adapter?: number } {
-  if (backend?.backend === 'webgpu' && backend.adapter) return { device: adapterSlot(backend.adapter), adapter: backend.adapter.index };
+  if ((backend?.backend === 'webgpu' || backend?.backend === 'tfjs-webgpu') && backend.adapter) return { device: adapterSlot(backend.adapter), adapter: backend.adapter.index };
   if (backend?.backend === 'tensorflow' && backend.device === 'gpu') return { device: `gpu:${backend.gpu?.index ?? 0}` };
   return { device: 'cpu' };
 }

@@ -41,14 +41,23 @@ export async function gradientVariance<B>(
 ): Promise<GradVarianceResult> {
   const variables = [...params.values()].filter((v) => v.trainable);
   if (variables.length === 0) throw new Error('gradient variance needs at least one trainable parameter');
-  const sizes = variables.map((v) => v.size);
-  const total = sizes.reduce((a, b) => a + b, 0);
+  const total = variables.reduce((a, v) => a + v.size, 0);
+  return varianceOfGradients(total, (async function* () {
+    for (const batch of batches) yield await gradientVector(variables, () => loss(batch));
+  })());
+}
+
+/**
+ * The variance of flat gradient vectors of `total` elements, one per batch
+ * (Welford per element in float64): the probe's arithmetic, shared with the
+ * plan engine, which computes its gradients on the GPU.
+ */
+export async function varianceOfGradients(total: number, gradients: AsyncIterable<Float32Array>): Promise<GradVarianceResult> {
   const mean = new Float64Array(total);
   const m2 = new Float64Array(total);
   let k = 0;
-  for (const batch of batches) {
+  for await (const flat of gradients) {
     k++;
-    const flat = await gradientVector(variables, () => loss(batch));
     for (let i = 0; i < total; i++) {
       const g = flat[i]!;
       const delta = g - mean[i]!;

@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NumpyRandomState } from '../../genotype/numpyRandom.js';
 import { HESSIAN_FILE, type HessianFile } from '../../shared/landscapeTypes.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
-import { selectBackend, type BackendChoice } from '../backend.js';
+import { selectTensorflowBackend, tensorflowBackendFor, type BackendChoice } from '../backend.js';
 import { readRunRecord } from '../../runs/runStore.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches } from '../data/index.js';
@@ -202,7 +202,7 @@ export async function measureSmoothness(
 /** Computes the run's top Hessian eigenvalue and trace and writes RUN/hessian.json; returns its content. */
 export async function runHessianProbe(runDir: string, request: HessianRequest, env: { stdout: (text: string) => void }): Promise<HessianFile> {
   const record = readRunRecord(runDir);
-  const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
+  const backend = await selectTensorflowBackend(request.backend ?? (record.backend !== null ? tensorflowBackendFor(record.backend) : (record.config.backend as BackendChoice)));
   const batchCount = request.batches ?? (record.config.gradVarianceBatches > 0 ? record.config.gradVarianceBatches : HESSIAN_DEFAULTS.batches);
   const seed = request.seed ?? HESSIAN_DEFAULTS.seed;
   const stepRelative = request.stepRelative ?? HESSIAN_DEFAULTS.stepRelative;

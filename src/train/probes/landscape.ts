@@ -44,7 +44,7 @@ import {
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../runs/atomicFile.js';
-import { selectBackend, type BackendChoice, type BackendRecord } from '../backend.js';
+import { selectTensorflowBackend, tensorflowBackendFor, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadRunDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
 import { takeSubset } from '../data/subset.js';
@@ -377,7 +377,7 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   let computed = 0;
   let backendName = existing?.backend ?? '';
   if (tasks.length > 0) {
-    const backend = await selectBackend(request.backend ?? record.backend?.backend ?? (record.config.backend as BackendChoice));
+    const backend = await selectTensorflowBackend(request.backend ?? (record.backend !== null ? tensorflowBackendFor(record.backend) : (record.config.backend as BackendChoice)));
     backendName = backend.backend;
     computed = await computePoints(backend);
   }
