@@ -156,8 +156,8 @@ test('right-click → Train Variant… trains a sampled variant; the Runs view f
   await s().answerInput('1');
   await s().pick('synthetic');
   await s().pick('e2e-tiny');
-  // The backend pick offers the WebGPU adapters the trainer finds (CI installs lavapipe, a software one).
-  await s().page.locator('.quick-input-list .monaco-list-row', { hasText: 'WebGPU software: llvmpipe' }).waitFor({ timeout: 60_000 });
+  // The backend pick offers the WebGPU adapters the trainer finds (CI installs lavapipe, a software one): the compiled engine on it.
+  await s().page.locator('.quick-input-list .monaco-list-row', { hasText: 'WebGPU engine, software: llvmpipe' }).waitFor({ timeout: 60_000 });
   await s().shot('backend-pick');
   await s().pick('WebAssembly');
 
