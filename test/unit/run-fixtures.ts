@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { presetSettings } from '../../src/runs/presets.js';
-import { RUN_FORMAT, type MetricsLine, type RunRecord } from '../../src/shared/runTypes.js';
+import { RUN_FORMAT, type MetricsLine, type RunConfig, type RunRecord } from '../../src/shared/runTypes.js';
 
 export const FIXTURE_TIME = '2025-01-31T14:25:01.000Z';
 
@@ -48,4 +48,13 @@ export function metricsFixture(epoch: number, over: Partial<MetricsLine> = {}): 
     steps: 4,
     ...over,
   };
+}
+
+/**
+ * A training run's config on the embedded synthetic set (preset quick, wasm,
+ * nothing downloaded), with what a training test is about set over it: the
+ * tests train tiny networks and each names its own shape and seed.
+ */
+export function syntheticRunConfig(over: Partial<RunConfig> & Pick<RunConfig, 'seed'>): RunConfig {
+  return { ...presetSettings('quick', 'synthetic'), dataset: 'synthetic', dataDir: null, download: false, preset: 'quick', backend: 'wasm', ...over };
 }

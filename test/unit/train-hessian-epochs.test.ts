@@ -13,10 +13,10 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtin } from '../../src/genotype/library.js';
+import { syntheticRunConfig } from './run-fixtures.js';
 import { HESSIAN_EPOCH_DEFAULTS, HESSIAN_EPOCHS_FILE, parseHessianEpochsText, type HessianEpochLine } from '../../src/shared/landscapeTypes.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { resumeTraining, startTraining, type TrainGenotype } from '../../src/train/loop.js';
-import { presetSettings } from '../../src/runs/presets.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 import { cli } from './cli-helpers.js';
 import { parseArgs } from '../../src/cli/args.js';
@@ -25,14 +25,8 @@ import { configFromArgs, TRAIN_FLAGS } from '../../src/cli/commands/train.js';
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
 
 /** Three epochs of three steps with drop path and cutout on (the random parts a probe could disturb). */
-const TINY: RunConfig = {
-  ...presetSettings('quick', 'synthetic'),
-  dataset: 'synthetic',
-  dataDir: null,
-  download: false,
-  preset: 'quick',
+const TINY: RunConfig = syntheticRunConfig({
   seed: 11,
-  backend: 'wasm',
   epochs: 3,
   channels: 4,
   layers: 3,
@@ -44,7 +38,7 @@ const TINY: RunConfig = {
   dropPath: 0.3,
   cutout: true,
   cutoutLength: 8,
-};
+});
 
 const PROBED: RunConfig = { ...TINY, hessianEpochs: { every: 2, iterations: 3, traceSamples: 1, batches: 1 } };
 

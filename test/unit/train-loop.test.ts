@@ -11,22 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { builtin } from '../../src/genotype/library.js';
+import { syntheticRunConfig } from './run-fixtures.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type MetricsLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { resumeTraining, startTraining, type TrainGenotype } from '../../src/train/loop.js';
-import { presetSettings } from '../../src/runs/presets.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: builtin('DARTS_V2')!.genotype, ref: 'DARTS_V2', origin: 'built-in' };
 
 /** Two epochs of three steps, with every random part of the recipe switched on. */
-const TINY: RunConfig = {
-  ...presetSettings('quick', 'synthetic'),
-  dataset: 'synthetic',
-  dataDir: null,
-  download: false,
-  preset: 'quick',
+const TINY: RunConfig = syntheticRunConfig({
   seed: 7,
-  backend: 'wasm',
   epochs: 2,
   channels: 4,
   layers: 3,
@@ -38,7 +32,7 @@ const TINY: RunConfig = {
   dropPath: 0.3,
   cutout: true,
   cutoutLength: 8,
-};
+});
 
 interface Captured {
   lines: ProgressLine[];

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { builtin } from '../../src/genotype/library.js';
+import { syntheticRunConfig } from './run-fixtures.js';
 import { mulberry32 } from '../../src/shared/mulberry32.js';
 import { selectBackend } from '../../src/train/backend.js';
 import { combineMoments } from '../../src/train/network/batchNorm.js';
@@ -19,7 +20,6 @@ import { objective } from '../../src/train/optim.js';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { presetSettings } from '../../src/runs/presets.js';
 import { readRunRecord } from '../../src/runs/runStore.js';
 import { METRICS_TIME_FIELDS, parseProgressLine, type ProgressLine, type RunConfig } from '../../src/shared/runTypes.js';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
@@ -182,14 +182,8 @@ test('a training thread that throws or exits ends the step with a message naming
 const DARTS_V2: TrainGenotype = { name: 'DARTS_V2', genotype: GENOTYPE, ref: 'DARTS_V2', origin: 'built-in' };
 
 /** Two epochs of three steps with every random part of the recipe on (drop path from epoch 2), as test/unit/train-loop.test.ts. */
-const TINY: RunConfig = {
-  ...presetSettings('quick', 'synthetic'),
-  dataset: 'synthetic',
-  dataDir: null,
-  download: false,
-  preset: 'quick',
+const TINY: RunConfig = syntheticRunConfig({
   seed: 7,
-  backend: 'wasm',
   epochs: 2,
   channels: 4,
   layers: 3,
@@ -201,7 +195,7 @@ const TINY: RunConfig = {
   dropPath: 0.3,
   cutout: true,
   cutoutLength: 8,
-};
+});
 
 function trainerEnv(extra: Partial<TrainEnvironment> = {}, stopAt?: { epoch: number; step: number }) {
   const steps: StepReport[] = [];
