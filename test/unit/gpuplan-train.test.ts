@@ -228,7 +228,7 @@ test('webgpu: a run cancelled mid-epoch resumes from its checkpoint (parameters,
   readMetricsFile(one.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `epoch-boundary resume, epoch ${e + 1} test loss`));
 });
 
-test("the landscape grid and the Hessian probe of a run the engine trained: the engine's weights from its checkpoint in the TensorFlow.js network on wasm, recorded as such", async (t) => {
+test("the landscape grid and the Hessian probe of a run the engine trained: the grid on the engine (recorded as webgpu), its centre the engine's test evaluation; the Hessian probe on the engine's weights in the TensorFlow.js network on wasm", async (t) => {
   if (!need(t)) return;
   if (engine === undefined) {
     t.skip('needs the uninterrupted engine run');
@@ -239,7 +239,7 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   const outcome = await runLandscape(dir, { grid: 3, range: 0.5, what: ['loss'] }, { stdout: () => {}, stderr: () => {} });
   assert.equal(outcome.status, 'completed');
   const surface = readLandscape(dir)!;
-  assert.equal(surface.backend, 'wasm');
+  assert.equal(surface.backend, 'webgpu');
   // The grid's centre is the trained weights on the test set: the engine's own evaluation of the last epoch.
   const last = engine.metrics[engine.metrics.length - 1]!;
   assert.ok(Math.abs(surface.loss[1]![1]! - last.testLoss) <= 1e-3 * Math.abs(last.testLoss), `centre ${surface.loss[1]![1]} vs the engine's test loss ${last.testLoss}`);
@@ -247,6 +247,60 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   const hessian = await runHessianProbe(dir, { iterations: 3, traceSamples: 0, batches: 1 }, { stdout: () => {} });
   assert.equal(hessian.backend, 'wasm');
   assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
+});
+
+test('the landscape on the engine equals the wasm fallback on a run the engine trained (3×3 grid: loss, accuracy, training-mode gradient variance; eval batches of 3 with a smaller last one); cancelled part-way, it resumes from the points log to the same grid', async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  // Eight test images (two full probe batches of 4), recorded in copies of the run.
+  const copy = (name: string): string => {
+    const dir = join(mkdtempSync(join(tmpdir(), `cellscope-plan-landscape-${name}-`)), 'run');
+    cpSync(engine!.outcome.dir, dir, { recursive: true });
+    const path = join(dir, 'run.json');
+    const record = JSON.parse(readFileSync(path, 'utf8')) as { config: { testSubset: number }; dataset: { testSize: number } };
+    record.config.testSubset = 8;
+    record.dataset.testSize = 8;
+    writeFileSync(path, JSON.stringify(record));
+    return dir;
+  };
+  const request = { grid: 3, range: 0.5, what: ['loss', 'variance'] as const, bnMode: 'train' as const, evalBatchSize: 3 };
+  const quiet = { stdout: () => {}, stderr: () => {} };
+  const onWasm = copy('wasm');
+  assert.equal((await runLandscape(onWasm, { ...request, what: [...request.what], backend: 'wasm' }, quiet)).status, 'completed');
+  const onGpu = copy('gpu');
+  const cancel = { requested: false };
+  let lines = 0;
+  const messages: string[] = [];
+  const first = await runLandscape(onGpu, { ...request, what: [...request.what] }, {
+    stdout: () => {
+      if (++lines === 7) cancel.requested = true;
+    },
+    stderr: (m) => messages.push(m),
+    cancel,
+    progressIntervalMs: 0,
+  });
+  assert.equal(first.status, 'cancelled');
+  assert.match(messages.join(''), /landscape on the plan engine \(webgpu, /);
+  const rest = await runLandscape(onGpu, { ...request, what: [...request.what] }, quiet);
+  assert.equal(rest.status, 'completed');
+  assert.equal(rest.reused, first.computed);
+  assert.equal(rest.reused + rest.computed, 18);
+  const [w, g] = [readLandscape(onWasm)!, readLandscape(onGpu)!];
+  assert.equal(w.backend, 'wasm');
+  assert.equal(g.backend, 'webgpu');
+  t.diagnostic(`loss wasm ${JSON.stringify(w.loss)} engine ${JSON.stringify(g.loss)}; variance wasm ${JSON.stringify(w.variance)} engine ${JSON.stringify(g.variance)}`);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const [lw, lg] = [w.loss[i]![j]!, g.loss[i]![j]!];
+      assert.ok(Math.abs(lg - lw) <= 1e-4 * Math.max(1, Math.abs(lw)), `loss (${i}, ${j}): engine ${lg} vs wasm ${lw}`);
+      assert.equal(g.accuracy[i]![j], w.accuracy[i]![j], `accuracy (${i}, ${j})`);
+      const [vw, vg] = [w.variance![i]![j]!, g.variance![i]![j]!];
+      assert.ok(Math.abs(vg - vw) <= 1e-4 * Math.abs(vw), `variance (${i}, ${j}): engine ${vg} vs wasm ${vw}`);
+    }
+  }
 });
 
 test('webgpu: a device lost mid-run fails the run with the engine\'s message; the last checkpoint is intact and the run resumes to the uninterrupted metrics', async (t) => {
