@@ -228,7 +228,7 @@ test('webgpu: a run cancelled mid-epoch resumes from its checkpoint (parameters,
   readMetricsFile(one.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `epoch-boundary resume, epoch ${e + 1} test loss`));
 });
 
-test("the landscape grid and the Hessian probe of a run the engine trained: the grid on the engine (recorded as webgpu), its centre the engine's test evaluation; the Hessian probe on the engine's weights in the TensorFlow.js network on wasm", async (t) => {
+test("the landscape grid and the Hessian probe of a run the engine trained: the grid on the engine (recorded as webgpu), its centre the engine's test evaluation, without an adapter the same grid on wasm (recorded as such); the Hessian probe on the engine's weights in the TensorFlow.js network on wasm", async (t) => {
   if (!need(t)) return;
   if (engine === undefined) {
     t.skip('needs the uninterrupted engine run');
@@ -244,6 +244,21 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   const last = engine.metrics[engine.metrics.length - 1]!;
   assert.ok(Math.abs(surface.loss[1]![1]! - last.testLoss) <= 1e-3 * Math.abs(last.testLoss), `centre ${surface.loss[1]![1]} vs the engine's test loss ${last.testLoss}`);
   assert.equal(surface.accuracy[1]![1], last.testAcc);
+  // Without an adapter the engine's (an adapter the environment names that does not exist): the same grid on wasm, said so.
+  const fallback = join(mkdtempSync(join(tmpdir(), 'cellscope-plan-probes-wasm-')), 'run');
+  cpSync(engine.outcome.dir, fallback, { recursive: true });
+  const said: string[] = [];
+  process.env.CELLSCOPE_WEBGPU_ADAPTER = 'no-such-adapter';
+  try {
+    assert.equal((await runLandscape(fallback, { grid: 3, range: 0.5, what: ['loss'] }, { stdout: () => {}, stderr: (m) => said.push(m) })).status, 'completed');
+  } finally {
+    delete process.env.CELLSCOPE_WEBGPU_ADAPTER;
+  }
+  assert.match(said.join(''), /the plan engine is not available for the landscape .*computing it on TensorFlow\.js/);
+  const onWasm = readLandscape(fallback)!;
+  assert.equal(onWasm.backend, 'wasm');
+  onWasm.loss.forEach((row, i) => row.forEach((l, j) => assert.ok(Math.abs(l! - surface.loss[i]![j]!) <= 1e-4 * Math.max(1, Math.abs(l!)), `fallback loss (${i}, ${j}): ${l} vs the engine's ${surface.loss[i]![j]}`)));
+  assert.deepEqual(onWasm.accuracy, surface.accuracy);
   const hessian = await runHessianProbe(dir, { iterations: 3, traceSamples: 0, batches: 1 }, { stdout: () => {} });
   assert.equal(hessian.backend, 'wasm');
   assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
