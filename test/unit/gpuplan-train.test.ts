@@ -109,6 +109,7 @@ let why: string | undefined;
 let wasm: Trained;
 /** The uninterrupted engine run, once trained. */
 let engine: Trained | undefined;
+let engineAugmentedOnGpu: boolean | undefined;
 
 before(async () => {
   // The engine asked for by name may use lavapipe: point it there when it is the only adapter.
@@ -129,10 +130,19 @@ function need(t: { skip(m: string): void }): boolean {
   return false;
 }
 
-test("webgpu (the plan engine) through the real loop: wasm's per-step losses, test metrics and gradient variance; run.json names the engine, adapter and plan", async (t) => {
+test("webgpu (the plan engine) through the real loop, augmenting on the GPU: wasm's per-step losses, test metrics and gradient variance; run.json names the engine, adapter and plan", async (t) => {
   if (!need(t)) return;
-  const gpu = await train('webgpu');
+  engineTestHooks.opened = (trainer) => {
+    engineAugmentedOnGpu = trainer.augmentsOnGpu;
+  };
+  let gpu: Trained;
+  try {
+    gpu = await train('webgpu');
+  } finally {
+    delete engineTestHooks.opened;
+  }
   assert.equal(gpu.outcome.status, 'completed', gpu.outcome.reason);
+  assert.equal(engineAugmentedOnGpu, true, 'the training batches are augmented on the GPU');
   t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(6)).join(' ')}; engine ${gpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
   assert.equal(wasm.steps.length, 4);
   assert.equal(gpu.steps.length, 4);
@@ -316,6 +326,39 @@ test('the landscape on the engine equals the wasm fallback on a run the engine t
       assert.ok(Math.abs(vg - vw) <= 1e-4 * Math.abs(vw), `variance (${i}, ${j}): engine ${vg} vs wasm ${vw}`);
     }
   }
+});
+
+test("webgpu: training batches augmented on the GPU (bytes and the CPU's draws up, cropped, flipped, normalised and cut out by the plan) give the CPU-augmented engine run's losses, test metrics and gradient variance", async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  let onGpu: boolean | undefined;
+  engineTestHooks.opened = (trainer) => {
+    onGpu = trainer.augmentsOnGpu;
+  };
+  engineTestHooks.cpuAugment = true;
+  let cpu: Trained;
+  try {
+    cpu = await train('webgpu');
+  } finally {
+    delete engineTestHooks.cpuAugment;
+    delete engineTestHooks.opened;
+  }
+  assert.equal(cpu.outcome.status, 'completed', cpu.outcome.reason);
+  assert.equal(onGpu, false, 'the hook trains on CPU-augmented floats');
+  assert.equal(engineAugmentedOnGpu, true, 'the uninterrupted engine run (the first test) augmented on the GPU');
+  t.diagnostic(`GPU-augmented ${engine.steps.map((s) => s.loss.toFixed(6)).join(' ')}; CPU-augmented ${cpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
+  assert.equal(cpu.steps.length, engine.steps.length);
+  cpu.steps.forEach((s, i) => {
+    close(engine!.steps[i]!.loss, s.loss, `step ${i + 1} loss`);
+    assert.equal(engine!.steps[i]!.correct, s.correct, `step ${i + 1} correct`);
+  });
+  cpu.metrics.forEach((m, e) => {
+    const g = engine!.metrics[e]!;
+    for (const key of ['trainLoss', 'testLoss', 'testAcc', 'gradVariance'] as const) close(g[key] as number, m[key] as number, `epoch ${e + 1} ${key}`);
+  });
 });
 
 test('webgpu: a device lost mid-run fails the run with the engine\'s message; the last checkpoint is intact and the run resumes to the uninterrupted metrics', async (t) => {
