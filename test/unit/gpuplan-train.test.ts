@@ -274,7 +274,7 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
 });
 
-test('the landscape on the engine equals the wasm fallback on a run the engine trained (3×3 grid: loss, accuracy, training-mode gradient variance; eval batches of 3 with a smaller last one); cancelled part-way, it resumes from the points log to the same grid', async (t) => {
+test('the landscape on the engine equals the wasm fallback on a run the engine trained (3×3 grid: loss, accuracy, training-mode gradient variance; eval batches of 3 with a smaller last one); cancelled part-way, it resumes from the points log to the same grid; the evaluation-mode variance beside it on wasm', async (t) => {
   if (!need(t)) return;
   if (engine === undefined) {
     t.skip('needs the uninterrupted engine run');
@@ -324,6 +324,21 @@ test('the landscape on the engine equals the wasm fallback on a run the engine t
       assert.equal(g.accuracy[i]![j], w.accuracy[i]![j], `accuracy (${i}, ${j})`);
       const [vw, vg] = [w.variance![i]![j]!, g.variance![i]![j]!];
       assert.ok(Math.abs(vg - vw) <= 1e-4 * Math.abs(vw), `variance (${i}, ${j}): engine ${vg} vs wasm ${vw}`);
+    }
+  }
+  // The paper's variance (BatchNorm in evaluation mode), which the engine cannot differentiate: on the TensorFlow.js network beside it, said so.
+  const evalRequest = { grid: 3, range: 0.5, what: ['variance' as const], bnMode: 'eval' as const, evalBatchSize: 3, restart: true };
+  assert.equal((await runLandscape(onWasm, { ...evalRequest, what: [...evalRequest.what], backend: 'wasm' }, quiet)).status, 'completed');
+  const said: string[] = [];
+  assert.equal((await runLandscape(onGpu, { ...evalRequest, what: [...evalRequest.what] }, { stdout: () => {}, stderr: (m) => said.push(m) })).status, 'completed');
+  assert.match(said.join(''), /variance surface with BatchNorm in evaluation mode on TensorFlow\.js wasm/);
+  const [we, ge] = [readLandscape(onWasm)!, readLandscape(onGpu)!];
+  assert.equal(ge.backend, 'webgpu');
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      assert.ok(Math.abs(ge.loss[i]![j]! - we.loss[i]![j]!) <= 1e-4 * Math.max(1, Math.abs(we.loss[i]![j]!)), `eval-mode run: loss (${i}, ${j})`);
+      const [vw, vg] = [we.variance![i]![j]!, ge.variance![i]![j]!];
+      assert.ok(Math.abs(vg - vw) <= 1e-6 * Math.abs(vw), `eval-mode variance (${i}, ${j}), the same computation on wasm: ${vg} vs ${vw}`);
     }
   }
 });
