@@ -450,6 +450,11 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
       variance: what.includes('variance'),
       ...(device !== undefined && backend.adapter !== undefined ? { engine: { device, adapter: backend.adapter } } : {}),
     });
+    if (device !== undefined && context.engine === undefined) {
+      // A network the engine does not take (a one-channel stem): TensorFlow.js beside it computes the grid.
+      backendName = tf.getBackend();
+      env.stderr(`note: the plan engine takes 3-channel networks; this run's landscape is computed on TensorFlow.js ${backendName}\n`);
+    }
     if (context.engine !== undefined) {
       env.stderr(`landscape on the plan engine (webgpu, ${backend.adapter?.name ?? 'WebGPU adapter'})${what.includes('variance') && !context.engine.variance ? '; the variance surface with BatchNorm in evaluation mode on TensorFlow.js wasm (the engine differentiates in training mode only)' : ''}\n`);
     }
@@ -631,7 +636,7 @@ export async function openLandscapeContext(
     }
     // The engine differentiates in training mode only, with the auxiliary weight its plans compile in.
     const engineVariance = options.variance && bnMode === 'train' && (!config.auxiliary || config.auxiliaryWeight === PLAN_AUX_WEIGHT);
-    if (options.engine !== undefined) {
+    if (options.engine !== undefined && network.params.get('stem.0.weight')?.shape[2] === 3) {
       engine = await LandscapeEngine.open({
         device: options.engine.device,
         adapter: options.engine.adapter,
