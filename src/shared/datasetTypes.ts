@@ -87,11 +87,31 @@ export interface BatchOptions {
   rng: NumpyRandomState;
   /** Drop a final batch smaller than batchSize (default false). */
   dropLast?: boolean;
+  /**
+   * Also give each batch's raw bytes and augmentation draws (`Batch.raw`), for
+   * the plan engine's GPU augmentation: `only` leaves `x` empty (nothing
+   * augmented on the CPU), `also` fills both. The draws are the same either way.
+   */
+  raw?: 'also' | 'only';
 }
+
+/** One image's augmentation draws (data/augment.ts's AugmentParams); no cutout: `cutoutY` = `cutoutX` = NO_CUTOUT. */
+export interface RawAugment {
+  readonly top: number;
+  readonly left: number;
+  readonly flip: boolean;
+  readonly cutoutY: number;
+  readonly cutoutX: number;
+}
+
+/** A cutout centre so far outside any image that its square is empty (an image a stream does not cut out). */
+export const NO_CUTOUT = -65536;
 
 export interface Batch {
   /** size × height × width × channels, normalised per channel. */
   readonly x: Float32Array;
   readonly y: Int32Array;
   readonly size: number;
+  /** With `raw` asked for: the images' bytes (size × height × width × channels, HWC) and each one's draws. */
+  readonly raw?: { readonly bytes: Uint8Array; readonly params: readonly RawAugment[] };
 }

@@ -9,7 +9,9 @@
  *   once per progress interval, at the end of an epoch and before a
  *   checkpoint (never a blocking read per step).
  * - The batches are the other backends' (data/batches.ts on the CPU, same
- *   seed, same augmentation draws); the initial weights are the TensorFlow.js
+ *   seed, same augmentation draws); with `augmentation` the training and
+ *   probe batches go up as raw bytes and those draws, and the plan's first
+ *   dispatch crops, flips, normalises and cuts out; the initial weights are the TensorFlow.js
  *   network's, built with the run's seed (layoutOf); drop-path masks are
  *   drawn from the run's drop-path stream in the network's order (drawMasks).
  * - A plan has a fixed batch: an epoch's last, smaller batch (training or
@@ -29,7 +31,7 @@ import { batches } from './data/index.js';
 import { NumpyRandomState } from '../genotype/numpyRandom.js';
 import type { PlanSettings } from './gpuplan/build.js';
 import { openPlanDevice } from './gpuplan/device.js';
-import { drawMasks, GpuPlanEngine, GpuPlanError, type GpuDevice, type SgdSettings } from './gpuplan/engine.js';
+import { drawMasks, GpuPlanEngine, GpuPlanError, type GpuDevice, type SgdSettings, type StepInput } from './gpuplan/engine.js';
 import type { InitialState } from './gpuplan/layout.js';
 import type { NamedArray } from './optim.js';
 import { varianceOfGradients, type GradVarianceResult } from './probes/gradVariance.js';
@@ -49,6 +51,12 @@ export interface EngineTrainerOptions {
   readonly initial: InitialState;
   /** Images' channels in the dataset: grey images are repeated on the three input channels. */
   readonly inputChannels: number;
+  /**
+   * Augment the training batches on the GPU: the dataset's per-channel mean
+   * and std and the cutout length (0: off); the training and probe batches
+   * then carry `raw` (bytes and the CPU's draws), test batches stay floats.
+   */
+  readonly augmentation?: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly cutout: number };
   /** The adapter to open (by name; a software one only because it was asked for). */
   readonly adapter?: GpuAdapter;
   /** An opened device (tests); default: openPlanDevice on `adapter`. */
@@ -131,7 +139,11 @@ export class EngineTrainer {
 
   private static settings(o: EngineTrainerOptions, batch: number, mode: 'train' | 'eval'): PlanSettings {
     const denseKernels = o.denseKernels ?? (o.adapter?.kind === 'software' ? 'direct' : 'tiled');
-    return { ...o.network, batch, mode, dropPath: mode === 'train' && o.dropPath, denseKernels };
+    const a = o.augmentation;
+    // Grey images go up as three equal channels, normalised with their one mean and std on each.
+    const tripled = (v: readonly number[]) => (v.length === 3 ? v : [v[0]!, v[0]!, v[0]!]);
+    const augmentation = mode === 'train' && a !== undefined ? { augmentation: { mean: tripled(a.mean), std: tripled(a.std), cutout: a.cutout } } : {};
+    return { ...o.network, batch, mode, dropPath: mode === 'train' && o.dropPath, denseKernels, ...augmentation };
   }
 
   private async planFor(batch: number, mode: 'train' | 'eval'): Promise<GpuPlanEngine> {
@@ -151,6 +163,17 @@ export class EngineTrainer {
     const out = new Float32Array(pixels * 3);
     for (let i = 0; i < pixels; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = batch.x[i]!;
     return out;
+  }
+
+  /** A training or probe batch as the plan takes it: raw bytes and draws when the plan augments, else normalised images. */
+  private input(engine: GpuPlanEngine, batch: Batch): Pick<StepInput, 'images' | 'raw'> {
+    if (engine.plan.state.raw === undefined) return { images: this.images(batch) };
+    if (batch.raw === undefined) throw new Error('the plan augments on the GPU: the batch needs its raw bytes (batches with `raw`)');
+    const { bytes, params } = batch.raw;
+    if (this.options.inputChannels === 3) return { raw: { bytes, params } };
+    const rgb = new Uint8Array(bytes.length * 3);
+    for (let i = 0; i < bytes.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = bytes[i]!;
+    return { raw: { bytes: rgb, params } };
   }
 
   /** Moves weights, momentum and running statistics from the plan that holds them to `to`. */
@@ -175,7 +198,7 @@ export class EngineTrainer {
       await this.moveTo(engine);
     }
     const masks = dropProb > 0 ? drawMasks(engine.maskCount, batch.size, dropProb, random) : undefined;
-    engine.step({ images: this.images(batch), labels: Int32Array.from(batch.y), lr, ...(masks !== undefined ? { masks } : {}) });
+    engine.step({ ...this.input(engine, batch), labels: Int32Array.from(batch.y), lr, ...(masks !== undefined ? { masks } : {}) });
     this.pendingSteps++;
   }
 
@@ -186,6 +209,11 @@ export class EngineTrainer {
     const batch = engine.plan.settings.batch;
     const aux = this.options.network.auxiliary ? PLAN_AUX_WEIGHT * m.auxLoss : 0;
     return { lossSum: (m.loss + aux) * batch, correct: m.correct, seen: m.samples, steps: m.steps };
+  }
+
+  /** Whether the training plan augments on the GPU (takes the batches' raw bytes and draws). */
+  get augmentsOnGpu(): boolean {
+    return this.trainPlans.get(this.options.batchSize)!.plan.state.raw !== undefined;
   }
 
   /** Steps submitted since the last flush. */
@@ -259,7 +287,7 @@ export class EngineTrainer {
   /** One full batch's gradient step at learning rate 0, without drop path (training-mode BatchNorm, as the probes). */
   private probeStep(engine: GpuPlanEngine, batch: Batch): void {
     if (batch.size !== this.options.batchSize) throw new Error(`the probes take full batches of ${this.options.batchSize}, got ${batch.size}`);
-    engine.step({ images: this.images(batch), labels: Int32Array.from(batch.y), lr: 0 });
+    engine.step({ ...this.input(engine, batch), labels: Int32Array.from(batch.y), lr: 0 });
   }
 
   /** The gradient-variance probe (probes/gradVariance.ts) on the GPU: each batch's raw gradient (before clipping and weight decay) read back. */

@@ -431,7 +431,7 @@ async function evaluate(network: Network, dataset: Dataset, batchSize: number, t
 const ENGINE_MAX_PENDING = 32;
 
 /** Tests: a smaller binding limit for the plan engine, to make its plan not fit at plan time. */
-export const engineTestHooks: { maxBindingBytes?: number; opened?: (engine: EngineTrainer) => void } = {};
+export const engineTestHooks: { maxBindingBytes?: number; opened?: (engine: EngineTrainer) => void; cpuAugment?: boolean } = {};
 
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -571,6 +571,8 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         sgd: { momentum: config.momentum, weightDecay: config.weightDecay, maxNorm: config.gradClip },
         initial,
         inputChannels: dataset.train.channels,
+        // Training batches go up as bytes and the CPU's draws; the first dispatch crops, flips, normalises and cuts out.
+        ...(engineTestHooks.cpuAugment ? {} : { augmentation: { mean: dataset.mean, std: dataset.std, cutout: config.cutout ? config.cutoutLength : 0 } }),
         ...(backend.adapter !== undefined ? { adapter: backend.adapter } : {}),
         ...(engineTestHooks.maxBindingBytes !== undefined ? { maxBindingBytes: engineTestHooks.maxBindingBytes } : {}),
       });
@@ -587,10 +589,12 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     const dataRng = new NumpyRandomState(streamSeed(config.seed, DATA_STREAM));
     const dropRng = new NumpyRandomState(streamSeed(config.seed, DROP_PATH_STREAM));
     const dropRandom = () => randomDouble(dropRng);
+    // With the engine augmenting on the GPU its training plan takes bytes: the probes' batches carry them too.
+    const raw = engine !== undefined && !engineTestHooks.cpuAugment ? { raw: 'also' as const } : {};
     const probeBatches: Batch[] = [];
     if (config.gradVarianceBatches > 0) {
       const probeRng = new NumpyRandomState(streamSeed(config.seed, PROBE_STREAM));
-      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: probeRng, dropLast: true })) {
+      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: probeRng, dropLast: true, ...raw })) {
         probeBatches.push(batch);
         if (probeBatches.length === config.gradVarianceBatches) break;
       }
@@ -602,7 +606,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
     const hessianBatches: Batch[] = [];
     if (hessianConfig !== undefined) {
       const hessianRng = new NumpyRandomState(hessianSeed);
-      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: hessianRng, dropLast: true })) {
+      for (const batch of batches(dataset.train, dataset, { batchSize: config.batchSize, shuffle: true, augment: false, rng: hessianRng, dropLast: true, ...raw })) {
         hessianBatches.push(batch);
         if (hessianBatches.length === hessianConfig.batches) break;
       }
@@ -678,6 +682,7 @@ async function train(run: RunHandle, genotype: Genotype, backendChoice: BackendC
         augment: config.augment,
         cutout: config.cutout ? config.cutoutLength : 0,
         rng: dataRng,
+        ...(raw.raw !== undefined ? { raw: 'only' as const } : {}),
       });
       let lastRead = performance.now();
       /** The engine's sums since its last read into the epoch's (one small read: per interval, not per step). */

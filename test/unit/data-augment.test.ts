@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NumpyRandomState } from '../../src/genotype/numpyRandom.js';
 import { CROP_PADDING, cutoutBox, drawAugmentation, normalisationTable, writeAugmented, type AugmentParams } from '../../src/train/data/augment.js';
 import { batchCount, batches } from '../../src/train/data/batches.js';
-import type { ImageSet } from '../../src/shared/datasetTypes.js';
+import { NO_CUTOUT, type ImageSet } from '../../src/shared/datasetTypes.js';
 
 /** Images whose every value is distinct enough to identify its position. */
 function makeSet(count: number, height: number, width: number, channels: number): ImageSet {
@@ -181,4 +181,33 @@ test('bad options fail at the call', () => {
   assert.throws(() => batches(set, unit, { batchSize: 1, shuffle: false, augment: false, rng, cutout: -1 }), /cutout/);
   assert.throws(() => batches(set, { mean: [0], std: [1] }, { batchSize: 1, shuffle: false, augment: false, rng }), /3 values/);
   assert.throws(() => batches(set, { mean: [0, 0, 0], std: [1, 0, 1] }, { batchSize: 1, shuffle: false, augment: false, rng }), /std\[1\]/);
+});
+
+test("raw batches (the plan engine's GPU augmentation): the images' bytes and the same draws; 'only' augments nothing on the CPU, 'also' gives the floats too; no cutout is NO_CUTOUT", () => {
+  const set = makeSet(5, 6, 6, 3);
+  const options = { batchSize: 2, shuffle: true, augment: true, cutout: 4 };
+  const plain = [...batches(set, unit, { ...options, rng: new NumpyRandomState(3) })];
+  const only = [...batches(set, unit, { ...options, rng: new NumpyRandomState(3), raw: 'only' })];
+  const also = [...batches(set, unit, { ...options, rng: new NumpyRandomState(3), raw: 'also' })];
+  assert.equal(only.length, plain.length);
+  const table = normalisationTable(unit.mean, unit.std, 3);
+  const pixels = 6 * 6 * 3;
+  plain.forEach((b, k) => {
+    assert.deepEqual(Array.from(only[k]!.y), Array.from(b.y));
+    assert.equal(only[k]!.x.length, 0);
+    assert.deepEqual(also[k]!.x, b.x);
+    assert.deepEqual(also[k]!.raw, only[k]!.raw);
+    const { bytes, params } = only[k]!.raw!;
+    assert.equal(params.length, b.size);
+    // Augmenting the bytes with the draws gives the CPU's batch.
+    const out = new Float32Array(b.size * pixels);
+    for (let n = 0; n < b.size; n++) writeAugmented(bytes, n * pixels, 6, 6, 3, table, params[n] as AugmentParams, 4, out, n * pixels);
+    assert.deepEqual(out, b.x);
+  });
+  const [noCut] = [...batches(set, unit, { batchSize: 2, shuffle: false, augment: false, rng: new NumpyRandomState(0), raw: 'only' })];
+  assert.deepEqual(noCut!.raw!.params[0], { top: CROP_PADDING, left: CROP_PADDING, flip: false, cutoutY: NO_CUTOUT, cutoutX: NO_CUTOUT });
+  assert.deepEqual(noCut!.raw!.bytes, set.images.subarray(0, 2 * pixels));
+  // A NO_CUTOUT centre's square is empty.
+  const box = cutoutBox({ top: 0, left: 0, flip: false, cutoutY: NO_CUTOUT, cutoutX: NO_CUTOUT }, 6, 6, 16);
+  assert.ok(box.y1 <= box.y0 && box.x1 <= box.x0);
 });

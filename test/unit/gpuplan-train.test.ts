@@ -109,6 +109,7 @@ let why: string | undefined;
 let wasm: Trained;
 /** The uninterrupted engine run, once trained. */
 let engine: Trained | undefined;
+let engineAugmentedOnGpu: boolean | undefined;
 
 before(async () => {
   // The engine asked for by name may use lavapipe: point it there when it is the only adapter.
@@ -129,10 +130,19 @@ function need(t: { skip(m: string): void }): boolean {
   return false;
 }
 
-test("webgpu (the plan engine) through the real loop: wasm's per-step losses, test metrics and gradient variance; run.json names the engine, adapter and plan", async (t) => {
+test("webgpu (the plan engine) through the real loop, augmenting on the GPU: wasm's per-step losses, test metrics and gradient variance; run.json names the engine, adapter and plan", async (t) => {
   if (!need(t)) return;
-  const gpu = await train('webgpu');
+  engineTestHooks.opened = (trainer) => {
+    engineAugmentedOnGpu = trainer.augmentsOnGpu;
+  };
+  let gpu: Trained;
+  try {
+    gpu = await train('webgpu');
+  } finally {
+    delete engineTestHooks.opened;
+  }
   assert.equal(gpu.outcome.status, 'completed', gpu.outcome.reason);
+  assert.equal(engineAugmentedOnGpu, true, 'the training batches are augmented on the GPU');
   t.diagnostic(`wasm ${wasm.steps.map((s) => s.loss.toFixed(6)).join(' ')}; engine ${gpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
   assert.equal(wasm.steps.length, 4);
   assert.equal(gpu.steps.length, 4);
@@ -228,7 +238,7 @@ test('webgpu: a run cancelled mid-epoch resumes from its checkpoint (parameters,
   readMetricsFile(one.outcome.dir).forEach((m, e) => close(m.testLoss, engine!.metrics[e]!.testLoss, `epoch-boundary resume, epoch ${e + 1} test loss`));
 });
 
-test("the landscape grid and the Hessian probe of a run the engine trained: the engine's weights from its checkpoint in the TensorFlow.js network on wasm, recorded as such", async (t) => {
+test("the landscape grid and the Hessian probe of a run the engine trained: the grid on the engine (recorded as webgpu), its centre the engine's test evaluation, without an adapter the same grid on wasm (recorded as such); the Hessian probe on the engine's weights in the TensorFlow.js network on wasm", async (t) => {
   if (!need(t)) return;
   if (engine === undefined) {
     t.skip('needs the uninterrupted engine run');
@@ -239,14 +249,131 @@ test("the landscape grid and the Hessian probe of a run the engine trained: the 
   const outcome = await runLandscape(dir, { grid: 3, range: 0.5, what: ['loss'] }, { stdout: () => {}, stderr: () => {} });
   assert.equal(outcome.status, 'completed');
   const surface = readLandscape(dir)!;
-  assert.equal(surface.backend, 'wasm');
+  assert.equal(surface.backend, 'webgpu');
   // The grid's centre is the trained weights on the test set: the engine's own evaluation of the last epoch.
   const last = engine.metrics[engine.metrics.length - 1]!;
   assert.ok(Math.abs(surface.loss[1]![1]! - last.testLoss) <= 1e-3 * Math.abs(last.testLoss), `centre ${surface.loss[1]![1]} vs the engine's test loss ${last.testLoss}`);
   assert.equal(surface.accuracy[1]![1], last.testAcc);
+  // Without an adapter the engine's (an adapter the environment names that does not exist): the same grid on wasm, said so.
+  const fallback = join(mkdtempSync(join(tmpdir(), 'cellscope-plan-probes-wasm-')), 'run');
+  cpSync(engine.outcome.dir, fallback, { recursive: true });
+  const said: string[] = [];
+  process.env.CELLSCOPE_WEBGPU_ADAPTER = 'no-such-adapter';
+  try {
+    assert.equal((await runLandscape(fallback, { grid: 3, range: 0.5, what: ['loss'] }, { stdout: () => {}, stderr: (m) => said.push(m) })).status, 'completed');
+  } finally {
+    delete process.env.CELLSCOPE_WEBGPU_ADAPTER;
+  }
+  assert.match(said.join(''), /the plan engine is not available for the landscape .*computing it on TensorFlow\.js/);
+  const onWasm = readLandscape(fallback)!;
+  assert.equal(onWasm.backend, 'wasm');
+  onWasm.loss.forEach((row, i) => row.forEach((l, j) => assert.ok(Math.abs(l! - surface.loss[i]![j]!) <= 1e-4 * Math.max(1, Math.abs(l!)), `fallback loss (${i}, ${j}): ${l} vs the engine's ${surface.loss[i]![j]}`)));
+  assert.deepEqual(onWasm.accuracy, surface.accuracy);
   const hessian = await runHessianProbe(dir, { iterations: 3, traceSamples: 0, batches: 1 }, { stdout: () => {} });
   assert.equal(hessian.backend, 'wasm');
   assert.ok(Number.isFinite(hessian.topEigenvalue), String(hessian.topEigenvalue));
+});
+
+test('the landscape on the engine equals the wasm fallback on a run the engine trained (3×3 grid: loss, accuracy, training-mode gradient variance; eval batches of 3 with a smaller last one); cancelled part-way, it resumes from the points log to the same grid; the evaluation-mode variance beside it on wasm', async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  // Eight test images (two full probe batches of 4), recorded in copies of the run.
+  const copy = (name: string): string => {
+    const dir = join(mkdtempSync(join(tmpdir(), `cellscope-plan-landscape-${name}-`)), 'run');
+    cpSync(engine!.outcome.dir, dir, { recursive: true });
+    const path = join(dir, 'run.json');
+    const record = JSON.parse(readFileSync(path, 'utf8')) as { config: { testSubset: number }; dataset: { testSize: number } };
+    record.config.testSubset = 8;
+    record.dataset.testSize = 8;
+    writeFileSync(path, JSON.stringify(record));
+    return dir;
+  };
+  const request = { grid: 3, range: 0.5, what: ['loss', 'variance'] as const, bnMode: 'train' as const, evalBatchSize: 3 };
+  const quiet = { stdout: () => {}, stderr: () => {} };
+  const onWasm = copy('wasm');
+  assert.equal((await runLandscape(onWasm, { ...request, what: [...request.what], backend: 'wasm' }, quiet)).status, 'completed');
+  const onGpu = copy('gpu');
+  const cancel = { requested: false };
+  let lines = 0;
+  const messages: string[] = [];
+  const first = await runLandscape(onGpu, { ...request, what: [...request.what] }, {
+    stdout: () => {
+      if (++lines === 7) cancel.requested = true;
+    },
+    stderr: (m) => messages.push(m),
+    cancel,
+    progressIntervalMs: 0,
+  });
+  assert.equal(first.status, 'cancelled');
+  assert.match(messages.join(''), /landscape on the plan engine \(webgpu, /);
+  const rest = await runLandscape(onGpu, { ...request, what: [...request.what] }, quiet);
+  assert.equal(rest.status, 'completed');
+  assert.equal(rest.reused, first.computed);
+  assert.equal(rest.reused + rest.computed, 18);
+  const [w, g] = [readLandscape(onWasm)!, readLandscape(onGpu)!];
+  assert.equal(w.backend, 'wasm');
+  assert.equal(g.backend, 'webgpu');
+  t.diagnostic(`loss wasm ${JSON.stringify(w.loss)} engine ${JSON.stringify(g.loss)}; variance wasm ${JSON.stringify(w.variance)} engine ${JSON.stringify(g.variance)}`);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const [lw, lg] = [w.loss[i]![j]!, g.loss[i]![j]!];
+      assert.ok(Math.abs(lg - lw) <= 1e-4 * Math.max(1, Math.abs(lw)), `loss (${i}, ${j}): engine ${lg} vs wasm ${lw}`);
+      assert.equal(g.accuracy[i]![j], w.accuracy[i]![j], `accuracy (${i}, ${j})`);
+      const [vw, vg] = [w.variance![i]![j]!, g.variance![i]![j]!];
+      assert.ok(Math.abs(vg - vw) <= 1e-4 * Math.abs(vw), `variance (${i}, ${j}): engine ${vg} vs wasm ${vw}`);
+    }
+  }
+  // The paper's variance (BatchNorm in evaluation mode), which the engine cannot differentiate: on the TensorFlow.js network beside it, said so.
+  const evalRequest = { grid: 3, range: 0.5, what: ['variance' as const], bnMode: 'eval' as const, evalBatchSize: 3, restart: true };
+  assert.equal((await runLandscape(onWasm, { ...evalRequest, what: [...evalRequest.what], backend: 'wasm' }, quiet)).status, 'completed');
+  const said: string[] = [];
+  assert.equal((await runLandscape(onGpu, { ...evalRequest, what: [...evalRequest.what] }, { stdout: () => {}, stderr: (m) => said.push(m) })).status, 'completed');
+  assert.match(said.join(''), /variance surface with BatchNorm in evaluation mode on TensorFlow\.js wasm/);
+  const [we, ge] = [readLandscape(onWasm)!, readLandscape(onGpu)!];
+  assert.equal(ge.backend, 'webgpu');
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      assert.ok(Math.abs(ge.loss[i]![j]! - we.loss[i]![j]!) <= 1e-4 * Math.max(1, Math.abs(we.loss[i]![j]!)), `eval-mode run: loss (${i}, ${j})`);
+      const [vw, vg] = [we.variance![i]![j]!, ge.variance![i]![j]!];
+      assert.ok(Math.abs(vg - vw) <= 1e-6 * Math.abs(vw), `eval-mode variance (${i}, ${j}), the same computation on wasm: ${vg} vs ${vw}`);
+    }
+  }
+});
+
+test("webgpu: training batches augmented on the GPU (bytes and the CPU's draws up, cropped, flipped, normalised and cut out by the plan) give the CPU-augmented engine run's losses, test metrics and gradient variance", async (t) => {
+  if (!need(t)) return;
+  if (engine === undefined) {
+    t.skip('needs the uninterrupted engine run');
+    return;
+  }
+  let onGpu: boolean | undefined;
+  engineTestHooks.opened = (trainer) => {
+    onGpu = trainer.augmentsOnGpu;
+  };
+  engineTestHooks.cpuAugment = true;
+  let cpu: Trained;
+  try {
+    cpu = await train('webgpu');
+  } finally {
+    delete engineTestHooks.cpuAugment;
+    delete engineTestHooks.opened;
+  }
+  assert.equal(cpu.outcome.status, 'completed', cpu.outcome.reason);
+  assert.equal(onGpu, false, 'the hook trains on CPU-augmented floats');
+  assert.equal(engineAugmentedOnGpu, true, 'the uninterrupted engine run (the first test) augmented on the GPU');
+  t.diagnostic(`GPU-augmented ${engine.steps.map((s) => s.loss.toFixed(6)).join(' ')}; CPU-augmented ${cpu.steps.map((s) => s.loss.toFixed(6)).join(' ')}`);
+  assert.equal(cpu.steps.length, engine.steps.length);
+  cpu.steps.forEach((s, i) => {
+    close(engine!.steps[i]!.loss, s.loss, `step ${i + 1} loss`);
+    assert.equal(engine!.steps[i]!.correct, s.correct, `step ${i + 1} correct`);
+  });
+  cpu.metrics.forEach((m, e) => {
+    const g = engine!.metrics[e]!;
+    for (const key of ['trainLoss', 'testLoss', 'testAcc', 'gradVariance'] as const) close(g[key] as number, m[key] as number, `epoch ${e + 1} ${key}`);
+  });
 });
 
 test('webgpu: a device lost mid-run fails the run with the engine\'s message; the last checkpoint is intact and the run resumes to the uninterrupted metrics', async (t) => {

@@ -10,7 +10,7 @@
  * trainer that checkpoints `rng.getState()` between epochs resumes the exact
  * stream.
  */
-import type { Batch, BatchOptions, Dataset, ImageSet } from '../../shared/datasetTypes.js';
+import { NO_CUTOUT, type Batch, type BatchOptions, type Dataset, type ImageSet, type RawAugment } from '../../shared/datasetTypes.js';
 import { IDENTITY_AUGMENT, drawAugmentation, normalisationTable, writeAugmented } from './augment.js';
 import { permutation } from './random.js';
 
@@ -32,15 +32,22 @@ function* iterate(set: ImageSet, table: Float32Array, options: BatchOptions, cut
   const full = options.dropLast ? Math.floor(set.count / batchSize) * batchSize : set.count;
   for (let start = 0; start < full; start += batchSize) {
     const size = Math.min(batchSize, full - start);
-    const x = new Float32Array(size * pixels);
+    const onCpu = options.raw !== 'only';
+    const x = new Float32Array(onCpu ? size * pixels : 0);
     const y = new Int32Array(size);
+    const bytes = options.raw !== undefined ? new Uint8Array(size * pixels) : undefined;
+    const drawn: RawAugment[] = [];
     for (let k = 0; k < size; k++) {
       const index = order ? order[start + k]! : start + k;
       const params = augment || cutout > 0 ? drawAugmentation(rng, height, width, augment, cutout) : IDENTITY_AUGMENT;
-      writeAugmented(set.images, index * pixels, height, width, channels, table, params, cutout, x, k * pixels);
+      if (onCpu) writeAugmented(set.images, index * pixels, height, width, channels, table, params, cutout, x, k * pixels);
+      if (bytes !== undefined) {
+        bytes.set(set.images.subarray(index * pixels, (index + 1) * pixels), k * pixels);
+        drawn.push(cutout > 0 ? params : { ...params, cutoutY: NO_CUTOUT, cutoutX: NO_CUTOUT });
+      }
       y[k] = set.labels[index]!;
     }
-    yield { x, y, size };
+    yield bytes !== undefined ? { x, y, size, raw: { bytes, params: drawn } } : { x, y, size };
   }
 }
 

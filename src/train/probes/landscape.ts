@@ -44,7 +44,7 @@ import {
 } from '../../shared/landscapeTypes.js';
 import type { RunRecord } from '../../shared/runTypes.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../runs/atomicFile.js';
-import { selectTensorflowBackend, tensorflowBackendFor, type BackendChoice, type BackendRecord } from '../backend.js';
+import { selectBackend, selectTensorflowBackend, tensorflowBackendFor, type BackendChoice, type BackendRecord } from '../backend.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { batches, loadRunDataset, type Batch, type Dataset, type ImageSet } from '../data/index.js';
 import { takeSubset } from '../data/subset.js';
@@ -54,6 +54,14 @@ import { crossEntropy } from '../optim.js';
 import { readLandscape } from '../../runs/reportRuns.js';
 import { readRunRecord, takeRunWriter } from '../../runs/runStore.js';
 import { randomDirection, type Direction, type WeightArray } from './directions.js';
+import type { Genotype } from '../../genotype/model.js';
+import type { GpuAdapter } from '../../shared/adapters.js';
+import { trainedBackend } from '../../shared/backendTypes.js';
+import { PLAN_AUX_WEIGHT } from '../engineTrainer.js';
+import { openPlanDevice } from '../gpuplan/device.js';
+import type { GpuDevice } from '../gpuplan/engine.js';
+import { layoutOf } from '../gpuplan/layout.js';
+import { LandscapeEngine } from './landscapeEngine.js';
 import { gradientVariance, type GradVarianceResult } from './gradVariance.js';
 
 export class LandscapeError extends Error {}
@@ -377,9 +385,14 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   let computed = 0;
   let backendName = existing?.backend ?? '';
   if (tasks.length > 0) {
-    const backend = await selectTensorflowBackend(request.backend ?? (record.backend !== null ? tensorflowBackendFor(record.backend) : (record.config.backend as BackendChoice)));
-    backendName = backend.backend;
-    computed = await computePoints(backend);
+    const planned = await planEngineFor(record, request, env);
+    try {
+      const backend = planned?.backend ?? (await selectTensorflowBackend(request.backend ?? (record.backend !== null ? tensorflowBackendFor(record.backend) : (record.config.backend as BackendChoice))));
+      backendName = backend.backend;
+      computed = await computePoints(backend, planned?.device);
+    } finally {
+      (planned?.device as unknown as { destroy?(): void } | undefined)?.destroy?.();
+    }
   }
   if (computed < tasks.length) {
     env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: reused + computed, total, pointsPerSecond: null, etaSeconds: null, status: 'cancelled' } satisfies LandscapeProgressLine)}\n`);
@@ -422,7 +435,7 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   env.stdout(`${JSON.stringify({ type: 'landscape', runId: record.id, done: total, total, pointsPerSecond: null, etaSeconds: 0, status: 'completed' } satisfies LandscapeProgressLine)}\n`);
   return { status: 'completed', file: path, computed, reused };
 
-  async function computePoints(backend: BackendRecord): Promise<number> {
+  async function computePoints(backend: BackendRecord, device: GpuDevice | undefined): Promise<number> {
     /** An engine's out-of-memory, said with the batch size and backend (memory.ts). */
     const fitting = async <T>(batchSize: number, phase: string, work: () => Promise<T>): Promise<T> => {
       try {
@@ -432,7 +445,19 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
       }
     };
     const evalBatchSize = request.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize;
-    const context = await openLandscapeContext(runDir, spec, { evalBatchSize: request.evalBatchSize, variance: what.includes('variance') });
+    const context = await openLandscapeContext(runDir, spec, {
+      evalBatchSize: request.evalBatchSize,
+      variance: what.includes('variance'),
+      ...(device !== undefined && backend.adapter !== undefined ? { engine: { device, adapter: backend.adapter } } : {}),
+    });
+    if (device !== undefined && context.engine === undefined) {
+      // A network the engine does not take (a one-channel stem): TensorFlow.js beside it computes the grid.
+      backendName = tf.getBackend();
+      env.stderr(`note: the plan engine takes 3-channel networks; this run's landscape is computed on TensorFlow.js ${backendName}\n`);
+    }
+    if (context.engine !== undefined) {
+      env.stderr(`landscape on the plan engine (webgpu, ${backend.adapter?.name ?? 'WebGPU adapter'})${what.includes('variance') && !context.engine.variance ? '; the variance surface with BatchNorm in evaluation mode on TensorFlow.js wasm (the engine differentiates in training mode only)' : ''}\n`);
+    }
     try {
       const started = performance.now();
       let lastReport = -Infinity;
@@ -442,7 +467,7 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
       for (const task of tasks) {
         if (cancel.requested) break;
         if (at === undefined || at[0] !== task.i || at[1] !== task.j) {
-          context.weights.moveTo(coordinates[task.j]!, coordinates[task.i]!);
+          context.moveTo(coordinates[task.j]!, coordinates[task.i]!);
           at = [task.i, task.j];
         }
         let line: PointLine;
@@ -474,6 +499,29 @@ async function landscapeOf(runDir: string, request: LandscapeRequest, env: Lands
   }
 }
 
+/**
+ * The plan engine for a landscape, when the run was trained on it (backend
+ * `webgpu`, or `webgpu` asked for): the adapter as training chooses it (the
+ * one the run trained on unless CELLSCOPE_WEBGPU_ADAPTER names another), with
+ * TensorFlow.js wasm beside it for the directions. No adapter, or a network
+ * the engine does not take: undefined, said on stderr (the grid is computed
+ * on TensorFlow.js as before).
+ */
+async function planEngineFor(record: RunRecord, request: LandscapeRequest, env: LandscapeEnvironment): Promise<{ backend: BackendRecord; device: GpuDevice } | undefined> {
+  const trained = record.backend !== null ? trainedBackend(record.backend) : record.config.backend;
+  if ((request.backend ?? trained) !== 'webgpu') return undefined;
+  const pinned = record.backend?.adapter !== undefined && !process.env.CELLSCOPE_WEBGPU_ADAPTER ? record.backend.adapter.name : undefined;
+  try {
+    const backend = await selectBackend('webgpu', pinned !== undefined ? { adapter: pinned } : {});
+    if (backend.backend !== 'webgpu' || backend.adapter === undefined) return undefined;
+    const { device } = await openPlanDevice({ allowSoftware: true, name: backend.adapter.name });
+    return { backend, device };
+  } catch (error) {
+    env.stderr(`note: the plan engine is not available for the landscape (${(error as Error).message}); computing it on TensorFlow.js\n`);
+    return undefined;
+  }
+}
+
 /** A run's network with its checkpoint's weights and buffers, its dataset, and how a batch becomes the network's input. */
 export interface TrainedRun {
   readonly record: RunRecord;
@@ -481,6 +529,7 @@ export interface TrainedRun {
   readonly network: Network;
   /** Images as the network's input (grey images repeated on the stem's channels, as in training). */
   readonly toTensor: (b: Batch) => tf.Tensor4D;
+  readonly genotype: Genotype;
 }
 
 /** Loads a run's network at its last checkpoint on the active backend (the landscape and Hessian probes' common start). */
@@ -520,7 +569,7 @@ export async function loadTrainedRun(runDir: string): Promise<TrainedRun> {
       const x = tf.tensor4d(b.x, [b.size, dataset.train.height, dataset.train.width, dataset.train.channels], 'float32');
       return stemChannels === x.shape[3] ? x : tf.tile(x, [1, 1, 1, stemChannels]);
     });
-  return { record, dataset, network, toTensor };
+  return { record, dataset, network, toTensor, genotype };
 }
 
 /** A run's network at its checkpoint with the landscape's directions and data, ready to evaluate points. */
@@ -528,6 +577,10 @@ export interface LandscapeContext {
   readonly network: Network;
   readonly weights: PerturbedWeights;
   readonly evalData: EvalBatches;
+  /** With the plan engine: it computes the loss grid, and the variance surface when `variance` (BatchNorm in training mode). */
+  readonly engine?: { readonly variance: boolean };
+  /** Moves the weights the next `loss` and `variance` use to (α, β). */
+  moveTo(alpha: number, beta: number): void;
   /** Test loss and accuracy at the current weights. */
   loss(): Promise<{ loss: number; accuracy: number }>;
   /** The gradient-variance probe at the current weights (needs `variance` when opened). */
@@ -542,28 +595,35 @@ export interface LandscapeContext {
 export async function openLandscapeContext(
   runDir: string,
   spec: LandscapeSpec,
-  options: { readonly evalBatchSize?: number | undefined; readonly variance: boolean },
+  options: { readonly evalBatchSize?: number | undefined; readonly variance: boolean; readonly engine?: { readonly device: GpuDevice; readonly adapter: GpuAdapter } },
 ): Promise<LandscapeContext> {
-  const { record, dataset, network, toTensor } = await loadTrainedRun(runDir);
+  const { record, dataset, network, toTensor, genotype } = await loadTrainedRun(runDir);
   const config = record.config;
   const held: tf.Tensor[] = [];
   let weights: PerturbedWeights | undefined;
+  let engine: LandscapeEngine | undefined;
   try {
     const arrays = await readWeightArrays(network);
-    weights = new PerturbedWeights(network.params, randomDirection(arrays, spec.seed, 0), randomDirection(arrays, spec.seed, 1));
+    const first = randomDirection(arrays, spec.seed, 0);
+    const second = randomDirection(arrays, spec.seed, 1);
+    weights = new PerturbedWeights(network.params, first, second);
     const images = evaluationImages(dataset, spec.subset);
     const evalData: EvalBatches = { x: [], y: [], count: images.count };
+    const evalBatches: Batch[] = [];
     for (const b of batches(images, dataset, { batchSize: options.evalBatchSize ?? LANDSCAPE_DEFAULTS.evalBatchSize, shuffle: false, augment: false, rng: new NumpyRandomState(0) })) {
+      evalBatches.push(b);
       evalData.x.push(toTensor(b));
       evalData.y.push(tf.tensor1d(b.y, 'int32'));
     }
     held.push(...evalData.x, ...evalData.y);
     const probe: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [];
+    const probeBatches: Batch[] = [];
     const { varianceSplit, bnMode } = varianceSettings(spec);
     if (options.variance) {
       const rng = new NumpyRandomState(spec.seed);
       // The paper's variance is over the test images the loss uses; `train` draws from the training set.
       for (const b of batches(varianceSplit === 'test' ? images : dataset.train, dataset, { batchSize: spec.varianceBatchSize, shuffle: true, augment: false, rng, dropLast: true })) {
+        probeBatches.push(b);
         probe.push({ x: toTensor(b), y: tf.tensor1d(b.y, 'int32') });
         if (probe.length === spec.varianceBatches) break;
       }
@@ -574,23 +634,62 @@ export async function openLandscapeContext(
       }
       for (const p of probe) held.push(p.x, p.y);
     }
+    // The engine differentiates in training mode only, with the auxiliary weight its plans compile in.
+    const engineVariance = options.variance && bnMode === 'train' && (!config.auxiliary || config.auxiliaryWeight === PLAN_AUX_WEIGHT);
+    if (options.engine !== undefined && network.params.get('stem.0.weight')?.shape[2] === 3) {
+      engine = await LandscapeEngine.open({
+        device: options.engine.device,
+        adapter: options.engine.adapter,
+        genotype,
+        network: { channels: config.channels, layers: config.layers, classes: dataset.classes, inputSize: dataset.train.height, auxiliary: config.auxiliary },
+        initial: layoutOf(network),
+        inputChannels: dataset.train.channels,
+        first,
+        second,
+        evalBatches,
+        probe: engineVariance ? probeBatches : [],
+      });
+    }
     const moved = weights;
+    const onEngine = engine;
+    // The TensorFlow.js weights are moved only when it computes something (lazily, before that).
+    let wanted: [number, number] = [0, 0];
+    let tfAt: [number, number] | undefined = [0, 0];
+    const tfMoved = () => {
+      if (tfAt === undefined || tfAt[0] !== wanted[0] || tfAt[1] !== wanted[1]) {
+        moved.moveTo(wanted[0], wanted[1]);
+        tfAt = wanted;
+      }
+    };
     return {
       network,
       weights: moved,
       evalData,
-      loss: () => evaluateLoss(network, evalData),
+      ...(onEngine !== undefined ? { engine: { variance: engineVariance } } : {}),
+      moveTo: (alpha, beta) => {
+        wanted = [alpha, beta];
+        onEngine?.moveTo(alpha, beta);
+      },
+      loss: () => {
+        if (onEngine !== undefined) return onEngine.loss();
+        tfMoved();
+        return evaluateLoss(network, evalData);
+      },
       variance: async () => {
         if (probe.length === 0) throw new LandscapeError('this landscape context was opened without the variance probe');
+        if (onEngine !== undefined && engineVariance) return onEngine.variance();
+        tfMoved();
         return gradientVariance(network.params, probe, (p) => probeObjective(network, p.x, p.y, config.auxiliaryWeight, bnMode));
       },
       dispose: () => {
+        onEngine?.destroy();
         moved.dispose();
         tf.dispose(held);
         network.dispose();
       },
     };
   } catch (error) {
+    engine?.destroy();
     weights?.dispose();
     tf.dispose(held);
     network.dispose();
