@@ -22,7 +22,9 @@ const VARIANT = 'DARTS_V2_connections_s1';
 /** Flags of the saved settings the test picks (cellscope.trainer.presets). */
 const TINY = { preset: 'quick', epochs: 2, 'train-subset': 32, 'test-subset': 16, channels: 4, layers: 3, batch: 16, 'grad-variance-batches': 2 };
 /** Long enough to be still running after cancel, resume and a window reload on a loaded CI machine. */
-const LONGER = { ...TINY, epochs: 20 };
+// Long enough to be cancelled mid-run: with the SIMD kernels 20 epochs of 32 images end in a few seconds,
+// before the Runs view's Cancel lands; 512 images make an epoch about a second on 2 cores.
+const LONGER = { ...TINY, epochs: 20, 'train-subset': 512 };
 const RUN_TIMEOUT_MS = 180_000;
 
 /** Trainers are detached from the editor on purpose: end any the tests left running. */
