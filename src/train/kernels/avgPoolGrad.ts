@@ -11,17 +11,11 @@
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './compose.js';
 import { depthwiseConv2dNativeBackpropInput } from './depthwiseBackprop.js';
-
-interface AvgPoolGradAttrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+import type { PoolGradAttrs } from './maxPoolGrad.js';
 
 export const avgPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as AvgPoolGradAttrs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as PoolGradAttrs;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const wasm = backend as WasmBackendLike;
   const { filterHeight: fh, filterWidth: fw, inChannels: c } = info;

@@ -18,7 +18,8 @@ import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } fro
 import type { WasmBackendLike } from './compose.js';
 import { simdKernels } from './simd.js';
 
-interface MaxPoolGradAttrs {
+/** The attributes of TensorFlow.js's MaxPoolGrad and AvgPoolGrad kernels (the same for both). */
+export interface PoolGradAttrs {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -27,7 +28,7 @@ interface MaxPoolGradAttrs {
 
 export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as PoolGradAttrs;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const wasm = backend as WasmBackendLike;
   // Allocate first: growing the heap detaches views taken before.
